@@ -1,0 +1,224 @@
+/* cardpin-application.c — the "Smart Card PIN" application
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "cardpin-application.h"
+#include "cardpin-resources.h"
+#include "cardpin-window.h"
+
+/**
+ * CardpinApplication:
+ *
+ * The application object of "Smart Card PIN".
+ *
+ * It opens one [class@Cardpin.Window]. The command-line option `--module PATH`
+ * (repeatable) restricts the PKCS#11 modules to the given ones instead of every
+ * module registered with p11-kit; tests and the demo use it. An instance started
+ * with `--module` does not register as the unique instance, so its module list
+ * never ends up in (or comes from) another running instance.
+ */
+struct _CardpinApplication
+{
+  AdwApplication parent_instance;
+
+  GStrv modules;
+};
+
+G_DEFINE_FINAL_TYPE (CardpinApplication, cardpin_application, ADW_TYPE_APPLICATION)
+
+static const GOptionEntry option_entries[] = {
+  { "module", 'm', G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME_ARRAY, NULL,
+    N_("Use this PKCS#11 module instead of the ones registered with p11-kit (repeatable)"),
+    N_("PATH") },
+  { "version", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, NULL,
+    N_("Show the version and exit"), NULL },
+  { NULL }
+};
+
+/**
+ * cardpin_ensure_resources:
+ *
+ * Registers the application's GResource (templates, shortcuts) once.
+ */
+void
+cardpin_ensure_resources (void)
+{
+  static gsize registered = 0;
+
+  if (g_once_init_enter (&registered))
+    {
+      cardpin_register_resource ();
+      g_once_init_leave (&registered, 1);
+    }
+}
+
+static void
+quit_activated (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static void
+about_activated (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  GtkApplication *app = GTK_APPLICATION (user_data);
+  GtkWindow *window = gtk_application_get_active_window (app);
+  const char *developers[] = { "The cardpin authors", NULL };
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", window,
+                        "modal", TRUE,
+                        "application-icon", APP_ID,
+                        "application-name", _("Smart Card PIN"),
+                        "developer-name", _("The cardpin authors"),
+                        "version", PACKAGE_VERSION,
+                        "website", "https://github.com/cardpin/cardpin",
+                        "issue-url", "https://github.com/cardpin/cardpin/issues",
+                        "license-type", GTK_LICENSE_LGPL_2_1,
+                        "developers", developers,
+                        /* Translators: put your names here, one per line */
+                        "translator-credits", _("translator-credits"),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static const GActionEntry app_actions[] = {
+  { "quit", quit_activated, NULL, NULL, NULL },
+  { "about", about_activated, NULL, NULL, NULL },
+};
+
+static int
+cardpin_application_handle_local_options (GApplication *application,
+                                          GVariantDict *options)
+{
+  CardpinApplication *self = CARDPIN_APPLICATION (application);
+  g_auto(GStrv) modules = NULL;
+
+  if (g_variant_dict_contains (options, "version"))
+    {
+      g_print ("%s %s\n", g_get_prgname (), PACKAGE_VERSION);
+      return 0;
+    }
+
+  if (g_variant_dict_lookup (options, "module", "^aay", &modules) && modules[0] != NULL)
+    {
+      g_strfreev (self->modules);
+      self->modules = g_steal_pointer (&modules);
+      /* A private module list belongs to this process only. */
+      g_application_set_flags (application,
+                               g_application_get_flags (application) |
+                               G_APPLICATION_NON_UNIQUE);
+    }
+
+  return -1;
+}
+
+static void
+cardpin_application_startup (GApplication *application)
+{
+  const char *quit_accels[] = { "<Control>q", NULL };
+  const char *close_accels[] = { "<Control>w", NULL };
+  const char *reload_accels[] = { "F5", "<Control>r", NULL };
+
+  G_APPLICATION_CLASS (cardpin_application_parent_class)->startup (application);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (application),
+                                   app_actions, G_N_ELEMENTS (app_actions),
+                                   application);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (application), "app.quit",
+                                         quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (application), "window.close",
+                                         close_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (application), "win.reload",
+                                         reload_accels);
+}
+
+static void
+cardpin_application_activate (GApplication *application)
+{
+  CardpinApplication *self = CARDPIN_APPLICATION (application);
+  GtkWindow *window;
+
+  window = gtk_application_get_active_window (GTK_APPLICATION (application));
+  if (window == NULL)
+    window = GTK_WINDOW (cardpin_window_new (self, (const char * const *) self->modules));
+
+  gtk_window_present (window);
+}
+
+static void
+cardpin_application_finalize (GObject *object)
+{
+  CardpinApplication *self = CARDPIN_APPLICATION (object);
+
+  g_strfreev (self->modules);
+
+  G_OBJECT_CLASS (cardpin_application_parent_class)->finalize (object);
+}
+
+static void
+cardpin_application_class_init (CardpinApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = cardpin_application_finalize;
+
+  app_class->handle_local_options = cardpin_application_handle_local_options;
+  app_class->startup = cardpin_application_startup;
+  app_class->activate = cardpin_application_activate;
+
+  cardpin_ensure_resources ();
+}
+
+static void
+cardpin_application_init (CardpinApplication *self)
+{
+  g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
+  g_application_set_option_context_parameter_string (G_APPLICATION (self), NULL);
+  g_application_set_option_context_summary (G_APPLICATION (self),
+                                            _("Check, change and unblock smart card PINs."));
+}
+
+/**
+ * cardpin_application_new:
+ *
+ * Creates the application object.
+ *
+ * Returns: (transfer full): a new #CardpinApplication
+ */
+CardpinApplication *
+cardpin_application_new (void)
+{
+  return g_object_new (CARDPIN_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", "/io/github/cardpin/CardPin",
+                       NULL);
+}
+
+/**
+ * cardpin_application_get_modules:
+ * @self: a #CardpinApplication
+ *
+ * Gets the PKCS#11 modules given with `--module`.
+ *
+ * Returns: (nullable) (transfer none): the module paths, or %NULL for every module
+ *   registered with p11-kit
+ */
+const char * const *
+cardpin_application_get_modules (CardpinApplication *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_APPLICATION (self), NULL);
+
+  return (const char * const *) self->modules;
+}

@@ -1,0 +1,25 @@
+/* cardpin-tool.c — command-line PIN self-service for scripts and administrators
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <locale.h>
+
+#include "cardpin-cli.h"
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_auto(GStrv) args = NULL;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  args = g_strdupv (argv);
+  return cardpin_cli_run (args);
+}

@@ -1,0 +1,16 @@
+/* cardpin-window-private.h — what the UI tests look at inside CardpinWindow
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "cardpin-window.h"
+
+G_BEGIN_DECLS
+
+/* "loading", "error", "empty" or "cards" */
+const char  *_cardpin_window_get_page       (CardpinWindow *self);
+GtkListBox  *_cardpin_window_get_list_box   (CardpinWindow *self);
+AdwStatusPage *_cardpin_window_get_error_page (CardpinWindow *self);
+
+G_END_DECLS

@@ -1,0 +1,418 @@
+/* cardpin-window.c — the main window of "Smart Card PIN"
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "cardpin-error.h"
+#include "cardpin-token-row.h"
+#include "cardpin-window-private.h"
+
+/**
+ * CardpinWindow:
+ *
+ * The main window: the smart cards in the readers, each with its PIN state.
+ *
+ * It creates a [class@Cardpin.Manager] in a worker thread, shows its tokens in a
+ * list and follows insertion and removal while open. With no card it asks for
+ * one; when the smart card service cannot be reached it says what to do.
+ */
+struct _CardpinWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  GStrv           modules;
+  CardpinManager *manager;
+  GCancellable   *cancellable;
+
+  AdwToastOverlay *toast_overlay;
+  GtkStack        *stack;
+  GtkSpinner      *loading_spinner;
+  AdwStatusPage   *error_page;
+  GtkListBox      *list_box;
+};
+
+G_DEFINE_FINAL_TYPE (CardpinWindow, cardpin_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_MODULES,
+  PROP_MANAGER,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
+static void
+set_page (CardpinWindow *self,
+          const char    *name)
+{
+  gtk_spinner_set_spinning (self->loading_spinner, g_str_equal (name, "loading"));
+  gtk_stack_set_visible_child_name (self->stack, name);
+}
+
+static void
+update_page (CardpinWindow *self)
+{
+  if (self->manager == NULL)
+    return;
+
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->manager)) == 0)
+    set_page (self, "empty");
+  else
+    set_page (self, "cards");
+}
+
+static void
+show_error (CardpinWindow *self,
+            const GError  *error)
+{
+  if (g_error_matches (error, CARDPIN_ERROR, CARDPIN_ERROR_PCSC_UNAVAILABLE))
+    {
+      adw_status_page_set_title (self->error_page, _("Smart Card Service Not Available"));
+      adw_status_page_set_description (self->error_page,
+                                       _("The smart card service (pcscd) cannot be reached. "
+                                         "Make sure the pcscd package is installed and its "
+                                         "service is running (systemctl start pcscd.socket), "
+                                         "or ask your administrator. Then try again."));
+    }
+  else
+    {
+      /* libcardpin's messages say what happened and what to do next. */
+      adw_status_page_set_title (self->error_page, _("Cannot Read Smart Cards"));
+      adw_status_page_set_description (self->error_page, error->message);
+    }
+
+  set_page (self, "error");
+}
+
+static void
+add_toast (CardpinWindow *self,
+           const char    *title)
+{
+  AdwToast *toast = adw_toast_new (title);
+
+  adw_toast_set_timeout (toast, 3);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static GtkWidget *
+create_row_cb (gpointer item,
+               gpointer user_data)
+{
+  GtkWidget *row = cardpin_token_row_new (CARDPIN_TOKEN (item));
+
+  /* A card that just appeared: read its state from the card now. */
+  cardpin_token_row_refresh (CARDPIN_TOKEN_ROW (row));
+
+  return row;
+}
+
+static void
+items_changed_cb (GListModel    *model,
+                  guint          position,
+                  guint          removed,
+                  guint          added,
+                  CardpinWindow *self)
+{
+  update_page (self);
+}
+
+static void
+token_removed_cb (CardpinManager *manager,
+                  CardpinToken   *token,
+                  CardpinWindow  *self)
+{
+  const char *label = cardpin_token_get_label (token);
+  g_autofree char *title = NULL;
+
+  if (label == NULL || *label == '\0')
+    label = _("Smart Card");
+
+  /* Translators: %s is the label of a smart card */
+  title = g_strdup_printf (_("“%s” removed"), label);
+  add_toast (self, title);
+}
+
+static void
+clear_manager (CardpinWindow *self)
+{
+  if (self->manager == NULL)
+    return;
+
+  cardpin_manager_stop_watching (self->manager);
+  g_signal_handlers_disconnect_by_data (self->manager, self);
+  gtk_list_box_bind_model (self->list_box, NULL, NULL, NULL, NULL);
+  g_clear_object (&self->manager);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MANAGER]);
+}
+
+static void
+set_manager (CardpinWindow  *self,
+             CardpinManager *manager)
+{
+  clear_manager (self);
+
+  self->manager = g_object_ref (manager);
+  gtk_list_box_bind_model (self->list_box, G_LIST_MODEL (manager),
+                           create_row_cb, self, NULL);
+  g_signal_connect_object (manager, "items-changed",
+                           G_CALLBACK (items_changed_cb), self, G_CONNECT_DEFAULT);
+  g_signal_connect_object (manager, "token-removed",
+                           G_CALLBACK (token_removed_cb), self, G_CONNECT_DEFAULT);
+  cardpin_manager_start_watching (manager);
+
+  update_page (self);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MANAGER]);
+}
+
+static void
+manager_new_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(CardpinWindow) self = user_data;
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(GError) error = NULL;
+
+  manager = cardpin_manager_new_finish (result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  /* A load that was superseded (reload, window closed) but finished anyway. */
+  if (G_IS_TASK (result) && g_task_get_cancellable (G_TASK (result)) != self->cancellable)
+    return;
+
+  g_clear_object (&self->cancellable);
+
+  if (manager == NULL)
+    {
+      g_debug ("Cannot list smart cards: %s", error->message);
+      show_error (self, error);
+      return;
+    }
+
+  set_manager (self, manager);
+}
+
+static void
+reload_activated (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  cardpin_window_reload (CARDPIN_WINDOW (widget));
+}
+
+static void
+cardpin_window_constructed (GObject *object)
+{
+  CardpinWindow *self = CARDPIN_WINDOW (object);
+
+  G_OBJECT_CLASS (cardpin_window_parent_class)->constructed (object);
+
+  cardpin_window_reload (self);
+}
+
+static void
+cardpin_window_dispose (GObject *object)
+{
+  CardpinWindow *self = CARDPIN_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  clear_manager (self);
+  gtk_widget_dispose_template (GTK_WIDGET (self), CARDPIN_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (cardpin_window_parent_class)->dispose (object);
+}
+
+static void
+cardpin_window_finalize (GObject *object)
+{
+  CardpinWindow *self = CARDPIN_WINDOW (object);
+
+  g_strfreev (self->modules);
+
+  G_OBJECT_CLASS (cardpin_window_parent_class)->finalize (object);
+}
+
+static void
+cardpin_window_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  CardpinWindow *self = CARDPIN_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODULES:
+      g_value_set_boxed (value, self->modules);
+      break;
+    case PROP_MANAGER:
+      g_value_set_object (value, self->manager);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cardpin_window_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  CardpinWindow *self = CARDPIN_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODULES:
+      g_strfreev (self->modules);
+      self->modules = g_value_dup_boxed (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cardpin_window_class_init (CardpinWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = cardpin_window_constructed;
+  object_class->dispose = cardpin_window_dispose;
+  object_class->finalize = cardpin_window_finalize;
+  object_class->get_property = cardpin_window_get_property;
+  object_class->set_property = cardpin_window_set_property;
+
+  /**
+   * CardpinWindow:modules:
+   *
+   * The PKCS#11 modules to load, or %NULL for every module registered with
+   * p11-kit.
+   */
+  props[PROP_MODULES] =
+    g_param_spec_boxed ("modules", NULL, NULL,
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CardpinWindow:manager:
+   *
+   * The token manager, once loaded; %NULL while loading or after an error.
+   */
+  props[PROP_MANAGER] =
+    g_param_spec_object ("manager", NULL, NULL,
+                         CARDPIN_TYPE_MANAGER,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, props);
+
+  gtk_widget_class_install_action (widget_class, "win.reload", NULL, reload_activated);
+
+  g_type_ensure (CARDPIN_TYPE_TOKEN_ROW);
+
+  cardpin_ensure_resources ();
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/cardpin/CardPin/ui/cardpin-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, CardpinWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, CardpinWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, CardpinWindow, loading_spinner);
+  gtk_widget_class_bind_template_child (widget_class, CardpinWindow, error_page);
+  gtk_widget_class_bind_template_child (widget_class, CardpinWindow, list_box);
+}
+
+static void
+cardpin_window_init (CardpinWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+/**
+ * cardpin_window_new:
+ * @application: (nullable): the application
+ * @modules: (nullable) (array zero-terminated=1): PKCS#11 module paths, or %NULL
+ *   for every module registered with p11-kit
+ *
+ * Creates the main window; it starts looking for cards at once.
+ *
+ * Returns: (transfer full): a new #CardpinWindow
+ */
+GtkWidget *
+cardpin_window_new (CardpinApplication *application,
+                    const char * const *modules)
+{
+  g_return_val_if_fail (application == NULL || CARDPIN_IS_APPLICATION (application), NULL);
+
+  return g_object_new (CARDPIN_TYPE_WINDOW,
+                       "application", application,
+                       "modules", modules,
+                       NULL);
+}
+
+/**
+ * cardpin_window_get_manager:
+ * @self: a #CardpinWindow
+ *
+ * Returns: (nullable) (transfer none): the token manager, or %NULL while loading
+ *   or after an error
+ */
+CardpinManager *
+cardpin_window_get_manager (CardpinWindow *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_WINDOW (self), NULL);
+
+  return self->manager;
+}
+
+/**
+ * cardpin_window_reload:
+ * @self: a #CardpinWindow
+ *
+ * Drops the current token list and looks for cards again (after an error,
+ * for example).
+ */
+void
+cardpin_window_reload (CardpinWindow *self)
+{
+  g_return_if_fail (CARDPIN_IS_WINDOW (self));
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  clear_manager (self);
+
+  self->cancellable = g_cancellable_new ();
+  set_page (self, "loading");
+  cardpin_manager_new_async ((const char * const *) self->modules, self->cancellable,
+                             manager_new_cb, g_object_ref (self));
+}
+
+const char *
+_cardpin_window_get_page (CardpinWindow *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_WINDOW (self), NULL);
+
+  return gtk_stack_get_visible_child_name (self->stack);
+}
+
+GtkListBox *
+_cardpin_window_get_list_box (CardpinWindow *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_WINDOW (self), NULL);
+
+  return self->list_box;
+}
+
+AdwStatusPage *
+_cardpin_window_get_error_page (CardpinWindow *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_WINDOW (self), NULL);
+
+  return self->error_page;
+}

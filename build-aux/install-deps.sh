@@ -1,0 +1,31 @@
+#!/bin/bash
+# Installs the Debian 12 packages cardpin needs to build, test and run its demo.
+# Runs apt-get only when something is missing; uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  # build
+  gcc pkg-config meson ninja-build gettext appstream desktop-file-utils
+  libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev
+  libp11-kit-dev libpcsclite-dev libssl-dev libjson-glib-dev
+  libsecret-1-dev libsoup-3.0-dev libsqlite3-dev libpam0g-dev
+  # the real card stack (only the card itself is emulated)
+  pcscd vsmartcard-vpcd opensc opensc-pkcs11 p11-kit
+  # tests
+  softhsm2 yubico-piv-tool openssl xvfb xauth dbus gnome-keyring
+  libpam-wrapper libpamtest0-dev pamtester
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "Installing: ${missing[*]}"
+"${sudo[@]}" apt-get update -q
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,783 @@
+/* cardpin-manager.c — finds PKCS#11 tokens and watches readers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <PCSC/pcsclite.h>
+
+#include "cardpin-error.h"
+#include "cardpin-manager.h"
+#include "cardpin-p11.h"
+#include "cardpin-pcsc.h"
+#include "cardpin-token-private.h"
+
+/**
+ * CardpinManager:
+ *
+ * Finds PKCS#11 tokens (every module registered with p11-kit, or an explicit list),
+ * matches each to its PC/SC reader, and keeps the list current while watching: a worker
+ * thread waits in SCardGetStatusChange() and, on any reader or card change, enumerates
+ * again and hands the result to the main context, where tokens are added, updated and
+ * removed. Implements #GListModel of #CardpinToken.
+ */
+
+typedef struct {
+  GMutex              mutex;
+  GCond               cond;
+  SCARDCONTEXT        context;       /* valid while the thread waits in PC/SC */
+  gboolean            have_context;
+  gboolean            stop;
+  CardpinP11Modules  *modules;
+  GMainContext       *main_context;
+  GWeakRef            manager;
+} Watch;
+
+struct _CardpinManager {
+  GObject             parent_instance;
+
+  CardpinP11Modules  *modules;
+  GPtrArray          *tokens;
+
+  Watch              *watch;
+  GThread            *watch_thread;
+};
+
+static void cardpin_manager_list_model_init (GListModelInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CardpinManager, cardpin_manager, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL,
+                                                      cardpin_manager_list_model_init))
+
+enum {
+  TOKEN_ADDED,
+  TOKEN_REMOVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* Helpers */
+
+/* Lists every token of every module. Blocking. Failures of one module or one card are
+ * logged and skipped: the other tokens are still worth showing. */
+static GPtrArray *
+enumerate (CardpinP11Modules  *modules,
+           GCancellable       *cancellable,
+           GError            **error)
+{
+  g_autoptr(GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) _cardpin_token_info_free);
+  g_auto(GStrv) readers = NULL;
+  g_autoptr(GError) pcsc_error = NULL;
+  SCARDCONTEXT context = 0;
+  guint m;
+
+  if (cardpin_pcsc_establish (&context, &pcsc_error))
+    {
+      readers = cardpin_pcsc_list_readers (context, &pcsc_error);
+      SCardReleaseContext (context);
+    }
+  if (pcsc_error != NULL)
+    g_debug ("PC/SC readers: %s", pcsc_error->message);
+  if (readers == NULL)
+    readers = g_new0 (char *, 1);
+
+  for (m = 0; m < cardpin_p11_modules_get_n (modules); m++)
+    {
+      CK_FUNCTION_LIST *funcs = cardpin_p11_modules_get (modules, m);
+      g_autofree CK_SLOT_ID *slots = NULL;
+      CK_ULONG n_slots = 0;
+      CK_ULONG i;
+      CK_RV rv;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+
+      /* OpenSC notices new readers and cards on a full slot listing */
+      rv = funcs->C_GetSlotList (CK_FALSE, NULL, &n_slots);
+      if (rv != CKR_OK)
+        g_debug ("%s: C_GetSlotList(FALSE): %lu", cardpin_p11_modules_get_name (modules, m),
+                 (gulong) rv);
+
+      n_slots = 0;
+      rv = funcs->C_GetSlotList (CK_TRUE, NULL, &n_slots);
+      if (rv == CKR_OK && n_slots > 0)
+        {
+          slots = g_new0 (CK_SLOT_ID, n_slots);
+          rv = funcs->C_GetSlotList (CK_TRUE, slots, &n_slots);
+        }
+      if (rv != CKR_OK)
+        {
+          g_debug ("%s: C_GetSlotList(TRUE): %lu", cardpin_p11_modules_get_name (modules, m),
+                   (gulong) rv);
+          continue;
+        }
+
+      for (i = 0; i < n_slots; i++)
+        {
+          g_autoptr(GError) token_error = NULL;
+          CardpinTokenInfo *info;
+
+          info = _cardpin_token_info_read (modules, m, slots[i],
+                                           (const char * const *) readers, FALSE,
+                                           cancellable, &token_error);
+          if (info == NULL)
+            {
+              if (g_error_matches (token_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                {
+                  g_propagate_error (error, g_steal_pointer (&token_error));
+                  return NULL;
+                }
+              g_debug ("Slot %lu: %s", (gulong) slots[i], token_error->message);
+              continue;
+            }
+          g_ptr_array_add (infos, info);
+        }
+    }
+
+  return g_steal_pointer (&infos);
+}
+
+static CardpinTokenInfo *
+take_info (GPtrArray  *infos,
+           const char *key)
+{
+  guint i;
+
+  for (i = 0; i < infos->len; i++)
+    {
+      CardpinTokenInfo *info = g_ptr_array_index (infos, i);
+
+      if (info != NULL && g_str_equal (info->key, key))
+        {
+          infos->pdata[i] = NULL;
+          return info;
+        }
+    }
+  return NULL;
+}
+
+/* Takes a full enumeration: updates known tokens, removes gone ones, adds new ones. */
+static void
+apply (CardpinManager *self,
+       GPtrArray      *infos)
+{
+  guint i;
+
+  for (i = self->tokens->len; i > 0; i--)
+    {
+      CardpinToken *token = g_ptr_array_index (self->tokens, i - 1);
+      g_autoptr(CardpinTokenInfo) info = take_info (infos, _cardpin_token_get_key (token));
+
+      if (info != NULL)
+        {
+          _cardpin_token_update (token, info);
+        }
+      else
+        {
+          g_autoptr(CardpinToken) removed = g_ptr_array_steal_index (self->tokens, i - 1);
+
+          g_list_model_items_changed (G_LIST_MODEL (self), i - 1, 1, 0);
+          g_signal_emit (self, signals[TOKEN_REMOVED], 0, removed);
+        }
+    }
+
+  for (i = 0; i < infos->len; i++)
+    {
+      CardpinTokenInfo *info = g_ptr_array_index (infos, i);
+      CardpinToken *token;
+
+      if (info == NULL)
+        continue;
+
+      token = _cardpin_token_new (self->modules, info);
+      g_ptr_array_add (self->tokens, token);
+      g_list_model_items_changed (G_LIST_MODEL (self), self->tokens->len - 1, 0, 1);
+      g_signal_emit (self, signals[TOKEN_ADDED], 0, token);
+    }
+}
+
+/* Watching */
+
+typedef struct {
+  GWeakRef   manager;
+  GPtrArray *infos;
+} Result;
+
+static void
+result_free (gpointer data)
+{
+  Result *result = data;
+
+  g_weak_ref_clear (&result->manager);
+  g_ptr_array_unref (result->infos);
+  g_free (result);
+}
+
+static gboolean
+apply_result_cb (gpointer data)
+{
+  Result *result = data;
+  g_autoptr(CardpinManager) self = g_weak_ref_get (&result->manager);
+
+  if (self != NULL && self->watch != NULL)
+    apply (self, result->infos);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+watch_free (Watch *watch)
+{
+  g_mutex_clear (&watch->mutex);
+  g_cond_clear (&watch->cond);
+  g_clear_pointer (&watch->modules, cardpin_p11_modules_unref);
+  g_clear_pointer (&watch->main_context, g_main_context_unref);
+  g_weak_ref_clear (&watch->manager);
+  g_free (watch);
+}
+
+static gboolean
+watch_should_stop (Watch *watch)
+{
+  gboolean stop;
+
+  g_mutex_lock (&watch->mutex);
+  stop = watch->stop;
+  g_mutex_unlock (&watch->mutex);
+  return stop;
+}
+
+/* Sleeps up to @ms unless asked to stop; returns whether to stop. */
+static gboolean
+watch_sleep (Watch *watch,
+             guint  ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+  gboolean stop;
+
+  g_mutex_lock (&watch->mutex);
+  while (!watch->stop && g_cond_wait_until (&watch->cond, &watch->mutex, end))
+    ;
+  stop = watch->stop;
+  g_mutex_unlock (&watch->mutex);
+  return stop;
+}
+
+static void
+watch_post (Watch *watch)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *infos;
+  Result *result;
+
+  infos = enumerate (watch->modules, NULL, &error);
+  if (infos == NULL)
+    {
+      g_debug ("Enumerating tokens: %s", error->message);
+      return;
+    }
+  g_debug ("Watch: %u tokens", infos->len);
+
+  result = g_new0 (Result, 1);
+  g_weak_ref_init (&result->manager, NULL);
+  {
+    g_autoptr(CardpinManager) self = g_weak_ref_get (&watch->manager);
+
+    g_weak_ref_set (&result->manager, self);
+  }
+  result->infos = infos;
+  g_main_context_invoke_full (watch->main_context, G_PRIORITY_DEFAULT, apply_result_cb,
+                              result, result_free);
+}
+
+static SCARD_READERSTATE *
+build_states (char               **readers,
+              SCARD_READERSTATE   *old_states,
+              DWORD                n_old,
+              DWORD               *n_states)
+{
+  guint n = g_strv_length (readers);
+  SCARD_READERSTATE *states = g_new0 (SCARD_READERSTATE, n + 1);
+  guint i;
+  DWORD j;
+
+  for (i = 0; i < n; i++)
+    {
+      states[i].szReader = g_strdup (readers[i]);
+      states[i].dwCurrentState = SCARD_STATE_UNAWARE;
+      for (j = 0; j < n_old; j++)
+        if (g_str_equal (old_states[j].szReader, readers[i]))
+          states[i].dwCurrentState = old_states[j].dwEventState & ~SCARD_STATE_CHANGED;
+    }
+
+  states[n].szReader = g_strdup (CARDPIN_PCSC_PNP_NOTIFICATION);
+  states[n].dwCurrentState = SCARD_STATE_UNAWARE;
+  for (j = 0; j < n_old; j++)
+    if (g_str_equal (old_states[j].szReader, CARDPIN_PCSC_PNP_NOTIFICATION))
+      states[n].dwCurrentState = old_states[j].dwEventState & ~SCARD_STATE_CHANGED;
+
+  *n_states = n + 1;
+  return states;
+}
+
+static void
+free_states (SCARD_READERSTATE *states,
+             DWORD              n_states)
+{
+  DWORD i;
+
+  for (i = 0; i < n_states; i++)
+    g_free ((char *) states[i].szReader);
+  g_free (states);
+}
+
+/* Only the presence and identity of cards and readers matter: not INUSE (another
+ * process, or cardpin itself, connecting) nor the event counter in the high bits. */
+#define WATCH_TIMEOUT_MS 2000
+
+#define WATCHED_STATE (SCARD_STATE_PRESENT | SCARD_STATE_EMPTY | SCARD_STATE_MUTE | \
+                       SCARD_STATE_UNAVAILABLE | SCARD_STATE_UNKNOWN)
+
+static gpointer
+watch_thread (gpointer data)
+{
+  Watch *watch = data;
+  SCARD_READERSTATE *states = NULL;
+  DWORD n_states = 0;
+  gboolean first = TRUE;
+
+  while (!watch_should_stop (watch))
+    {
+      g_autoptr(GError) error = NULL;
+      g_auto(GStrv) readers = NULL;
+      SCARD_READERSTATE *new_states;
+      gboolean changed = FALSE;
+      DWORD i;
+      LONG rv;
+
+      g_mutex_lock (&watch->mutex);
+      if (!watch->have_context && !watch->stop)
+        {
+          rv = SCardEstablishContext (SCARD_SCOPE_SYSTEM, NULL, NULL, &watch->context);
+          watch->have_context = rv == SCARD_S_SUCCESS;
+        }
+      g_mutex_unlock (&watch->mutex);
+
+      if (!watch->have_context)
+        {
+          if (watch_sleep (watch, 1000))
+            break;
+          continue;
+        }
+
+      readers = cardpin_pcsc_list_readers (watch->context, &error);
+      if (readers == NULL)
+        {
+          g_debug ("Watching: %s", error->message);
+          g_mutex_lock (&watch->mutex);
+          SCardReleaseContext (watch->context);
+          watch->have_context = FALSE;
+          g_mutex_unlock (&watch->mutex);
+          if (watch_sleep (watch, 1000))
+            break;
+          continue;
+        }
+
+      new_states = build_states (readers, states, n_states, &i);
+      /* a reader that appeared or vanished is a change */
+      if (!first && i != n_states)
+        changed = TRUE;
+      free_states (states, n_states);
+      states = new_states;
+      n_states = i;
+
+      if (changed)
+        watch_post (watch);
+
+      /* SCardCancel() wakes the wait; the timeout covers a cancel that raced ahead of it */
+      rv = SCardGetStatusChange (watch->context, WATCH_TIMEOUT_MS, states, n_states);
+      if (rv == SCARD_E_CANCELLED)
+        continue;
+      if (rv == SCARD_E_TIMEOUT)
+        {
+          g_debug ("timeout");
+          continue;
+        }
+      if (rv != SCARD_S_SUCCESS)
+        {
+          g_debug ("SCardGetStatusChange: %s", pcsc_stringify_error (rv));
+          g_mutex_lock (&watch->mutex);
+          SCardReleaseContext (watch->context);
+          watch->have_context = FALSE;
+          g_mutex_unlock (&watch->mutex);
+          if (watch_sleep (watch, 500))
+            break;
+          /* the service may have restarted: look again */
+          watch_post (watch);
+          continue;
+        }
+
+      changed = FALSE;
+      for (i = 0; i < n_states; i++)
+        {
+          DWORD before = states[i].dwCurrentState;
+          DWORD after = states[i].dwEventState;
+
+          if (!(after & SCARD_STATE_CHANGED))
+            continue;
+          g_debug ("Reader “%s”: state %lx -> %lx", states[i].szReader, (gulong) before,
+                   (gulong) after);
+          /* a reader seen for the first time: a change only if it came with a card */
+          if (before == SCARD_STATE_UNAWARE)
+            {
+              if (!first && (after & SCARD_STATE_PRESENT))
+                changed = TRUE;
+              continue;
+            }
+          if (g_str_equal (states[i].szReader, CARDPIN_PCSC_PNP_NOTIFICATION) ||
+              (before & WATCHED_STATE) != (after & WATCHED_STATE))
+            changed = TRUE;
+        }
+
+      /* next round waits for changes from what was just seen */
+      for (i = 0; i < n_states; i++)
+        states[i].dwCurrentState = states[i].dwEventState & ~SCARD_STATE_CHANGED;
+
+      if (changed)
+        watch_post (watch);
+      first = FALSE;
+    }
+
+  free_states (states, n_states);
+  g_mutex_lock (&watch->mutex);
+  if (watch->have_context)
+    SCardReleaseContext (watch->context);
+  watch->have_context = FALSE;
+  g_mutex_unlock (&watch->mutex);
+
+  return NULL;
+}
+
+/* GListModel */
+
+static GType
+cardpin_manager_get_item_type (GListModel *model)
+{
+  return CARDPIN_TYPE_TOKEN;
+}
+
+static guint
+cardpin_manager_get_n_items (GListModel *model)
+{
+  return CARDPIN_MANAGER (model)->tokens->len;
+}
+
+static gpointer
+cardpin_manager_get_item (GListModel *model,
+                          guint       position)
+{
+  CardpinManager *self = CARDPIN_MANAGER (model);
+
+  if (position >= self->tokens->len)
+    return NULL;
+  return g_object_ref (g_ptr_array_index (self->tokens, position));
+}
+
+static void
+cardpin_manager_list_model_init (GListModelInterface *iface)
+{
+  iface->get_item_type = cardpin_manager_get_item_type;
+  iface->get_n_items = cardpin_manager_get_n_items;
+  iface->get_item = cardpin_manager_get_item;
+}
+
+/* Overrides */
+
+static void
+cardpin_manager_dispose (GObject *object)
+{
+  CardpinManager *self = CARDPIN_MANAGER (object);
+
+  cardpin_manager_stop_watching (self);
+  if (self->tokens != NULL)
+    g_ptr_array_set_size (self->tokens, 0);
+
+  G_OBJECT_CLASS (cardpin_manager_parent_class)->dispose (object);
+}
+
+static void
+cardpin_manager_finalize (GObject *object)
+{
+  CardpinManager *self = CARDPIN_MANAGER (object);
+
+  g_clear_pointer (&self->tokens, g_ptr_array_unref);
+  g_clear_pointer (&self->modules, cardpin_p11_modules_unref);
+
+  G_OBJECT_CLASS (cardpin_manager_parent_class)->finalize (object);
+}
+
+static void
+cardpin_manager_class_init (CardpinManagerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cardpin_manager_dispose;
+  object_class->finalize = cardpin_manager_finalize;
+
+  /**
+   * CardpinManager::token-added:
+   * @self: the manager
+   * @token: the new token
+   *
+   * A token appeared (a card was inserted, or found on a new reader).
+   */
+  signals[TOKEN_ADDED] = g_signal_new ("token-added", G_TYPE_FROM_CLASS (klass),
+                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                       G_TYPE_NONE, 1, CARDPIN_TYPE_TOKEN);
+  /**
+   * CardpinManager::token-removed:
+   * @self: the manager
+   * @token: the token that went away
+   *
+   * A token went away (its card was removed).
+   */
+  signals[TOKEN_REMOVED] = g_signal_new ("token-removed", G_TYPE_FROM_CLASS (klass),
+                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                         G_TYPE_NONE, 1, CARDPIN_TYPE_TOKEN);
+}
+
+static void
+cardpin_manager_init (CardpinManager *self)
+{
+  self->tokens = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/* Public API */
+
+/**
+ * cardpin_manager_new:
+ * @modules: (nullable) (array zero-terminated=1): %NULL for every module registered with
+ *   p11-kit, or module paths
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Loads the modules and enumerates their tokens. Blocking.
+ *
+ * Returns: (transfer full): a new manager, or %NULL
+ */
+CardpinManager *
+cardpin_manager_new (const char * const  *modules,
+                     GCancellable        *cancellable,
+                     GError             **error)
+{
+  g_autoptr(CardpinManager) self = NULL;
+  g_autoptr(GPtrArray) infos = NULL;
+
+  self = g_object_new (CARDPIN_TYPE_MANAGER, NULL);
+  self->modules = cardpin_p11_modules_load (modules, error);
+  if (self->modules == NULL)
+    return NULL;
+
+  infos = enumerate (self->modules, cancellable, error);
+  if (infos == NULL)
+    return NULL;
+  apply (self, infos);
+
+  return g_steal_pointer (&self);
+}
+
+static void
+new_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  GError *error = NULL;
+  CardpinManager *self;
+
+  self = cardpin_manager_new (task_data, cancellable, &error);
+  if (self == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, self, g_object_unref);
+}
+
+/**
+ * cardpin_manager_new_async:
+ * @modules: (nullable) (array zero-terminated=1): as for cardpin_manager_new()
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when done
+ * @user_data: closure
+ *
+ * Asynchronous cardpin_manager_new().
+ */
+void
+cardpin_manager_new_async (const char * const  *modules,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, cardpin_manager_new_async);
+  g_task_set_task_data (task, g_strdupv ((char **) modules), (GDestroyNotify) g_strfreev);
+  g_task_run_in_thread (task, new_thread);
+}
+
+CardpinManager *
+cardpin_manager_new_finish (GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        cardpin_manager_new_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * cardpin_manager_refresh:
+ * @self: a manager
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Enumerates again, emitting #CardpinManager::token-added and
+ * #CardpinManager::token-removed. Blocking.
+ */
+gboolean
+cardpin_manager_refresh (CardpinManager  *self,
+                         GCancellable    *cancellable,
+                         GError         **error)
+{
+  g_autoptr(GPtrArray) infos = NULL;
+
+  g_return_val_if_fail (CARDPIN_IS_MANAGER (self), FALSE);
+
+  infos = enumerate (self->modules, cancellable, error);
+  if (infos == NULL)
+    return FALSE;
+  apply (self, infos);
+  return TRUE;
+}
+
+/**
+ * cardpin_manager_start_watching:
+ * @self: a manager
+ *
+ * Starts watching readers from a worker thread; changes are applied and signalled in
+ * the thread-default main context of the caller.
+ */
+void
+cardpin_manager_start_watching (CardpinManager *self)
+{
+  Watch *watch;
+
+  g_return_if_fail (CARDPIN_IS_MANAGER (self));
+
+  if (self->watch != NULL)
+    return;
+
+  watch = g_new0 (Watch, 1);
+  g_mutex_init (&watch->mutex);
+  g_cond_init (&watch->cond);
+  watch->modules = cardpin_p11_modules_ref (self->modules);
+  watch->main_context = g_main_context_ref_thread_default ();
+  g_weak_ref_init (&watch->manager, self);
+
+  self->watch = watch;
+  self->watch_thread = g_thread_new ("cardpin-watch", watch_thread, watch);
+}
+
+/**
+ * cardpin_manager_stop_watching:
+ * @self: a manager
+ *
+ * Stops the worker thread and waits for it (SCardCancel() wakes it).
+ */
+void
+cardpin_manager_stop_watching (CardpinManager *self)
+{
+  Watch *watch;
+
+  g_return_if_fail (CARDPIN_IS_MANAGER (self));
+
+  watch = self->watch;
+  if (watch == NULL)
+    return;
+
+  g_mutex_lock (&watch->mutex);
+  watch->stop = TRUE;
+  if (watch->have_context)
+    SCardCancel (watch->context);
+  g_cond_broadcast (&watch->cond);
+  g_mutex_unlock (&watch->mutex);
+
+  g_thread_join (g_steal_pointer (&self->watch_thread));
+  self->watch = NULL;
+  watch_free (watch);
+}
+
+/**
+ * cardpin_manager_find_token:
+ * @self: a manager
+ * @reader: (nullable): a reader name
+ * @serial: (nullable): a serial (case-insensitive)
+ * @error: return location
+ *
+ * Looks a token up. With both %NULL, returns the only token, or fails when there are
+ * none or several.
+ *
+ * Returns: (transfer full): the token, or %NULL with %CARDPIN_ERROR_NO_CARD
+ */
+CardpinToken *
+cardpin_manager_find_token (CardpinManager  *self,
+                            const char      *reader,
+                            const char      *serial,
+                            GError         **error)
+{
+  CardpinToken *found = NULL;
+  guint n_found = 0;
+  guint i;
+
+  g_return_val_if_fail (CARDPIN_IS_MANAGER (self), NULL);
+
+  for (i = 0; i < self->tokens->len; i++)
+    {
+      CardpinToken *token = g_ptr_array_index (self->tokens, i);
+
+      if (reader != NULL && g_strcmp0 (cardpin_token_get_reader (token), reader) != 0)
+        continue;
+      if (serial != NULL &&
+          (cardpin_token_get_serial (token) == NULL ||
+           g_ascii_strcasecmp (cardpin_token_get_serial (token), serial) != 0))
+        continue;
+      found = token;
+      n_found++;
+    }
+
+  if (n_found == 1)
+    return g_object_ref (found);
+
+  if (n_found == 0)
+    {
+      if (reader != NULL)
+        g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NO_CARD,
+                     _("No card in reader “%s”. Insert the card and try again."), reader);
+      else if (serial != NULL)
+        g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NO_CARD,
+                     _("No card with serial number %s. Insert the card and try again."),
+                     serial);
+      else
+        g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NO_CARD,
+                     _("No smart card found. Insert your card and try again."));
+    }
+  else
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NO_CARD,
+                   _("%u cards found. Choose one by its reader or serial number."), n_found);
+    }
+  return NULL;
+}

@@ -1,0 +1,348 @@
+/* cardpin-pcsc.c — PC/SC access: contexts, one card connection, transactions
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <PCSC/pcsclite.h>
+
+#include "cardpin-error.h"
+#include "cardpin-pcsc.h"
+
+struct _CardpinPcscCard {
+  SCARDCONTEXT  context;
+  SCARDHANDLE   handle;
+  DWORD         protocol;
+  gboolean      in_transaction;
+  char         *reader;
+  char         *atr;
+};
+
+/**
+ * cardpin_pcsc_set_error:
+ * @error: return location
+ * @rv: a PC/SC result
+ * @what: untranslated name of the failed call, for the message
+ *
+ * Maps @rv to an error: card removed or reset -> %CARDPIN_ERROR_CARD_REMOVED, no
+ * service -> %CARDPIN_ERROR_PCSC_UNAVAILABLE, no card -> %CARDPIN_ERROR_NO_CARD,
+ * cancelled -> %G_IO_ERROR_CANCELLED, anything else -> %CARDPIN_PCSC_ERROR with @rv
+ * as the code.
+ *
+ * Returns: %TRUE when @rv is %SCARD_S_SUCCESS (no error set), else %FALSE
+ */
+gboolean
+cardpin_pcsc_set_error (GError     **error,
+                        LONG         rv,
+                        const char  *what)
+{
+  switch (rv)
+    {
+    case SCARD_S_SUCCESS:
+      return TRUE;
+
+    case SCARD_W_REMOVED_CARD:
+    case SCARD_W_RESET_CARD:
+    case SCARD_E_NO_SMARTCARD:
+    case SCARD_W_UNPOWERED_CARD:
+    case SCARD_E_READER_UNAVAILABLE:
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_REMOVED,
+                   _("The card was removed or reset. Insert the card and try again."));
+      return FALSE;
+
+    case SCARD_E_NO_SERVICE:
+    case SCARD_E_SERVICE_STOPPED:
+    case SCARD_E_NO_READERS_AVAILABLE:
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_PCSC_UNAVAILABLE,
+                   _("The smart card service (pcscd) is not running. Start it or ask "
+                     "your administrator."));
+      return FALSE;
+
+    case SCARD_E_UNKNOWN_READER:
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NO_CARD,
+                   _("The card reader is no longer connected. Connect it and try again."));
+      return FALSE;
+
+    case SCARD_E_CANCELLED:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                   _("The operation was cancelled."));
+      return FALSE;
+
+    case SCARD_W_UNRESPONSIVE_CARD:
+    case SCARD_W_UNSUPPORTED_CARD:
+    case SCARD_E_PROTO_MISMATCH:
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_ERROR,
+                   _("The card does not respond properly (%s). Remove it and insert it "
+                     "again."), pcsc_stringify_error (rv));
+      return FALSE;
+
+    default:
+      g_set_error (error, CARDPIN_PCSC_ERROR, (int) rv,
+                   _("The smart card service failed (%s: %s). Try again."),
+                   what, pcsc_stringify_error (rv));
+      return FALSE;
+    }
+}
+
+/**
+ * cardpin_pcsc_establish:
+ * @context: (out): the new context
+ * @error: return location
+ *
+ * Establishes a PC/SC context (system scope).
+ */
+gboolean
+cardpin_pcsc_establish (SCARDCONTEXT  *context,
+                        GError       **error)
+{
+  LONG rv = SCardEstablishContext (SCARD_SCOPE_SYSTEM, NULL, NULL, context);
+
+  return cardpin_pcsc_set_error (error, rv, "SCardEstablishContext");
+}
+
+/**
+ * cardpin_pcsc_list_readers:
+ * @context: a PC/SC context
+ * @error: return location
+ *
+ * Returns: (transfer full): the reader names (possibly none), or %NULL on error
+ */
+char **
+cardpin_pcsc_list_readers (SCARDCONTEXT   context,
+                           GError       **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *names = NULL;
+  DWORD len = 0;
+  LONG rv;
+  const char *p;
+
+  rv = SCardListReaders (context, NULL, NULL, &len);
+  if (rv == SCARD_E_NO_READERS_AVAILABLE)
+    return g_strv_builder_end (builder);
+  if (!cardpin_pcsc_set_error (error, rv, "SCardListReaders"))
+    return NULL;
+
+  names = g_malloc0 (len + 2);
+  rv = SCardListReaders (context, NULL, names, &len);
+  if (rv == SCARD_E_NO_READERS_AVAILABLE)
+    return g_strv_builder_end (builder);
+  if (!cardpin_pcsc_set_error (error, rv, "SCardListReaders"))
+    return NULL;
+
+  for (p = names; *p != '\0'; p += strlen (p) + 1)
+    g_strv_builder_add (builder, p);
+
+  return g_strv_builder_end (builder);
+}
+
+/**
+ * cardpin_pcsc_card_connect:
+ * @reader: a reader name
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Connects to the card in @reader (shared, T=0 or T=1) on a context of its own.
+ *
+ * Returns: (transfer full): the connection, or %NULL
+ */
+CardpinPcscCard *
+cardpin_pcsc_card_connect (const char    *reader,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  g_autoptr(CardpinPcscCard) card = NULL;
+  BYTE atr[MAX_ATR_SIZE];
+  DWORD atr_len = sizeof atr;
+  DWORD state = 0;
+  DWORD protocol = 0;
+  DWORD reader_len = 0;
+  LONG rv;
+
+  g_return_val_if_fail (reader != NULL, NULL);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  card = g_new0 (CardpinPcscCard, 1);
+  card->reader = g_strdup (reader);
+
+  if (!cardpin_pcsc_establish (&card->context, error))
+    return NULL;
+
+  rv = SCardConnect (card->context, reader, SCARD_SHARE_SHARED,
+                     SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+                     &card->handle, &card->protocol);
+  if (!cardpin_pcsc_set_error (error, rv, "SCardConnect"))
+    return NULL;
+
+  rv = SCardStatus (card->handle, NULL, &reader_len, &state, &protocol, atr, &atr_len);
+  if (!cardpin_pcsc_set_error (error, rv, "SCardStatus"))
+    return NULL;
+  card->atr = cardpin_hex_encode (atr, atr_len);
+
+  return g_steal_pointer (&card);
+}
+
+/**
+ * cardpin_pcsc_card_begin_transaction:
+ * @card: a connection
+ * @error: return location
+ *
+ * Starts an exclusive transaction: no other process talks to the card until it ends.
+ * Keep it as short as one operation.
+ */
+gboolean
+cardpin_pcsc_card_begin_transaction (CardpinPcscCard  *card,
+                                     GError          **error)
+{
+  LONG rv;
+
+  g_return_val_if_fail (card != NULL, FALSE);
+  g_return_val_if_fail (!card->in_transaction, FALSE);
+
+  rv = SCardBeginTransaction (card->handle);
+  if (!cardpin_pcsc_set_error (error, rv, "SCardBeginTransaction"))
+    return FALSE;
+  card->in_transaction = TRUE;
+  return TRUE;
+}
+
+/**
+ * cardpin_pcsc_card_end_transaction:
+ * @card: a connection
+ * @disposition: %SCARD_LEAVE_CARD or %SCARD_RESET_CARD
+ * @error: (nullable): return location
+ *
+ * Ends the transaction started with cardpin_pcsc_card_begin_transaction().
+ */
+gboolean
+cardpin_pcsc_card_end_transaction (CardpinPcscCard  *card,
+                                   DWORD             disposition,
+                                   GError          **error)
+{
+  LONG rv;
+
+  g_return_val_if_fail (card != NULL, FALSE);
+
+  if (!card->in_transaction)
+    return TRUE;
+  card->in_transaction = FALSE;
+  rv = SCardEndTransaction (card->handle, disposition);
+  return cardpin_pcsc_set_error (error, rv, "SCardEndTransaction");
+}
+
+static gboolean
+pcsc_transmit (gpointer       user_data,
+               const guint8  *command,
+               gsize          command_len,
+               guint8        *response,
+               gsize         *response_len,
+               GError       **error)
+{
+  CardpinPcscCard *card = user_data;
+  const SCARD_IO_REQUEST *pci;
+  DWORD len = *response_len;
+  LONG rv;
+
+  pci = card->protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+  rv = SCardTransmit (card->handle, pci, command, command_len, NULL, response, &len);
+  if (!cardpin_pcsc_set_error (error, rv, "SCardTransmit"))
+    return FALSE;
+  *response_len = len;
+  return TRUE;
+}
+
+/**
+ * cardpin_pcsc_card_get_io:
+ * @card: a connection
+ *
+ * Returns: the transmit function and closure of @card
+ */
+CardpinCardIo
+cardpin_pcsc_card_get_io (CardpinPcscCard *card)
+{
+  CardpinCardIo io = { pcsc_transmit, card };
+
+  return io;
+}
+
+/**
+ * cardpin_card_io_transceive:
+ * @io: how to reach the card
+ * @apdu: the command
+ * @error: return location
+ *
+ * Returns: (transfer full): the whole response, see cardpin_apdu_transceive()
+ */
+CardpinApduResponse *
+cardpin_card_io_transceive (const CardpinCardIo  *io,
+                            const CardpinApdu    *apdu,
+                            GError              **error)
+{
+  return cardpin_apdu_transceive (io->transmit, io->user_data, apdu, error);
+}
+
+/**
+ * cardpin_pcsc_card_transmit:
+ * @card: a connection
+ * @apdu: the command
+ * @error: return location
+ *
+ * Returns: (transfer full): the whole response (GET RESPONSE chaining done)
+ */
+CardpinApduResponse *
+cardpin_pcsc_card_transmit (CardpinPcscCard    *card,
+                            const CardpinApdu  *apdu,
+                            GError            **error)
+{
+  return cardpin_apdu_transceive (pcsc_transmit, card, apdu, error);
+}
+
+const char *
+cardpin_pcsc_card_get_reader (CardpinPcscCard *card)
+{
+  return card->reader;
+}
+
+const char *
+cardpin_pcsc_card_get_atr (CardpinPcscCard *card)
+{
+  return card->atr;
+}
+
+/**
+ * cardpin_pcsc_card_disconnect:
+ * @card: (transfer full): a connection
+ * @disposition: %SCARD_LEAVE_CARD, or %SCARD_RESET_CARD so that no security state
+ *   of this session survives
+ *
+ * Ends an open transaction, disconnects, releases the context and frees @card.
+ */
+void
+cardpin_pcsc_card_disconnect (CardpinPcscCard *card,
+                              DWORD            disposition)
+{
+  if (card == NULL)
+    return;
+
+  if (card->in_transaction)
+    SCardEndTransaction (card->handle, disposition);
+  if (card->handle != 0)
+    SCardDisconnect (card->handle, disposition);
+  if (card->context != 0)
+    SCardReleaseContext (card->context);
+
+  g_free (card->reader);
+  g_free (card->atr);
+  g_free (card);
+}
+
+void
+cardpin_pcsc_card_free (CardpinPcscCard *card)
+{
+  cardpin_pcsc_card_disconnect (card, SCARD_LEAVE_CARD);
+}

@@ -1,0 +1,69 @@
+/* cardpin-pcsc.h — PC/SC access: contexts, one card connection, transactions
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <PCSC/winscard.h>
+
+#include "cardpin-apdu.h"
+
+G_BEGIN_DECLS
+
+/* The name of the pcsc-lite pseudo reader that reports reader insertion and removal */
+#define CARDPIN_PCSC_PNP_NOTIFICATION "\\\\?PnP?\\Notification"
+
+/**
+ * CardpinCardIo:
+ * @transmit: sends one APDU
+ * @user_data: closure
+ *
+ * How card drivers talk to a card: a PC/SC connection, or a fake for tests and fuzzing.
+ */
+typedef struct {
+  CardpinTransmitFunc transmit;
+  gpointer            user_data;
+} CardpinCardIo;
+
+typedef struct _CardpinPcscCard CardpinPcscCard;
+
+gboolean          cardpin_pcsc_set_error              (GError              **error,
+                                                       LONG                  rv,
+                                                       const char           *what);
+gboolean          cardpin_pcsc_establish              (SCARDCONTEXT         *context,
+                                                       GError              **error);
+char            **cardpin_pcsc_list_readers           (SCARDCONTEXT          context,
+                                                       GError              **error);
+
+CardpinPcscCard  *cardpin_pcsc_card_connect           (const char           *reader,
+                                                       GCancellable         *cancellable,
+                                                       GError              **error);
+gboolean          cardpin_pcsc_card_begin_transaction (CardpinPcscCard      *card,
+                                                       GError              **error);
+gboolean          cardpin_pcsc_card_end_transaction   (CardpinPcscCard      *card,
+                                                       DWORD                 disposition,
+                                                       GError              **error);
+CardpinApduResponse *
+                  cardpin_pcsc_card_transmit          (CardpinPcscCard      *card,
+                                                       const CardpinApdu    *apdu,
+                                                       GError              **error);
+CardpinCardIo     cardpin_pcsc_card_get_io            (CardpinPcscCard      *card);
+const char       *cardpin_pcsc_card_get_reader        (CardpinPcscCard      *card);
+/* uppercase hex */
+const char       *cardpin_pcsc_card_get_atr           (CardpinPcscCard      *card);
+/* Ends any open transaction and disconnects with @disposition, then frees @card. */
+void              cardpin_pcsc_card_disconnect        (CardpinPcscCard      *card,
+                                                       DWORD                 disposition);
+/* cardpin_pcsc_card_disconnect() with SCARD_LEAVE_CARD */
+void              cardpin_pcsc_card_free              (CardpinPcscCard      *card);
+
+/* Sends @apdu through @io with GET RESPONSE / 6CXX handling */
+CardpinApduResponse *
+                  cardpin_card_io_transceive          (const CardpinCardIo  *io,
+                                                       const CardpinApdu    *apdu,
+                                                       GError              **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CardpinPcscCard, cardpin_pcsc_card_free)
+
+G_END_DECLS

@@ -1,0 +1,48 @@
+/* cardpin-piv.h — PIV card driver (NIST SP 800-73) over a card connection
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "cardpin-pcsc.h"
+
+G_BEGIN_DECLS
+
+#define CARDPIN_PIV_KEY_PIN   0x80
+#define CARDPIN_PIV_KEY_PUK   0x81
+#define CARDPIN_PIV_KEY_ADMIN 0x9B
+
+/* PIV PINs and PUKs are 6 to 8 bytes, FF-padded to 8 */
+#define CARDPIN_PIV_PIN_MIN   6
+#define CARDPIN_PIV_PIN_MAX   8
+
+/**
+ * CardpinPivTries:
+ * @tries_left: tries left, -1 when unknown
+ * @tries_max: the counter's maximum, -1 when unknown
+ * @is_default: 1 when the reference still holds its factory value, 0 when not, -1 when
+ *   unknown
+ */
+typedef struct {
+  int tries_left;
+  int tries_max;
+  int is_default;
+} CardpinPivTries;
+
+gboolean  cardpin_piv_select          (const CardpinCardIo  *io,
+                                       GError              **error);
+gboolean  cardpin_piv_get_tries       (const CardpinCardIo  *io,
+                                       guint8                key_ref,
+                                       CardpinPivTries      *tries,
+                                       GError              **error);
+char     *cardpin_piv_read_serial     (const CardpinCardIo  *io,
+                                       GError              **error);
+gboolean  cardpin_piv_parse_metadata  (const guint8         *data,
+                                       gsize                 len,
+                                       CardpinPivTries      *tries);
+char     *cardpin_piv_parse_chuid     (const guint8         *data,
+                                       gsize                 len);
+
+G_END_DECLS

@@ -1,0 +1,906 @@
+/* cardpin-token.c — one PKCS#11 token (a smart card, or a software token)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <p11-kit/p11-kit.h>
+
+#include "cardpin-apdu.h"
+#include "cardpin-enums.h"
+#include "cardpin-error.h"
+#include "cardpin-p11.h"
+#include "cardpin-pcsc.h"
+#include "cardpin-piv.h"
+#include "cardpin-token-private.h"
+
+/**
+ * CardpinToken:
+ *
+ * One PKCS#11 token: a smart card in a reader, or a software token. Identity (module,
+ * slot, reader) is fixed; status properties change on cardpin_token_refresh() and when
+ * the manager re-enumerates. Card I/O never holds the card longer than one operation.
+ */
+struct _CardpinToken {
+  GObject             parent_instance;
+
+  CardpinP11Modules  *modules;
+  guint               module_index;
+  CK_SLOT_ID          slot;
+  char               *key;
+
+  char               *label;
+  char               *manufacturer;
+  char               *model;
+  char               *serial;
+  char               *reader;
+  char               *atr;
+  gboolean            hardware;
+  gboolean            is_piv;
+  gboolean            pinpad;
+  CK_FLAGS            flags;
+  guint               min_pin_length;
+  guint               max_pin_length;
+  int                 pin_tries_left;
+  int                 pin_tries_max;
+  int                 puk_tries_left;
+  int                 pin_is_default;
+  CardpinPinState     pin_state;
+};
+
+G_DEFINE_FINAL_TYPE (CardpinToken, cardpin_token, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_LABEL,
+  PROP_MANUFACTURER,
+  PROP_MODEL,
+  PROP_SERIAL,
+  PROP_MODULE_NAME,
+  PROP_READER,
+  PROP_ATR,
+  PROP_HARDWARE,
+  PROP_PIV,
+  PROP_PIN_TRIES_LEFT,
+  PROP_PUK_TRIES_LEFT,
+  PROP_PIN_TRIES_MAX,
+  PROP_PIN_IS_DEFAULT,
+  PROP_MIN_PIN_LENGTH,
+  PROP_MAX_PIN_LENGTH,
+  PROP_PIN_STATE,
+  PROP_HAS_PINPAD,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
+/* Helpers */
+
+/**
+ * _cardpin_match_reader:
+ * @slot_description: a PKCS#11 slot description, trimmed
+ * @readers: (nullable): the PC/SC reader names
+ *
+ * OpenSC describes a reader's slot with the reader name, truncated to the 64 bytes of
+ * CK_SLOT_INFO.slotDescription.
+ *
+ * Returns: (nullable): the reader that @slot_description names
+ */
+const char *
+_cardpin_match_reader (const char         *slot_description,
+                       const char * const *readers)
+{
+  gsize len;
+  guint i;
+
+  if (readers == NULL || slot_description == NULL || *slot_description == '\0')
+    return NULL;
+
+  for (i = 0; readers[i] != NULL; i++)
+    if (g_str_equal (readers[i], slot_description))
+      return readers[i];
+
+  /* truncated to the field size (trailing blanks of the reader name trimmed too) */
+  len = strlen (slot_description);
+  if (len < 56)
+    return NULL;
+  for (i = 0; readers[i] != NULL; i++)
+    if (strncmp (readers[i], slot_description, len) == 0)
+      return readers[i];
+
+  return NULL;
+}
+
+void
+_cardpin_token_info_free (CardpinTokenInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->key);
+  g_free (info->label);
+  g_free (info->manufacturer);
+  g_free (info->model);
+  g_free (info->serial);
+  g_free (info->reader);
+  g_free (info->atr);
+  g_free (info);
+}
+
+/**
+ * _cardpin_token_info_pin_state:
+ * @info: what a read found
+ *
+ * Exact tries from the card win over PKCS#11 flags: 0 -> locked, 1 -> final try, fewer
+ * than the maximum -> count low. Otherwise the flags decide.
+ */
+CardpinPinState
+_cardpin_token_info_pin_state (const CardpinTokenInfo *info)
+{
+  if (info->pin_tries_left == 0)
+    return CARDPIN_PIN_STATE_LOCKED;
+  if (info->pin_tries_left < 0 && (info->flags & CKF_USER_PIN_LOCKED))
+    return CARDPIN_PIN_STATE_LOCKED;
+  if (!(info->flags & CKF_USER_PIN_INITIALIZED))
+    return CARDPIN_PIN_STATE_NOT_INITIALIZED;
+  if (info->pin_tries_left == 1)
+    return CARDPIN_PIN_STATE_FINAL_TRY;
+  if (info->pin_tries_left > 0 && info->pin_tries_max > 0 &&
+      info->pin_tries_left < info->pin_tries_max)
+    return CARDPIN_PIN_STATE_COUNT_LOW;
+  if (info->flags & CKF_USER_PIN_TO_BE_CHANGED)
+    return CARDPIN_PIN_STATE_MUST_CHANGE;
+  if (info->pin_tries_left < 0)
+    {
+      if (info->flags & CKF_USER_PIN_FINAL_TRY)
+        return CARDPIN_PIN_STATE_FINAL_TRY;
+      if (info->flags & CKF_USER_PIN_COUNT_LOW)
+        return CARDPIN_PIN_STATE_COUNT_LOW;
+    }
+  return CARDPIN_PIN_STATE_OK;
+}
+
+/* Reads the PIV application's counters and serial; one transaction, then disconnect. */
+static gboolean
+read_card (CardpinTokenInfo  *info,
+           GCancellable      *cancellable,
+           GError           **error)
+{
+  g_autoptr(CardpinPcscCard) card = NULL;
+  g_autoptr(GError) local_error = NULL;
+  CardpinCardIo io;
+  CardpinPivTries tries;
+  gboolean ok = FALSE;
+
+  card = cardpin_pcsc_card_connect (info->reader, cancellable, error);
+  if (card == NULL)
+    return FALSE;
+
+  g_free (info->atr);
+  info->atr = g_strdup (cardpin_pcsc_card_get_atr (card));
+
+  if (!cardpin_pcsc_card_begin_transaction (card, error))
+    return FALSE;
+
+  io = cardpin_pcsc_card_get_io (card);
+
+  if (!cardpin_piv_select (&io, &local_error))
+    {
+      if (g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED))
+        {
+          info->is_piv = FALSE;
+          ok = TRUE;
+        }
+      else
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+        }
+      goto out;
+    }
+  info->is_piv = TRUE;
+
+  if (!cardpin_piv_get_tries (&io, CARDPIN_PIV_KEY_PIN, &tries, error))
+    goto out;
+  info->pin_tries_left = tries.tries_left;
+  info->pin_tries_max = tries.tries_max;
+  info->pin_is_default = tries.is_default;
+
+  if (!cardpin_piv_get_tries (&io, CARDPIN_PIV_KEY_PUK, &tries, error))
+    goto out;
+  info->puk_tries_left = tries.tries_left;
+
+  {
+    g_autofree char *serial = cardpin_piv_read_serial (&io, &local_error);
+
+    if (local_error != NULL)
+      {
+        g_propagate_error (error, g_steal_pointer (&local_error));
+        goto out;
+      }
+    if (serial != NULL)
+      {
+        g_free (info->serial);
+        info->serial = g_steal_pointer (&serial);
+      }
+  }
+
+  ok = TRUE;
+
+out:
+  cardpin_pcsc_card_end_transaction (card, SCARD_LEAVE_CARD, NULL);
+  return ok;
+}
+
+/**
+ * _cardpin_token_info_read:
+ * @modules: the module set
+ * @module_index: which module
+ * @slot: the slot with the token
+ * @readers: (nullable): the PC/SC reader names, %NULL to list them here
+ * @strict: whether a failure to read the card over PC/SC is an error (else the PKCS#11
+ *   view is kept and tries stay unknown)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Reads a token's status. Blocking.
+ */
+CardpinTokenInfo *
+_cardpin_token_info_read (CardpinP11Modules   *modules,
+                          guint                module_index,
+                          CK_SLOT_ID           slot,
+                          const char * const  *readers,
+                          gboolean             strict,
+                          GCancellable        *cancellable,
+                          GError             **error)
+{
+  g_autoptr(CardpinTokenInfo) info = g_new0 (CardpinTokenInfo, 1);
+  g_auto(GStrv) own_readers = NULL;
+  g_autofree char *description = NULL;
+  g_autofree char *p11_serial = NULL;
+  CK_FUNCTION_LIST *funcs = cardpin_p11_modules_get (modules, module_index);
+  CK_SLOT_INFO slot_info;
+  CK_TOKEN_INFO token_info;
+  CK_RV rv;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  info->module_index = module_index;
+  info->slot = slot;
+  info->pin_tries_left = -1;
+  info->pin_tries_max = -1;
+  info->puk_tries_left = -1;
+  info->pin_is_default = -1;
+
+  rv = funcs->C_GetSlotInfo (slot, &slot_info);
+  if (!cardpin_p11_set_error (error, rv, "C_GetSlotInfo"))
+    return NULL;
+  rv = funcs->C_GetTokenInfo (slot, &token_info);
+  if (!cardpin_p11_set_error (error, rv, "C_GetTokenInfo"))
+    return NULL;
+
+  description = cardpin_p11_string (slot_info.slotDescription,
+                                    sizeof slot_info.slotDescription);
+  info->label = cardpin_p11_string (token_info.label, sizeof token_info.label);
+  info->manufacturer = cardpin_p11_string (token_info.manufacturerID,
+                                           sizeof token_info.manufacturerID);
+  info->model = cardpin_p11_string (token_info.model, sizeof token_info.model);
+  p11_serial = cardpin_p11_string (token_info.serialNumber, sizeof token_info.serialNumber);
+  info->serial = g_strdup (p11_serial);
+  info->flags = token_info.flags;
+  info->hardware = (slot_info.flags & CKF_HW_SLOT) != 0;
+  info->min_pin_length = token_info.ulMinPinLen;
+  info->max_pin_length = token_info.ulMaxPinLen;
+  info->key = g_strdup_printf ("%u:%lu:%s:%s", module_index, (gulong) slot, p11_serial,
+                               info->label);
+
+  if (info->hardware)
+    {
+      const char *reader;
+
+      if (readers == NULL)
+        {
+          SCARDCONTEXT context = 0;
+          g_autoptr(GError) pcsc_error = NULL;
+
+          if (cardpin_pcsc_establish (&context, &pcsc_error))
+            {
+              own_readers = cardpin_pcsc_list_readers (context, &pcsc_error);
+              SCardReleaseContext (context);
+            }
+          if (pcsc_error != NULL)
+            {
+              if (strict)
+                {
+                  g_propagate_error (error, g_steal_pointer (&pcsc_error));
+                  return NULL;
+                }
+              g_debug ("PC/SC: %s", pcsc_error->message);
+            }
+          readers = (const char * const *) own_readers;
+        }
+
+      reader = _cardpin_match_reader (description, readers);
+      if (reader != NULL)
+        {
+          g_autoptr(GError) card_error = NULL;
+
+          info->reader = g_strdup (reader);
+          if (!read_card (info, cancellable, &card_error))
+            {
+              if (strict)
+                {
+                  g_propagate_error (error, g_steal_pointer (&card_error));
+                  return NULL;
+                }
+              g_debug ("Reading the card in %s: %s", reader, card_error->message);
+            }
+        }
+      else
+        {
+          g_debug ("No PC/SC reader matches slot \"%s\"", description);
+        }
+    }
+
+  return g_steal_pointer (&info);
+}
+
+static gboolean
+set_string (char       **field,
+            const char  *value)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+set_int (int *field,
+         int  value)
+{
+  if (*field == value)
+    return FALSE;
+  *field = value;
+  return TRUE;
+}
+
+static gboolean
+set_uint (guint *field,
+          guint  value)
+{
+  if (*field == value)
+    return FALSE;
+  *field = value;
+  return TRUE;
+}
+
+static gboolean
+set_bool (gboolean *field,
+          gboolean  value)
+{
+  value = !!value;
+  if (*field == value)
+    return FALSE;
+  *field = value;
+  return TRUE;
+}
+
+/**
+ * _cardpin_token_update:
+ * @self: a token
+ * @info: a fresh read of it
+ *
+ * Takes the status from @info and notifies what changed. Call in the token's context.
+ */
+void
+_cardpin_token_update (CardpinToken           *self,
+                       const CardpinTokenInfo *info)
+{
+  CardpinPinState pin_state = _cardpin_token_info_pin_state (info);
+  GObject *object = G_OBJECT (self);
+
+  g_object_freeze_notify (object);
+
+  self->flags = info->flags;
+  if (set_string (&self->label, info->label))
+    g_object_notify_by_pspec (object, props[PROP_LABEL]);
+  if (set_string (&self->manufacturer, info->manufacturer))
+    g_object_notify_by_pspec (object, props[PROP_MANUFACTURER]);
+  if (set_string (&self->model, info->model))
+    g_object_notify_by_pspec (object, props[PROP_MODEL]);
+  if (set_string (&self->serial, info->serial))
+    g_object_notify_by_pspec (object, props[PROP_SERIAL]);
+  if (set_string (&self->reader, info->reader))
+    g_object_notify_by_pspec (object, props[PROP_READER]);
+  if (set_string (&self->atr, info->atr))
+    g_object_notify_by_pspec (object, props[PROP_ATR]);
+  if (set_bool (&self->hardware, info->hardware))
+    g_object_notify_by_pspec (object, props[PROP_HARDWARE]);
+  if (set_bool (&self->is_piv, info->is_piv))
+    g_object_notify_by_pspec (object, props[PROP_PIV]);
+  if (set_bool (&self->pinpad, (info->flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0))
+    g_object_notify_by_pspec (object, props[PROP_HAS_PINPAD]);
+  if (set_uint (&self->min_pin_length, info->min_pin_length))
+    g_object_notify_by_pspec (object, props[PROP_MIN_PIN_LENGTH]);
+  if (set_uint (&self->max_pin_length, info->max_pin_length))
+    g_object_notify_by_pspec (object, props[PROP_MAX_PIN_LENGTH]);
+  if (set_int (&self->pin_tries_left, info->pin_tries_left))
+    g_object_notify_by_pspec (object, props[PROP_PIN_TRIES_LEFT]);
+  if (set_int (&self->pin_tries_max, info->pin_tries_max))
+    g_object_notify_by_pspec (object, props[PROP_PIN_TRIES_MAX]);
+  if (set_int (&self->puk_tries_left, info->puk_tries_left))
+    g_object_notify_by_pspec (object, props[PROP_PUK_TRIES_LEFT]);
+  if (set_int (&self->pin_is_default, info->pin_is_default))
+    g_object_notify_by_pspec (object, props[PROP_PIN_IS_DEFAULT]);
+  if (self->pin_state != pin_state)
+    {
+      self->pin_state = pin_state;
+      g_object_notify_by_pspec (object, props[PROP_PIN_STATE]);
+    }
+
+  g_object_thaw_notify (object);
+}
+
+/**
+ * _cardpin_token_new:
+ * @modules: the module set
+ * @info: a read of the token
+ *
+ * Returns: (transfer full): a token with @info's identity and status
+ */
+CardpinToken *
+_cardpin_token_new (CardpinP11Modules *modules,
+                    CardpinTokenInfo  *info)
+{
+  CardpinToken *self = g_object_new (CARDPIN_TYPE_TOKEN, NULL);
+
+  self->modules = cardpin_p11_modules_ref (modules);
+  self->module_index = info->module_index;
+  self->slot = info->slot;
+  self->key = g_strdup (info->key);
+  /* the reader is part of the identity: the card's status is read over PC/SC from it */
+  self->reader = g_strdup (info->reader);
+  _cardpin_token_update (self, info);
+  return self;
+}
+
+const char *
+_cardpin_token_get_key (CardpinToken *self)
+{
+  return self->key;
+}
+
+/* Overrides */
+
+static void
+cardpin_token_finalize (GObject *object)
+{
+  CardpinToken *self = CARDPIN_TOKEN (object);
+
+  g_clear_pointer (&self->modules, cardpin_p11_modules_unref);
+  g_free (self->key);
+  g_free (self->label);
+  g_free (self->manufacturer);
+  g_free (self->model);
+  g_free (self->serial);
+  g_free (self->reader);
+  g_free (self->atr);
+
+  G_OBJECT_CLASS (cardpin_token_parent_class)->finalize (object);
+}
+
+static void
+cardpin_token_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  CardpinToken *self = CARDPIN_TOKEN (object);
+
+  switch (prop_id)
+    {
+    case PROP_LABEL:
+      g_value_set_string (value, self->label);
+      break;
+    case PROP_MANUFACTURER:
+      g_value_set_string (value, self->manufacturer);
+      break;
+    case PROP_MODEL:
+      g_value_set_string (value, self->model);
+      break;
+    case PROP_SERIAL:
+      g_value_set_string (value, self->serial);
+      break;
+    case PROP_MODULE_NAME:
+      g_value_set_string (value, cardpin_token_get_module_name (self));
+      break;
+    case PROP_READER:
+      g_value_set_string (value, self->reader);
+      break;
+    case PROP_ATR:
+      g_value_set_string (value, self->atr);
+      break;
+    case PROP_HARDWARE:
+      g_value_set_boolean (value, self->hardware);
+      break;
+    case PROP_PIV:
+      g_value_set_boolean (value, self->is_piv);
+      break;
+    case PROP_PIN_TRIES_LEFT:
+      g_value_set_int (value, self->pin_tries_left);
+      break;
+    case PROP_PUK_TRIES_LEFT:
+      g_value_set_int (value, self->puk_tries_left);
+      break;
+    case PROP_PIN_TRIES_MAX:
+      g_value_set_int (value, self->pin_tries_max);
+      break;
+    case PROP_PIN_IS_DEFAULT:
+      g_value_set_int (value, self->pin_is_default);
+      break;
+    case PROP_MIN_PIN_LENGTH:
+      g_value_set_uint (value, self->min_pin_length);
+      break;
+    case PROP_MAX_PIN_LENGTH:
+      g_value_set_uint (value, self->max_pin_length);
+      break;
+    case PROP_PIN_STATE:
+      g_value_set_enum (value, self->pin_state);
+      break;
+    case PROP_HAS_PINPAD:
+      g_value_set_boolean (value, self->pinpad);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cardpin_token_class_init (CardpinTokenClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  const GParamFlags flags = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS |
+                            G_PARAM_EXPLICIT_NOTIFY;
+
+  object_class->finalize = cardpin_token_finalize;
+  object_class->get_property = cardpin_token_get_property;
+
+  /**
+   * CardpinToken:label:
+   *
+   * The token label.
+   */
+  props[PROP_LABEL] = g_param_spec_string ("label", NULL, NULL, NULL, flags);
+  props[PROP_MANUFACTURER] = g_param_spec_string ("manufacturer", NULL, NULL, NULL, flags);
+  props[PROP_MODEL] = g_param_spec_string ("model", NULL, NULL, NULL, flags);
+  /**
+   * CardpinToken:serial:
+   *
+   * For PIV cards the CHUID GUID as 32 uppercase hex digits, else the PKCS#11 serial.
+   */
+  props[PROP_SERIAL] = g_param_spec_string ("serial", NULL, NULL, NULL, flags);
+  props[PROP_MODULE_NAME] = g_param_spec_string ("module-name", NULL, NULL, NULL, flags);
+  /**
+   * CardpinToken:reader:
+   *
+   * The PC/SC reader name, %NULL for software tokens.
+   */
+  props[PROP_READER] = g_param_spec_string ("reader", NULL, NULL, NULL, flags);
+  props[PROP_ATR] = g_param_spec_string ("atr", NULL, NULL, NULL, flags);
+  props[PROP_HARDWARE] = g_param_spec_boolean ("hardware", NULL, NULL, FALSE, flags);
+  /**
+   * CardpinToken:piv:
+   *
+   * Whether the card has a PIV application (cardpin reads its counters directly).
+   */
+  props[PROP_PIV] = g_param_spec_boolean ("piv", NULL, NULL, FALSE, flags);
+  props[PROP_PIN_TRIES_LEFT] = g_param_spec_int ("pin-tries-left", NULL, NULL,
+                                                 -1, G_MAXINT, -1, flags);
+  props[PROP_PUK_TRIES_LEFT] = g_param_spec_int ("puk-tries-left", NULL, NULL,
+                                                 -1, G_MAXINT, -1, flags);
+  props[PROP_PIN_TRIES_MAX] = g_param_spec_int ("pin-tries-max", NULL, NULL,
+                                                -1, G_MAXINT, -1, flags);
+  /**
+   * CardpinToken:pin-is-default:
+   *
+   * 1 when the card says its PIN is still the factory default, 0 when not, -1 unknown.
+   */
+  props[PROP_PIN_IS_DEFAULT] = g_param_spec_int ("pin-is-default", NULL, NULL,
+                                                 -1, 1, -1, flags);
+  props[PROP_MIN_PIN_LENGTH] = g_param_spec_uint ("min-pin-length", NULL, NULL,
+                                                  0, G_MAXUINT, 0, flags);
+  props[PROP_MAX_PIN_LENGTH] = g_param_spec_uint ("max-pin-length", NULL, NULL,
+                                                  0, G_MAXUINT, 0, flags);
+  props[PROP_PIN_STATE] = g_param_spec_enum ("pin-state", NULL, NULL,
+                                             CARDPIN_TYPE_PIN_STATE,
+                                             CARDPIN_PIN_STATE_OK, flags);
+  props[PROP_HAS_PINPAD] = g_param_spec_boolean ("has-pinpad", NULL, NULL, FALSE, flags);
+
+  g_object_class_install_properties (object_class, N_PROPS, props);
+}
+
+static void
+cardpin_token_init (CardpinToken *self)
+{
+  self->pin_tries_left = -1;
+  self->pin_tries_max = -1;
+  self->puk_tries_left = -1;
+  self->pin_is_default = -1;
+  self->pin_state = CARDPIN_PIN_STATE_OK;
+}
+
+/* Public API */
+
+/**
+ * cardpin_pin_state_to_string:
+ * @pin_state: a PIN state
+ *
+ * Returns: the stable machine-readable name: ok, count-low, final-try, locked,
+ *   must-change or not-initialized
+ */
+const char *
+cardpin_pin_state_to_string (CardpinPinState pin_state)
+{
+  switch (pin_state)
+    {
+    case CARDPIN_PIN_STATE_OK:
+      return "ok";
+    case CARDPIN_PIN_STATE_COUNT_LOW:
+      return "count-low";
+    case CARDPIN_PIN_STATE_FINAL_TRY:
+      return "final-try";
+    case CARDPIN_PIN_STATE_LOCKED:
+      return "locked";
+    case CARDPIN_PIN_STATE_MUST_CHANGE:
+      return "must-change";
+    case CARDPIN_PIN_STATE_NOT_INITIALIZED:
+      return "not-initialized";
+    default:
+      g_return_val_if_reached ("ok");
+    }
+}
+
+const char *
+cardpin_token_get_label (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  return self->label;
+}
+
+const char *
+cardpin_token_get_manufacturer (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  return self->manufacturer;
+}
+
+const char *
+cardpin_token_get_model (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  return self->model;
+}
+
+const char *
+cardpin_token_get_serial (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  return self->serial;
+}
+
+const char *
+cardpin_token_get_module_name (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  return cardpin_p11_modules_get_name (self->modules, self->module_index);
+}
+
+const char *
+cardpin_token_get_reader (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  return self->reader;
+}
+
+const char *
+cardpin_token_get_atr (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  return self->atr;
+}
+
+gboolean
+cardpin_token_is_hardware (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  return self->hardware;
+}
+
+/**
+ * cardpin_token_is_piv:
+ * @self: a token
+ *
+ * Returns: whether the card has a PIV application
+ */
+gboolean
+cardpin_token_is_piv (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  return self->is_piv;
+}
+
+int
+cardpin_token_get_pin_tries_left (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), -1);
+  return self->pin_tries_left;
+}
+
+int
+cardpin_token_get_puk_tries_left (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), -1);
+  return self->puk_tries_left;
+}
+
+int
+cardpin_token_get_pin_tries_max (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), -1);
+  return self->pin_tries_max;
+}
+
+/**
+ * cardpin_token_get_pin_is_default:
+ * @self: a token
+ *
+ * Returns: 1 when the card reports its PIN is still the factory default, 0 when not,
+ *   -1 when it cannot tell
+ */
+int
+cardpin_token_get_pin_is_default (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), -1);
+  return self->pin_is_default;
+}
+
+guint
+cardpin_token_get_min_pin_length (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), 0);
+  return self->min_pin_length;
+}
+
+guint
+cardpin_token_get_max_pin_length (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), 0);
+  return self->max_pin_length;
+}
+
+CardpinPinState
+cardpin_token_get_pin_state (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), CARDPIN_PIN_STATE_OK);
+  return self->pin_state;
+}
+
+gboolean
+cardpin_token_has_pinpad (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  return self->pinpad;
+}
+
+/**
+ * cardpin_token_refresh:
+ * @self: a token
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Re-reads flags and tries left from the token and the card. Blocking; the card is held
+ * only for the few APDUs of the read.
+ *
+ * Returns: %FALSE with %CARDPIN_ERROR_CARD_REMOVED when the card is gone, or another error
+ */
+gboolean
+cardpin_token_refresh (CardpinToken  *self,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  g_autoptr(CardpinTokenInfo) info = NULL;
+
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+
+  info = _cardpin_token_info_read (self->modules, self->module_index, self->slot, NULL,
+                                   TRUE, cancellable, error);
+  if (info == NULL)
+    return FALSE;
+
+  _cardpin_token_update (self, info);
+  return TRUE;
+}
+
+static void
+refresh_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  CardpinToken *self = source_object;
+  CardpinTokenInfo *info;
+  GError *error = NULL;
+
+  info = _cardpin_token_info_read (self->modules, self->module_index, self->slot, NULL,
+                                   TRUE, cancellable, &error);
+  if (info == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, info, (GDestroyNotify) _cardpin_token_info_free);
+}
+
+static void
+refresh_read_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(CardpinTokenInfo) info = NULL;
+  GError *error = NULL;
+
+  info = g_task_propagate_pointer (G_TASK (result), &error);
+  if (info == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* applied here, in the caller's context, before the caller hears of it */
+  _cardpin_token_update (CARDPIN_TOKEN (source), info);
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * cardpin_token_refresh_async:
+ * @self: a token
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when done
+ * @user_data: closure
+ *
+ * Asynchronous cardpin_token_refresh(); properties change in the calling context.
+ */
+void
+cardpin_token_refresh_async (CardpinToken        *self,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) inner = NULL;
+
+  g_return_if_fail (CARDPIN_IS_TOKEN (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cardpin_token_refresh_async);
+
+  inner = g_task_new (self, cancellable, refresh_read_cb, g_steal_pointer (&task));
+  g_task_set_source_tag (inner, refresh_thread);
+  g_task_run_in_thread (inner, refresh_thread);
+}
+
+gboolean
+cardpin_token_refresh_finish (CardpinToken  *self,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        cardpin_token_refresh_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -1,0 +1,70 @@
+/* cardpin-token.h — one PKCS#11 token (a smart card, or a software token)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/**
+ * CardpinPinState:
+ * @CARDPIN_PIN_STATE_OK: the PIN works, no wrong tries since the last success
+ * @CARDPIN_PIN_STATE_COUNT_LOW: wrong PINs were entered; tries are fewer than the maximum
+ * @CARDPIN_PIN_STATE_FINAL_TRY: one more wrong PIN blocks it
+ * @CARDPIN_PIN_STATE_LOCKED: the PIN is blocked
+ * @CARDPIN_PIN_STATE_MUST_CHANGE: the PIN must be changed before use
+ * @CARDPIN_PIN_STATE_NOT_INITIALIZED: the token has no user PIN yet
+ */
+typedef enum {
+  CARDPIN_PIN_STATE_OK,
+  CARDPIN_PIN_STATE_COUNT_LOW,
+  CARDPIN_PIN_STATE_FINAL_TRY,
+  CARDPIN_PIN_STATE_LOCKED,
+  CARDPIN_PIN_STATE_MUST_CHANGE,
+  CARDPIN_PIN_STATE_NOT_INITIALIZED,
+} CardpinPinState;
+
+#define CARDPIN_TYPE_TOKEN (cardpin_token_get_type ())
+
+G_DECLARE_FINAL_TYPE (CardpinToken, cardpin_token, CARDPIN, TOKEN, GObject)
+
+const char      *cardpin_pin_state_to_string       (CardpinPinState pin_state);
+
+const char      *cardpin_token_get_label           (CardpinToken  *self);
+const char      *cardpin_token_get_manufacturer    (CardpinToken  *self);
+const char      *cardpin_token_get_model           (CardpinToken  *self);
+const char      *cardpin_token_get_serial          (CardpinToken  *self);
+const char      *cardpin_token_get_module_name     (CardpinToken  *self);
+/* the PC/SC reader name, or %NULL for tokens without one (software tokens) */
+const char      *cardpin_token_get_reader          (CardpinToken  *self);
+/* the ATR as uppercase hex, or %NULL */
+const char      *cardpin_token_get_atr             (CardpinToken  *self);
+gboolean         cardpin_token_is_hardware         (CardpinToken  *self);
+/* -1 when unknown */
+int              cardpin_token_get_pin_tries_left  (CardpinToken  *self);
+int              cardpin_token_get_puk_tries_left  (CardpinToken  *self);
+int              cardpin_token_get_pin_tries_max   (CardpinToken  *self);
+guint            cardpin_token_get_min_pin_length  (CardpinToken  *self);
+guint            cardpin_token_get_max_pin_length  (CardpinToken  *self);
+CardpinPinState  cardpin_token_get_pin_state       (CardpinToken  *self);
+/* CKF_PROTECTED_AUTHENTICATION_PATH: the reader asks for the PIN itself */
+gboolean         cardpin_token_has_pinpad          (CardpinToken  *self);
+/* added by core: the card has a PIV application; 1/0/-1 PIN still the factory value */
+gboolean         cardpin_token_is_piv              (CardpinToken  *self);
+int              cardpin_token_get_pin_is_default  (CardpinToken  *self);
+
+/* Re-reads flags and tries left from the token and the card. Blocking. */
+gboolean         cardpin_token_refresh             (CardpinToken         *self,
+                                                    GCancellable         *cancellable,
+                                                    GError              **error);
+void             cardpin_token_refresh_async       (CardpinToken         *self,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean         cardpin_token_refresh_finish      (CardpinToken         *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+
+G_END_DECLS

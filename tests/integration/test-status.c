@@ -1,0 +1,675 @@
+/* test-status.c — discovery and PIN status on the real stack
+ *
+ * p11-kit -> OpenSC -> pcsc-lite -> private pcscd -> vpcd -> virtual PIV cards, plus a
+ * SoftHSM2 token, and cardpin-tool status run as a subprocess.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/wait.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <p11-kit/p11-kit.h>
+#include <PCSC/winscard.h>
+
+#include "cardpin-error.h"
+#include "cardpin-manager.h"
+#include "cardpin-test-stack.h"
+#include "cardpin-token.h"
+
+#define SERIAL_A "00112233445566778899AABBCCDDEEFF"
+#define SERIAL_B "C0FFEE"
+#define SERIAL_B_FULL "00000000000000000000000000C0FFEE"
+#define WAIT_MS 20000
+
+typedef struct {
+  CardpinTestStack *stack;
+  CardpinTestCard  *cards[2];
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->stack = cardpin_test_stack_new (2, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (fixture->cards); i++)
+    if (fixture->cards[i] != NULL)
+      cardpin_test_card_remove (fixture->cards[i]);
+  cardpin_test_stack_free (fixture->stack);
+}
+
+static void
+insert (Fixture            *fixture,
+        guint               index,
+        const char * const *args)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->cards[index] = cardpin_test_stack_insert (fixture->stack, index, args, &error);
+  g_assert_no_error (error);
+}
+
+static void
+pull (Fixture *fixture,
+      guint    index)
+{
+  cardpin_test_card_remove (g_steal_pointer (&fixture->cards[index]));
+}
+
+static const char * const *
+opensc_modules (void)
+{
+  static const char *modules[2];
+
+  modules[0] = cardpin_test_opensc_module ();
+  modules[1] = NULL;
+  return modules;
+}
+
+static CardpinManager *
+new_manager (void)
+{
+  g_autoptr(GError) error = NULL;
+  CardpinManager *manager;
+
+  manager = cardpin_manager_new (opensc_modules (), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (manager);
+  return manager;
+}
+
+static CardpinToken *
+only_token (CardpinManager *manager)
+{
+  g_autoptr(GError) error = NULL;
+  CardpinToken *token;
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 1);
+  token = cardpin_manager_find_token (manager, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return token;
+}
+
+/* Spends one PIN try the way another application would: C_Login through PKCS#11. */
+static void
+wrong_pin_through_pkcs11 (const char *reader)
+{
+  CK_FUNCTION_LIST *module;
+  CK_SLOT_ID slots[8];
+  CK_ULONG n_slots = G_N_ELEMENTS (slots);
+  CK_SESSION_HANDLE session;
+  CK_ULONG i;
+  CK_RV rv;
+  gboolean found = FALSE;
+
+  module = p11_kit_module_load (cardpin_test_opensc_module (), 0);
+  g_assert_nonnull (module);
+  g_assert_cmpuint (p11_kit_module_initialize (module), ==, CKR_OK);
+
+  g_assert_cmpuint (module->C_GetSlotList (CK_FALSE, NULL, &n_slots), ==, CKR_OK);
+  n_slots = G_N_ELEMENTS (slots);
+  g_assert_cmpuint (module->C_GetSlotList (CK_TRUE, slots, &n_slots), ==, CKR_OK);
+
+  for (i = 0; i < n_slots && !found; i++)
+    {
+      CK_SLOT_INFO info;
+      g_autofree char *description = NULL;
+
+      g_assert_cmpuint (module->C_GetSlotInfo (slots[i], &info), ==, CKR_OK);
+      description = p11_kit_space_strdup (info.slotDescription, sizeof info.slotDescription);
+      if (!g_str_equal (description, reader))
+        continue;
+
+      found = TRUE;
+      g_assert_cmpuint (module->C_OpenSession (slots[i], CKF_SERIAL_SESSION, NULL, NULL,
+                                               &session), ==, CKR_OK);
+      rv = module->C_Login (session, CKU_USER, (CK_UTF8CHAR_PTR) "999999", 6);
+      g_assert_true (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED);
+      module->C_CloseSession (session);
+    }
+  g_assert_true (found);
+
+  p11_kit_module_finalize (module);
+  p11_kit_module_release (module);
+}
+
+/* Sends one raw APDU over PC/SC and returns the SW. */
+static guint
+send_apdu (const char   *reader,
+           const guint8 *apdu,
+           gsize         apdu_len)
+{
+  SCARDCONTEXT ctx;
+  SCARDHANDLE card;
+  DWORD proto = 0;
+  BYTE rbuf[258];
+  DWORD rlen = sizeof rbuf;
+  static const BYTE select_piv[] = {
+    0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00
+  };
+  const SCARD_IO_REQUEST *pci;
+  guint sw;
+
+  g_assert_cmpint (SCardEstablishContext (SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx), ==,
+                   SCARD_S_SUCCESS);
+  g_assert_cmpint (SCardConnect (ctx, reader, SCARD_SHARE_SHARED,
+                                 SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card, &proto), ==,
+                   SCARD_S_SUCCESS);
+  pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+  g_assert_cmpint (SCardTransmit (card, pci, select_piv, sizeof select_piv, NULL, rbuf,
+                                  &rlen), ==, SCARD_S_SUCCESS);
+  rlen = sizeof rbuf;
+  g_assert_cmpint (SCardTransmit (card, pci, apdu, apdu_len, NULL, rbuf, &rlen), ==,
+                   SCARD_S_SUCCESS);
+  g_assert_cmpuint (rlen, >=, 2);
+  sw = (rbuf[rlen - 2] << 8) | rbuf[rlen - 1];
+  SCardDisconnect (card, SCARD_RESET_CARD);
+  SCardReleaseContext (ctx);
+  return sw;
+}
+
+static void
+test_fresh (Fixture       *fixture,
+            gconstpointer  data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+
+  insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+  manager = new_manager ();
+  token = only_token (manager);
+
+  g_assert_cmpstr (cardpin_token_get_reader (token), ==, "Virtual PCD 00 00");
+  g_assert_cmpstr (cardpin_token_get_serial (token), ==, SERIAL_A);
+  g_assert_true (cardpin_token_is_hardware (token));
+  g_assert_true (cardpin_token_is_piv (token));
+  g_assert_nonnull (cardpin_token_get_atr (token));
+  g_assert_cmpuint (strlen (cardpin_token_get_atr (token)), >=, 4);
+  g_assert_true (g_str_has_prefix (cardpin_token_get_atr (token), "3B") ||
+                 g_str_has_prefix (cardpin_token_get_atr (token), "3F"));
+  g_assert_nonnull (cardpin_token_get_label (token));
+  g_assert_nonnull (cardpin_token_get_manufacturer (token));
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
+  g_assert_cmpint (cardpin_token_get_pin_tries_max (token), ==, 3);
+  g_assert_cmpint (cardpin_token_get_puk_tries_left (token), ==, 3);
+  g_assert_cmpint (cardpin_token_get_pin_is_default (token), ==, 1);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_OK);
+  g_assert_cmpstr (cardpin_pin_state_to_string (cardpin_token_get_pin_state (token)), ==,
+                   "ok");
+
+  g_clear_object (&token);
+  g_assert_finalize_object (g_steal_pointer (&manager));
+}
+
+static void
+test_wrong_pins (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  insert (fixture, 0, (const char * const[]) { "--pin-tries", "5", "--pin", "24681357",
+                                               NULL });
+  manager = new_manager ();
+  token = only_token (manager);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 5);
+  g_assert_cmpint (cardpin_token_get_pin_is_default (token), ==, 0);
+
+  /* one wrong PIN */
+  wrong_pin_through_pkcs11 ("Virtual PCD 00 00");
+  g_assert_true (cardpin_token_refresh (token, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 4);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_COUNT_LOW);
+
+  /* two wrong PINs; seen by a full re-enumeration too */
+  wrong_pin_through_pkcs11 ("Virtual PCD 00 00");
+  g_assert_true (cardpin_manager_refresh (manager, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 1);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_COUNT_LOW);
+
+  /* down to the final try */
+  wrong_pin_through_pkcs11 ("Virtual PCD 00 00");
+  wrong_pin_through_pkcs11 ("Virtual PCD 00 00");
+  g_assert_true (cardpin_token_refresh (token, NULL, &error));
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 1);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_FINAL_TRY);
+}
+
+static void
+refresh_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (cardpin_token_refresh_finish (CARDPIN_TOKEN (source), result, &error));
+  g_assert_no_error (error);
+  *done = TRUE;
+}
+
+static void
+test_blocked (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  gboolean done = FALSE;
+  guint i;
+
+  insert (fixture, 0, NULL);
+  manager = new_manager ();
+  token = only_token (manager);
+
+  for (i = 0; i < 3; i++)
+    wrong_pin_through_pkcs11 ("Virtual PCD 00 00");
+
+  cardpin_token_refresh_async (token, NULL, refresh_cb, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 0);
+  g_assert_cmpint (cardpin_token_get_puk_tries_left (token), ==, 3);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_LOCKED);
+}
+
+static void
+test_puk_blocked (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  /* RESET RETRY COUNTER with a wrong PUK (and a new PIN), both FF-padded */
+  static const guint8 wrong_puk[] = {
+    0x00, 0x2C, 0x00, 0x80, 0x10,
+    '9', '9', '9', '9', '9', '9', '9', '9',
+    '1', '1', '2', '2', '3', '3', 0xFF, 0xFF,
+  };
+  guint i;
+
+  insert (fixture, 1, (const char * const[]) { "--puk-tries", "2", "--pin-tries", "2",
+                                               NULL });
+  g_assert_cmphex (send_apdu ("Virtual PCD 00 01", wrong_puk, sizeof wrong_puk), ==, 0x63C1);
+  g_assert_cmphex (send_apdu ("Virtual PCD 00 01", wrong_puk, sizeof wrong_puk), ==, 0x63C0);
+  for (i = 0; i < 2; i++)
+    wrong_pin_through_pkcs11 ("Virtual PCD 00 01");
+
+  manager = new_manager ();
+  token = only_token (manager);
+  g_assert_cmpstr (cardpin_token_get_reader (token), ==, "Virtual PCD 00 01");
+  g_assert_cmpint (cardpin_token_get_puk_tries_left (token), ==, 0);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 0);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_LOCKED);
+}
+
+static void
+test_two_cards (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) a = NULL;
+  g_autoptr(CardpinToken) b = NULL;
+  g_autoptr(CardpinToken) none = NULL;
+  g_autoptr(GError) error = NULL;
+
+  insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+  insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B, "--pin-tries", "4",
+                                               NULL });
+  wrong_pin_through_pkcs11 ("Virtual PCD 00 01");
+
+  manager = new_manager ();
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 2);
+
+  none = cardpin_manager_find_token (manager, NULL, NULL, &error);
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NO_CARD);
+  g_assert_null (none);
+  g_clear_error (&error);
+
+  a = cardpin_manager_find_token (manager, "Virtual PCD 00 00", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cardpin_token_get_serial (a), ==, SERIAL_A);
+  g_assert_cmpint (cardpin_token_get_pin_state (a), ==, CARDPIN_PIN_STATE_OK);
+
+  b = cardpin_manager_find_token (manager, NULL, "00000000000000000000000000c0ffee", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cardpin_token_get_serial (b), ==, SERIAL_B_FULL);
+  g_assert_cmpstr (cardpin_token_get_reader (b), ==, "Virtual PCD 00 01");
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (b), ==, 3);
+  g_assert_cmpint (cardpin_token_get_pin_tries_max (b), ==, 4);
+  g_assert_cmpint (cardpin_token_get_pin_state (b), ==, CARDPIN_PIN_STATE_COUNT_LOW);
+}
+
+typedef struct {
+  guint added;
+  guint removed;
+  guint items_changed;
+  char *last_serial;
+} Events;
+
+static void
+token_added_cb (CardpinManager *manager,
+                CardpinToken   *token,
+                Events         *events)
+{
+  events->added++;
+  g_free (events->last_serial);
+  events->last_serial = g_strdup (cardpin_token_get_serial (token));
+}
+
+static void
+token_removed_cb (CardpinManager *manager,
+                  CardpinToken   *token,
+                  Events         *events)
+{
+  events->removed++;
+}
+
+static void
+items_changed_cb (GListModel *model,
+                  guint       position,
+                  guint       removed,
+                  guint       added,
+                  Events     *events)
+{
+  events->items_changed++;
+}
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  gboolean *timed_out = data;
+
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_for (guint *counter,
+          guint  value)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (WAIT_MS, timeout_cb, &timed_out);
+
+  while (*counter < value && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (id);
+}
+
+static void
+test_watch (Fixture       *fixture,
+            gconstpointer  data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  Events events = { 0 };
+
+  manager = new_manager ();
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 0);
+
+  g_signal_connect (manager, "token-added", G_CALLBACK (token_added_cb), &events);
+  g_signal_connect (manager, "token-removed", G_CALLBACK (token_removed_cb), &events);
+  g_signal_connect (manager, "items-changed", G_CALLBACK (items_changed_cb), &events);
+  cardpin_manager_start_watching (manager);
+
+  insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+  wait_for (&events.added, 1);
+  g_assert_cmpstr (events.last_serial, ==, SERIAL_A);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 1);
+
+  insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B, NULL });
+  wait_for (&events.added, 2);
+  g_assert_cmpstr (events.last_serial, ==, SERIAL_B_FULL);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 2);
+
+  pull (fixture, 0);
+  wait_for (&events.removed, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 1);
+
+  /* the same card again */
+  insert (fixture, 0, NULL);
+  wait_for (&events.added, 3);
+  g_assert_cmpstr (events.last_serial, ==, SERIAL_A);
+
+  pull (fixture, 1);
+  pull (fixture, 0);
+  wait_for (&events.removed, 3);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 0);
+  g_assert_cmpuint (events.items_changed, ==, events.added + events.removed);
+
+  cardpin_manager_stop_watching (manager);
+  g_signal_handlers_disconnect_by_data (manager, &events);
+  g_free (events.last_serial);
+  g_assert_finalize_object (g_steal_pointer (&manager));
+}
+
+static void
+test_softhsm (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_build_filename (cardpin_test_stack_get_dir (fixture->stack),
+                                           "softhsm", NULL);
+  g_autofree char *tokens = g_build_filename (dir, "tokens", NULL);
+  g_autofree char *conf = g_build_filename (dir, "softhsm2.conf", NULL);
+  g_autofree char *conf_text = NULL;
+  const char *softhsm = g_getenv ("CARDPIN_SOFTHSM_MODULE");
+  const char *modules[3];
+  int status = -1;
+  guint i;
+  guint n_soft = 0;
+  gboolean found_card = FALSE;
+  gboolean found_soft = FALSE;
+
+  g_assert_nonnull (softhsm);
+  g_assert_cmpint (g_mkdir_with_parents (tokens, 0700), ==, 0);
+  conf_text = g_strdup_printf ("directories.tokendir = %s\nobjectstore.backend = file\n"
+                               "log.level = ERROR\n", tokens);
+  g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
+  g_setenv ("SOFTHSM2_CONF", conf, TRUE);
+
+  /* test PINs in argv are fine for this throw-away token */
+  g_assert_true (g_spawn_sync (NULL,
+                               (char *[]) { "softhsm2-util", "--init-token", "--free",
+                                            "--label", "cardpin-soft", "--pin", "1234",
+                                            "--so-pin", "12345678", NULL },
+                               NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, &error));
+
+  insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+
+  modules[0] = cardpin_test_opensc_module ();
+  modules[1] = softhsm;
+  modules[2] = NULL;
+  manager = cardpin_manager_new (modules, NULL, &error);
+  g_assert_no_error (error);
+
+  for (i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (manager)); i++)
+    {
+      g_autoptr(CardpinToken) token = g_list_model_get_item (G_LIST_MODEL (manager), i);
+
+      if (g_strcmp0 (cardpin_token_get_serial (token), SERIAL_A) == 0)
+        {
+          found_card = TRUE;
+          g_assert_true (cardpin_token_is_hardware (token));
+          continue;
+        }
+
+      n_soft++;
+      g_assert_false (cardpin_token_is_hardware (token));
+      g_assert_null (cardpin_token_get_reader (token));
+      g_assert_null (cardpin_token_get_atr (token));
+      g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, -1);
+      g_assert_cmpint (cardpin_token_get_puk_tries_left (token), ==, -1);
+      g_assert_cmpstr (cardpin_token_get_manufacturer (token), ==, "SoftHSM project");
+      if (g_strcmp0 (cardpin_token_get_label (token), "cardpin-soft") == 0)
+        {
+          found_soft = TRUE;
+          g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_OK);
+          g_assert_cmpuint (cardpin_token_get_min_pin_length (token), >=, 4);
+        }
+      else
+        {
+          /* SoftHSM's spare slot holds an uninitialized token */
+          g_assert_cmpint (cardpin_token_get_pin_state (token), ==,
+                           CARDPIN_PIN_STATE_NOT_INITIALIZED);
+        }
+    }
+  g_assert_true (found_card);
+  g_assert_true (found_soft);
+  g_assert_cmpuint (n_soft, ==, 2);
+  g_unsetenv ("SOFTHSM2_CONF");
+}
+
+static JsonArray *
+run_tool_json (int *exit_status)
+{
+  const char *tool = g_getenv ("CARDPIN_TOOL");
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  int status = -1;
+
+  g_assert_nonnull (tool);
+  g_assert_true (g_spawn_sync (NULL,
+                               (char *[]) { (char *) tool, "status", "--json", "--module",
+                                            (char *) cardpin_test_opensc_module (), NULL },
+                               NULL, 0, NULL, NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  *exit_status = WEXITSTATUS (status);
+  if (*exit_status == 1)
+    g_test_message ("stderr: %s", err);
+
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  g_assert_no_error (error);
+  root = json_parser_get_root (parser);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (root));
+  return json_array_ref (json_node_get_array (root));
+}
+
+static void
+test_tool_json (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(JsonArray) array = NULL;
+  JsonObject *card;
+  int exit_status = -1;
+
+  insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+  array = run_tool_json (&exit_status);
+  g_assert_cmpint (exit_status, ==, 0);
+  g_assert_cmpuint (json_array_get_length (array), ==, 1);
+  card = json_array_get_object_element (array, 0);
+  g_assert_cmpstr (json_object_get_string_member (card, "reader"), ==, "Virtual PCD 00 00");
+  g_assert_cmpstr (json_object_get_string_member (card, "serial"), ==, SERIAL_A);
+  g_assert_cmpstr (json_object_get_string_member (card, "pin_state"), ==, "ok");
+  g_assert_cmpint (json_object_get_int_member (card, "pin_tries_left"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (card, "puk_tries_left"), ==, 3);
+  g_assert_true (json_object_has_member (card, "label"));
+  g_assert_true (json_object_has_member (card, "manufacturer"));
+  g_assert_true (json_object_has_member (card, "model"));
+  g_assert_nonnull (json_object_get_string_member (card, "atr"));
+  g_clear_pointer (&array, json_array_unref);
+
+  /* a blocked PIN: exit status 2 */
+  insert (fixture, 1, (const char * const[]) { "--pin-tries", "1", NULL });
+  wrong_pin_through_pkcs11 ("Virtual PCD 00 01");
+  array = run_tool_json (&exit_status);
+  g_assert_cmpint (exit_status, ==, 2);
+  g_assert_cmpuint (json_array_get_length (array), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      card = json_array_get_object_element (array, i);
+      if (g_str_equal (json_object_get_string_member (card, "reader"), "Virtual PCD 00 01"))
+        {
+          g_assert_cmpstr (json_object_get_string_member (card, "pin_state"), ==, "locked");
+          g_assert_cmpint (json_object_get_int_member (card, "pin_tries_left"), ==, 0);
+        }
+      else
+        {
+          g_assert_cmpstr (json_object_get_string_member (card, "pin_state"), ==, "ok");
+        }
+    }
+}
+
+static void
+test_tool_no_service (void)
+{
+  const char *tool = g_getenv ("CARDPIN_TOOL");
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  /* no pcscd in this namespace at the moment: no card, and not a crash */
+  g_assert_true (g_spawn_sync (NULL,
+                               (char *[]) { (char *) tool, "status", "--json", "--module",
+                                            (char *) cardpin_test_opensc_module (), NULL },
+                               NULL, 0, NULL, NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  {
+    g_autoptr(JsonParser) parser = json_parser_new ();
+
+    g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (json_array_get_length (json_node_get_array (json_parser_get_root (parser))),
+                      ==, 0);
+  }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!cardpin_test_stack_enter_namespace (&error))
+    {
+      g_printerr ("Cannot enter a private namespace: %s\n", error->message);
+      return 1;
+    }
+
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add ("/cardpin/status/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+  ADD ("fresh", test_fresh);
+  ADD ("wrong-pins", test_wrong_pins);
+  ADD ("blocked", test_blocked);
+  ADD ("puk-blocked", test_puk_blocked);
+  ADD ("two-cards", test_two_cards);
+  ADD ("watch", test_watch);
+  ADD ("softhsm", test_softhsm);
+  ADD ("tool-json", test_tool_json);
+  g_test_add_func ("/cardpin/status/tool-no-service", test_tool_no_service);
+
+#undef ADD
+
+  return g_test_run ();
+}

@@ -1,0 +1,57 @@
+/* cardpin-test-stack.h — the real card stack for tests and the demo
+ *
+ * A private pcscd (its own reader.conf.d, vpcd readers on free ports) in a private mount
+ * namespace with a tmpfs over /run/pcscd, and virtual PIV cards
+ * (tests/virtual-card) that plug into its readers. Never touches a system pcscd.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _CardpinTestStack CardpinTestStack;
+typedef struct _CardpinTestCard  CardpinTestCard;
+
+/* Call first in main(), before any thread exists: enters a private mount namespace (and
+ * a user namespace when not root) with a tmpfs over /run/pcscd. Idempotent. */
+gboolean          cardpin_test_stack_enter_namespace (GError              **error);
+
+/* Starts pcscd with @n_readers vpcd readers (rounded up to an even number: one vpcd
+ * entry serves two readers) and waits until it lists them. Also sets HOME and the
+ * OpenSC cache to a private temporary directory. Needs the namespace. */
+CardpinTestStack *cardpin_test_stack_new              (guint                 n_readers,
+                                                       GError              **error);
+/* Stops the cards and pcscd, removes the temporary directory. */
+void              cardpin_test_stack_free             (CardpinTestStack     *stack);
+const char       *cardpin_test_stack_get_reader       (CardpinTestStack     *stack,
+                                                       guint                 index);
+guint             cardpin_test_stack_get_n_readers    (CardpinTestStack     *stack);
+const char       *cardpin_test_stack_get_dir          (CardpinTestStack     *stack);
+guint16           cardpin_test_stack_get_port         (CardpinTestStack     *stack,
+                                                       guint                 index);
+
+/* Starts a virtual card in reader @index with extra options @args (%NULL-terminated, may
+ * be %NULL; e.g. "--pin", "654321"). Unless @args has --state, the card keeps its state
+ * in <dir>/card-<index>.state, so a card inserted again into the same reader is the same
+ * card. Waits until pcscd reports the card present. */
+CardpinTestCard  *cardpin_test_stack_insert           (CardpinTestStack     *stack,
+                                                       guint                 index,
+                                                       const char * const   *args,
+                                                       GError              **error);
+/* Pulls the card out (stops its process) and waits until pcscd reports the reader empty.
+ * Frees @card. */
+void              cardpin_test_card_remove            (CardpinTestCard      *card);
+/* Waits for a card that drops by itself (--drop-after) to leave the reader; frees @card.
+ * Returns %FALSE on timeout. */
+gboolean          cardpin_test_card_wait_gone         (CardpinTestCard      *card,
+                                                       guint                 timeout_ms);
+const char       *cardpin_test_card_get_state_file    (CardpinTestCard      *card);
+const char       *cardpin_test_card_get_reader        (CardpinTestCard      *card);
+
+/* Path of opensc-pkcs11.so (CARDPIN_OPENSC_MODULE overrides) */
+const char       *cardpin_test_opensc_module          (void);
+
+G_END_DECLS

@@ -1,0 +1,294 @@
+/* test-window.c — the main window on the real card stack, under Xvfb
+ *
+ * A private pcscd with a virtual PIV card, OpenSC's PKCS#11 module, and the window:
+ * the card's row shows its serial and PIN state, a wrong PIN shows in the row after a
+ * refresh, and pulling the card brings back "Insert your smart card".
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <string.h>
+
+#include <adwaita.h>
+#include <winscard.h>
+
+#include "cardpin-test-stack.h"
+#include "cardpin-token-row.h"
+#include "cardpin-window-private.h"
+
+#define SERIAL "00112233445566778899AABBCCDDEEFF"
+#define WAIT_MS 30000
+
+typedef struct {
+  CardpinTestStack *stack;
+  CardpinTestCard  *card;
+  CardpinWindow    *window;
+} Fixture;
+
+typedef gboolean (*Condition) (Fixture *fixture);
+
+static gboolean
+wake_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until @condition holds; FALSE after @timeout_ms. */
+static gboolean
+wait_for (Fixture   *fixture,
+          Condition  condition,
+          guint      timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  guint wake = g_timeout_add (50, wake_cb, NULL);
+  gboolean ok;
+
+  while (!(ok = condition (fixture)) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_source_remove (wake);
+  return ok;
+}
+
+static const char *
+page (Fixture *fixture)
+{
+  return _cardpin_window_get_page (fixture->window);
+}
+
+static gboolean
+page_is_cards (Fixture *fixture)
+{
+  return g_strcmp0 (page (fixture), "cards") == 0;
+}
+
+static gboolean
+page_is_empty (Fixture *fixture)
+{
+  return g_strcmp0 (page (fixture), "empty") == 0;
+}
+
+static gboolean
+page_is_error (Fixture *fixture)
+{
+  return g_strcmp0 (page (fixture), "error") == 0;
+}
+
+static CardpinTokenRow *
+first_row (Fixture *fixture)
+{
+  GtkListBoxRow *row = gtk_list_box_get_row_at_index (_cardpin_window_get_list_box (fixture->window), 0);
+
+  return row != NULL ? CARDPIN_TOKEN_ROW (row) : NULL;
+}
+
+static gboolean
+row_settled (Fixture *fixture)
+{
+  CardpinTokenRow *row = first_row (fixture);
+
+  return row != NULL && !cardpin_token_row_get_refreshing (row);
+}
+
+/* One wrong VERIFY of the PIV PIN (key reference 80) straight over PC/SC. */
+static void
+enter_wrong_pin (const char *reader)
+{
+  static const BYTE select_piv[] = {
+    0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00
+  };
+  static const BYTE verify[] = {
+    0x00, 0x20, 0x00, 0x80, 0x08, '9', '9', '9', '9', '9', '9', 0xFF, 0xFF
+  };
+  SCARDCONTEXT ctx;
+  SCARDHANDLE card;
+  DWORD proto = 0;
+  BYTE rbuf[258];
+  DWORD rlen;
+  const SCARD_IO_REQUEST *pci;
+
+  g_assert_cmpint (SCardEstablishContext (SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx), ==,
+                   SCARD_S_SUCCESS);
+  g_assert_cmpint (SCardConnect (ctx, reader, SCARD_SHARE_SHARED,
+                                 SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card, &proto), ==,
+                   SCARD_S_SUCCESS);
+  pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+
+  rlen = sizeof rbuf;
+  g_assert_cmpint (SCardTransmit (card, pci, select_piv, sizeof select_piv, NULL, rbuf, &rlen),
+                   ==, SCARD_S_SUCCESS);
+  g_assert_cmpuint (rlen, >=, 2);
+  g_assert_cmphex (rbuf[rlen - 2], ==, 0x90);
+
+  rlen = sizeof rbuf;
+  g_assert_cmpint (SCardTransmit (card, pci, verify, sizeof verify, NULL, rbuf, &rlen),
+                   ==, SCARD_S_SUCCESS);
+  g_assert_cmpuint (rlen, ==, 2);
+  /* 63C2: wrong, two tries left */
+  g_assert_cmphex ((rbuf[0] << 8) | rbuf[1], ==, 0x63C2);
+
+  SCardDisconnect (card, SCARD_LEAVE_CARD);
+  SCardReleaseContext (ctx);
+}
+
+static void
+open_window (Fixture            *fixture,
+             const char * const *modules)
+{
+  fixture->window = CARDPIN_WINDOW (cardpin_window_new (NULL, modules));
+  g_object_ref_sink (fixture->window);
+  gtk_window_present (GTK_WINDOW (fixture->window));
+}
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->stack = cardpin_test_stack_new (2, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  if (fixture->window != NULL)
+    {
+      CardpinWindow *window = g_steal_pointer (&fixture->window);
+      gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+      /* Pending card operations hold the window until they see the cancellation. */
+      g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+      gtk_window_destroy (GTK_WINDOW (window));
+      g_object_unref (window);
+      while (window != NULL && g_get_monotonic_time () < end)
+        {
+          if (!g_main_context_iteration (NULL, FALSE))
+            g_usleep (10000);
+        }
+      g_assert_null (window);
+    }
+  if (fixture->card != NULL)
+    cardpin_test_card_remove (g_steal_pointer (&fixture->card));
+  g_clear_pointer (&fixture->stack, cardpin_test_stack_free);
+}
+
+static void
+test_card_shown_and_removed (Fixture       *fixture,
+                             gconstpointer  user_data)
+{
+  const char * const card_args[] = { "--serial", SERIAL, NULL };
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  g_autoptr(GError) error = NULL;
+  CardpinTokenRow *row;
+  const char *subtitle;
+  g_autofree char *reader_line = NULL;
+
+  fixture->card = cardpin_test_stack_insert (fixture->stack, 0, card_args, &error);
+  g_assert_no_error (error);
+
+  open_window (fixture, modules);
+  g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
+  g_assert_true (wait_for (fixture, row_settled, WAIT_MS));
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (fixture->window));
+
+  row = first_row (fixture);
+  g_assert_nonnull (row);
+  g_assert_null (gtk_list_box_get_row_at_index (_cardpin_window_get_list_box (fixture->window), 1));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (row)));
+
+  subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (row));
+  g_test_message ("row: %s | %s | %s",
+                  adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)),
+                  subtitle, cardpin_token_row_get_state_text (row));
+  g_assert_nonnull (strstr (subtitle, "Serial: " SERIAL));
+  reader_line = g_strdup_printf ("Reader: %s", cardpin_test_card_get_reader (fixture->card));
+  g_assert_nonnull (strstr (subtitle, reader_line));
+  g_assert_cmpstr (cardpin_token_row_get_state_text (row), ==, "PIN OK");
+
+  /* A wrong PIN from elsewhere shows after a refresh. */
+  enter_wrong_pin (cardpin_test_card_get_reader (fixture->card));
+  cardpin_token_row_refresh (row);
+  g_assert_true (cardpin_token_row_get_refreshing (row));
+  g_assert_true (wait_for (fixture, row_settled, WAIT_MS));
+  g_assert_cmpstr (cardpin_token_row_get_state_text (first_row (fixture)), ==, "2 tries left");
+
+  /* Pull the card: the window asks for one. */
+  cardpin_test_card_remove (g_steal_pointer (&fixture->card));
+  g_assert_true (wait_for (fixture, page_is_empty, WAIT_MS));
+  g_assert_null (first_row (fixture));
+}
+
+static void
+test_card_inserted_later (Fixture       *fixture,
+                          gconstpointer  user_data)
+{
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  g_autoptr(GError) error = NULL;
+
+  open_window (fixture, modules);
+  g_assert_true (wait_for (fixture, page_is_empty, WAIT_MS));
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (fixture->window));
+
+  fixture->card = cardpin_test_stack_insert (fixture->stack, 1, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
+  g_assert_true (wait_for (fixture, row_settled, WAIT_MS));
+  g_assert_cmpstr (cardpin_token_row_get_state_text (first_row (fixture)), ==, "PIN OK");
+}
+
+static void
+test_bad_module (Fixture       *fixture,
+                 gconstpointer  user_data)
+{
+  const char *modules[] = { "/nonexistent/cardpin-test/no-such-module.so", NULL };
+  AdwStatusPage *error_page;
+
+  open_window (fixture, modules);
+  g_assert_true (wait_for (fixture, page_is_error, WAIT_MS));
+
+  error_page = _cardpin_window_get_error_page (fixture->window);
+  g_assert_cmpstr (adw_status_page_get_title (error_page), !=, "");
+  g_assert_nonnull (adw_status_page_get_description (error_page));
+  g_test_message ("error page: %s — %s", adw_status_page_get_title (error_page),
+                  adw_status_page_get_description (error_page));
+
+  /* "Try Again" loads again, and fails the same way. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), "win.reload", NULL));
+  g_assert_cmpstr (page (fixture), ==, "loading");
+  g_assert_true (wait_for (fixture, page_is_error, WAIT_MS));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Before any thread exists. */
+  if (!cardpin_test_stack_enter_namespace (&error))
+    g_error ("%s", error->message);
+
+  /* Untranslated words; no accessibility bus on the CI box. */
+  g_setenv ("LANGUAGE", "C", TRUE);
+  g_setenv ("GTK_A11Y", "none", TRUE);
+  setlocale (LC_ALL, "C");
+
+  g_test_init (&argc, &argv, NULL);
+  gtk_init ();
+  adw_init ();
+
+  g_test_add ("/cardpin/window/card-shown-and-removed", Fixture, NULL,
+              fixture_set_up, test_card_shown_and_removed, fixture_tear_down);
+  g_test_add ("/cardpin/window/card-inserted-later", Fixture, NULL,
+              fixture_set_up, test_card_inserted_later, fixture_tear_down);
+  g_test_add ("/cardpin/window/bad-module", Fixture, NULL,
+              fixture_set_up, test_bad_module, fixture_tear_down);
+
+  return g_test_run ();
+}
