@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
@@ -13,7 +14,10 @@
 #include "cardpin-cli.h"
 #include "cardpin-error.h"
 #include "cardpin-manager.h"
+#include "cardpin-policy.h"
+#include "cardpin-secret.h"
 #include "cardpin-token.h"
+#include "cardpin-unblock-session.h"
 
 typedef int (*CommandFunc) (char **argv);
 
@@ -23,10 +27,19 @@ typedef struct {
   const char  *summary;   /* N_() */
 } Command;
 
-static int command_status (char **argv);
+static int command_status     (char **argv);
+static int command_change     (char **argv);
+static int command_change_puk (char **argv);
+static int command_unblock    (char **argv);
+static int command_setup      (char **argv);
 
 static const Command commands[] = {
   { "status", command_status, N_("Show every card and the state of its PIN") },
+  { "change", command_change, N_("Change the PIN") },
+  { "change-puk", command_change_puk, N_("Change the PUK") },
+  { "unblock", command_unblock, N_("Unblock the PIN with the PUK (--puk) or a challenge "
+                                   "code (--challenge)") },
+  { "setup", command_setup, N_("Set a personal PIN (and PUK) on a new card") },
 };
 
 /* Helpers */
@@ -257,6 +270,464 @@ command_status (char **argv)
 
   return any_pin_blocked (G_LIST_MODEL (manager)) ? CARDPIN_CLI_EXIT_BLOCKED
                                                    : CARDPIN_CLI_EXIT_OK;
+}
+
+/* Options shared by the PIN commands */
+typedef struct {
+  char    **modules;
+  char     *reader;
+  char     *serial;
+  int       pin_fd;
+  int       new_pin_fd;
+  int       puk_fd;
+  int       new_puk_fd;
+  int       so_pin_fd;
+  gboolean  use_puk;
+  gboolean  use_challenge;
+} Options;
+
+static void
+options_clear (Options *options)
+{
+  g_strfreev (options->modules);
+  g_free (options->reader);
+  g_free (options->serial);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
+
+static GOptionContext *
+pin_command_context (Options    *options,
+                     const char *summary,
+                     gboolean    want_pin,
+                     gboolean    want_puk,
+                     gboolean    want_new_puk)
+{
+  GOptionContext *context = g_option_context_new (NULL);
+  const GOptionEntry common[] = {
+    { "reader", 'r', 0, G_OPTION_ARG_STRING, &options->reader,
+      N_("The card in this reader (when several cards are present)"), N_("NAME") },
+    { "serial", 's', 0, G_OPTION_ARG_STRING, &options->serial,
+      N_("The card with this serial number"), N_("SERIAL") },
+    { "module", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &options->modules,
+      N_("Use this PKCS#11 module instead of every registered one (repeatable)"),
+      N_("PATH") },
+    { "new-pin-fd", 0, 0, G_OPTION_ARG_INT, &options->new_pin_fd,
+      N_("Read the new PIN from this file descriptor (one line) instead of the terminal"),
+      N_("FD") },
+    { NULL }
+  };
+  const GOptionEntry pin[] = {
+    { "pin-fd", 0, 0, G_OPTION_ARG_INT, &options->pin_fd,
+      N_("Read the current PIN from this file descriptor (one line)"), N_("FD") },
+    { NULL }
+  };
+  const GOptionEntry puk[] = {
+    { "puk-fd", 0, 0, G_OPTION_ARG_INT, &options->puk_fd,
+      N_("Read the PUK from this file descriptor (one line)"), N_("FD") },
+    { NULL }
+  };
+  const GOptionEntry new_puk[] = {
+    { "new-puk-fd", 0, 0, G_OPTION_ARG_INT, &options->new_puk_fd,
+      N_("Read the new PUK from this file descriptor (one line)"), N_("FD") },
+    { NULL }
+  };
+
+  options->pin_fd = options->new_pin_fd = options->puk_fd = -1;
+  options->new_puk_fd = options->so_pin_fd = -1;
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, summary);
+  g_option_context_set_description (context,
+                                    _("PINs and PUKs are read from the terminal without "
+                                      "echo, or from the file descriptors given, one per "
+                                      "line; never from the command line.\n"
+                                      "Exit status: 0 success, 1 error."));
+  g_option_context_add_main_entries (context, common, GETTEXT_PACKAGE);
+  if (want_pin)
+    g_option_context_add_main_entries (context, pin, GETTEXT_PACKAGE);
+  if (want_puk)
+    g_option_context_add_main_entries (context, puk, GETTEXT_PACKAGE);
+  if (want_new_puk)
+    g_option_context_add_main_entries (context, new_puk, GETTEXT_PACKAGE);
+  return context;
+}
+
+static gboolean
+parse_options (GOptionContext  *context,
+               char          ***argv,
+               GError         **error)
+{
+  if (!g_option_context_parse_strv (context, argv, error))
+    return FALSE;
+  if (g_strv_length (*argv) > 1)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("Unexpected argument “%s”. Secrets are never taken from the command "
+                     "line."), (*argv)[1]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static CardpinSecret *
+read_secret (int          fd,
+             const char  *prompt,
+             GError     **error)
+{
+  if (fd >= 0)
+    return cardpin_secret_new_from_fd (fd, error);
+  return cardpin_secret_new_from_terminal (prompt, error);
+}
+
+/* A new PIN or PUK: asked twice on the terminal, checked against the policy. */
+static CardpinSecret *
+read_new_secret (int                   fd,
+                 const char           *prompt,
+                 const char           *confirm_prompt,
+                 CardpinPolicy        *policy,
+                 gboolean              is_puk,
+                 const CardpinSecret  *old,
+                 const CardpinSecret  *other,
+                 GError              **error)
+{
+  g_autoptr(CardpinSecret) secret = NULL;
+  gboolean ok;
+
+  secret = read_secret (fd, prompt, error);
+  if (secret == NULL)
+    return NULL;
+
+  if (fd < 0)
+    {
+      g_autoptr(CardpinSecret) again = cardpin_secret_new_from_terminal (confirm_prompt,
+                                                                          error);
+
+      if (again == NULL || !cardpin_policy_check_confirmation (secret, again, error))
+        return NULL;
+    }
+
+  if (is_puk)
+    ok = cardpin_policy_check_puk (policy, secret, old, other, error);
+  else
+    ok = cardpin_policy_check (policy, secret, old, other, error);
+
+  return ok ? g_steal_pointer (&secret) : NULL;
+}
+
+static CardpinToken *
+find_token (Options         *options,
+            CardpinManager **manager_out,
+            GError         **error)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  CardpinToken *token;
+
+  manager = cardpin_manager_new ((const char * const *) options->modules, NULL, error);
+  if (manager == NULL)
+    return NULL;
+  token = cardpin_manager_find_token (manager, options->reader, options->serial, error);
+  if (token != NULL && manager_out != NULL)
+    *manager_out = g_steal_pointer (&manager);
+  return token;
+}
+
+static CardpinPolicy *
+policy_for (CardpinToken *token)
+{
+  /* the settings' policy comes with the GSettings schema; until then the token's
+   * limits and the weak-PIN rules apply */
+  g_autoptr(CardpinPolicy) settings = cardpin_policy_new (4, 64, FALSE);
+
+  if (cardpin_token_is_piv (token))
+    {
+      cardpin_policy_set_min_length (settings, 6);
+      cardpin_policy_set_max_length (settings, 8);
+    }
+  return cardpin_policy_new_for_token (settings, cardpin_token_get_min_pin_length (token),
+                                       cardpin_token_get_max_pin_length (token));
+}
+
+static void
+warn_change_limited (CardpinToken *token)
+{
+  g_autofree char *description = NULL;
+  guint max = 0;
+
+  if (cardpin_token_lookup_change_limit (token, NULL, &max, &description))
+    g_printerr (g_dngettext (GETTEXT_PACKAGE,
+                             "Warning: this card model (%s) allows its PIN to be changed "
+                             "only %u time.\n",
+                             "Warning: this card model (%s) allows its PIN to be changed "
+                             "only %u times.\n", max),
+                description, max);
+}
+
+static int
+fail (const GError *error)
+{
+  print_error (error);
+  return CARDPIN_CLI_EXIT_ERROR;
+}
+
+static int
+command_change (char **argv)
+{
+  g_auto(Options) options = { 0 };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinPolicy) policy = NULL;
+  g_autoptr(CardpinSecret) old_pin = NULL;
+  g_autoptr(CardpinSecret) new_pin = NULL;
+  g_autoptr(GError) error = NULL;
+
+  context = pin_command_context (&options, _("Changes the PIN of a card."), TRUE, FALSE,
+                                 FALSE);
+  if (!parse_options (context, &argv, &error))
+    return fail (error);
+
+  token = find_token (&options, NULL, &error);
+  if (token == NULL)
+    return fail (error);
+
+  warn_change_limited (token);
+
+  if (!cardpin_token_has_pinpad (token))
+    {
+      policy = policy_for (token);
+      old_pin = read_secret (options.pin_fd, _("Current PIN: "), &error);
+      if (old_pin == NULL)
+        return fail (error);
+      new_pin = read_new_secret (options.new_pin_fd, _("New PIN: "), _("New PIN again: "),
+                                 policy, FALSE, old_pin, NULL, &error);
+      if (new_pin == NULL)
+        return fail (error);
+    }
+  else
+    {
+      g_print ("%s\n", _("Enter the current and the new PIN on the reader's keypad."));
+    }
+
+  if (!cardpin_token_change_pin (token, old_pin, new_pin, NULL, &error))
+    return fail (error);
+
+  g_print ("%s\n", _("The PIN was changed."));
+  if (cardpin_token_is_factory_pin (token, old_pin))
+    g_print ("%s\n", _("The card still has its factory PUK: set a personal one with "
+                       "“cardpin-tool change-puk”."));
+  return CARDPIN_CLI_EXIT_OK;
+}
+
+static int
+command_change_puk (char **argv)
+{
+  g_auto(Options) options = { 0 };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinPolicy) policy = NULL;
+  g_autoptr(CardpinSecret) old_puk = NULL;
+  g_autoptr(CardpinSecret) new_puk = NULL;
+  g_autoptr(GError) error = NULL;
+
+  context = pin_command_context (&options, _("Changes the PUK of a card."), FALSE, TRUE,
+                                 TRUE);
+  if (!parse_options (context, &argv, &error))
+    return fail (error);
+
+  token = find_token (&options, NULL, &error);
+  if (token == NULL)
+    return fail (error);
+
+  policy = policy_for (token);
+  old_puk = read_secret (options.puk_fd, _("Current PUK: "), &error);
+  if (old_puk == NULL)
+    return fail (error);
+  new_puk = read_new_secret (options.new_puk_fd, _("New PUK: "), _("New PUK again: "),
+                             policy, TRUE, old_puk, NULL, &error);
+  if (new_puk == NULL)
+    return fail (error);
+
+  if (!cardpin_token_change_puk (token, old_puk, new_puk, NULL, &error))
+    return fail (error);
+
+  g_print ("%s\n", _("The PUK was changed. Keep it in a safe place."));
+  return CARDPIN_CLI_EXIT_OK;
+}
+
+static int
+unblock_with_challenge (CardpinToken  *token,
+                        CardpinSecret *new_pin)
+{
+  g_autoptr(CardpinUnblockSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+
+  session = cardpin_token_begin_unblock (token, NULL, &error);
+  if (session == NULL)
+    return fail (error);
+
+  g_printerr ("%s\n", _("Read this challenge to your helpdesk, then type the response code "
+                        "they give you:"));
+  g_print ("%s\n", cardpin_unblock_session_get_challenge_code (session));
+  fflush (stdout);
+
+  for (;;)
+    {
+      g_autoptr(CardpinSecret) line = NULL;
+
+      g_clear_error (&error);
+      line = cardpin_secret_new_from_fd (STDIN_FILENO, &error);
+      if (line == NULL)
+        {
+          cardpin_unblock_session_cancel (session);
+          return fail (error);
+        }
+      if (cardpin_secret_get_length (line) == 0)
+        continue;
+
+      if (cardpin_unblock_session_complete_code (session, cardpin_secret_as_string (line),
+                                                 new_pin, NULL, &error))
+        break;
+
+      /* a typo never reaches the card: ask again */
+      if (g_error_matches (error, CARDPIN_ERROR, CARDPIN_ERROR_BAD_CODE) &&
+          cardpin_unblock_session_is_active (session))
+        {
+          print_error (error);
+          continue;
+        }
+      return fail (error);
+    }
+
+  g_print ("%s\n", _("The PIN was unblocked and set."));
+  return CARDPIN_CLI_EXIT_OK;
+}
+
+static int
+command_unblock (char **argv)
+{
+  g_auto(Options) options = { 0 };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinPolicy) policy = NULL;
+  g_autoptr(CardpinSecret) puk = NULL;
+  g_autoptr(CardpinSecret) new_pin = NULL;
+  g_autoptr(GError) error = NULL;
+  const GOptionEntry modes[] = {
+    { "puk", 0, 0, G_OPTION_ARG_NONE, &options.use_puk, N_("Unblock with the PUK"), NULL },
+    { "challenge", 0, 0, G_OPTION_ARG_NONE, &options.use_challenge,
+      N_("Unblock with a challenge code answered by your helpdesk: prints the challenge "
+         "on one line, then reads the response code from standard input"), NULL },
+    { NULL }
+  };
+
+  context = pin_command_context (&options, _("Unblocks the PIN and sets a new one."), FALSE,
+                                 TRUE, FALSE);
+  g_option_context_add_main_entries (context, modes, GETTEXT_PACKAGE);
+  if (!parse_options (context, &argv, &error))
+    return fail (error);
+  if (options.use_puk == options.use_challenge)
+    {
+      g_printerr (_("%s: give either --puk or --challenge\n"), g_get_prgname ());
+      return CARDPIN_CLI_EXIT_ERROR;
+    }
+
+  token = find_token (&options, NULL, &error);
+  if (token == NULL)
+    return fail (error);
+  policy = policy_for (token);
+
+  if (options.use_puk)
+    {
+      puk = read_secret (options.puk_fd, _("PUK: "), &error);
+      if (puk == NULL)
+        return fail (error);
+    }
+
+  /* asked before the card is held, so the challenge transaction stays short */
+  new_pin = read_new_secret (options.new_pin_fd, _("New PIN: "), _("New PIN again: "),
+                             policy, FALSE, NULL, puk, &error);
+  if (new_pin == NULL)
+    return fail (error);
+
+  if (options.use_challenge)
+    return unblock_with_challenge (token, new_pin);
+
+  if (!cardpin_token_unblock_pin (token, puk, new_pin, NULL, &error))
+    return fail (error);
+
+  g_print ("%s\n", _("The PIN was unblocked and set."));
+  return CARDPIN_CLI_EXIT_OK;
+}
+
+static int
+command_setup (char **argv)
+{
+  g_auto(Options) options = { 0 };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinPolicy) policy = NULL;
+  g_autoptr(CardpinSecret) current = NULL;
+  g_autoptr(CardpinSecret) new_pin = NULL;
+  g_autoptr(CardpinSecret) puk = NULL;
+  g_autoptr(CardpinSecret) new_puk = NULL;
+  g_autoptr(GError) error = NULL;
+  const GOptionEntry so[] = {
+    { "so-pin-fd", 0, 0, G_OPTION_ARG_INT, &options.so_pin_fd,
+      N_("Read the security officer PIN from this file descriptor (tokens without a PIN)"),
+      N_("FD") },
+    { NULL }
+  };
+  gboolean initialized;
+
+  context = pin_command_context (&options,
+                                 _("Sets a personal PIN on a new card: on a token without "
+                                   "a PIN with the security officer PIN; on a PIV card "
+                                   "still on its factory values also a personal PUK."),
+                                 TRUE, TRUE, TRUE);
+  g_option_context_add_main_entries (context, so, GETTEXT_PACKAGE);
+  if (!parse_options (context, &argv, &error))
+    return fail (error);
+
+  token = find_token (&options, NULL, &error);
+  if (token == NULL)
+    return fail (error);
+  policy = policy_for (token);
+  initialized = cardpin_token_get_pin_state (token) != CARDPIN_PIN_STATE_NOT_INITIALIZED;
+
+  if (!initialized)
+    current = read_secret (options.so_pin_fd, _("Security officer PIN: "), &error);
+  else
+    current = read_secret (options.pin_fd, _("Current PIN: "), &error);
+  if (current == NULL)
+    return fail (error);
+
+  new_pin = read_new_secret (options.new_pin_fd, _("New PIN: "), _("New PIN again: "),
+                             policy, FALSE, initialized ? current : NULL, NULL, &error);
+  if (new_pin == NULL)
+    return fail (error);
+
+  if (initialized && cardpin_token_is_piv (token) &&
+      (options.puk_fd >= 0 || options.new_puk_fd >= 0 ||
+       cardpin_token_is_factory_pin (token, current)))
+    {
+      puk = read_secret (options.puk_fd, _("Current PUK: "), &error);
+      if (puk == NULL)
+        return fail (error);
+      new_puk = read_new_secret (options.new_puk_fd, _("New PUK: "), _("New PUK again: "),
+                                 policy, TRUE, puk, new_pin, &error);
+      if (new_puk == NULL)
+        return fail (error);
+    }
+
+  if (initialized)
+    warn_change_limited (token);
+
+  if (!cardpin_token_setup (token, current, new_pin, puk, new_puk, NULL, &error))
+    return fail (error);
+
+  g_print ("%s\n", new_puk ? _("Your personal PIN and PUK are set.")
+                           : _("Your personal PIN is set."));
+  return CARDPIN_CLI_EXIT_OK;
 }
 
 static void

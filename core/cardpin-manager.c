@@ -402,10 +402,7 @@ watch_thread (gpointer data)
       if (rv == SCARD_E_CANCELLED)
         continue;
       if (rv == SCARD_E_TIMEOUT)
-        {
-          g_debug ("timeout");
-          continue;
-        }
+        continue;
       if (rv != SCARD_S_SUCCESS)
         {
           g_debug ("SCardGetStatusChange: %s", pcsc_stringify_error (rv));

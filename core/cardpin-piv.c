@@ -10,6 +10,7 @@
 
 #include "cardpin-error.h"
 #include "cardpin-piv.h"
+#include "cardpin-secret.h"
 
 #define INS_SELECT        0xA4
 #define INS_VERIFY        0x20
@@ -237,4 +238,470 @@ cardpin_piv_read_serial (const CardpinCardIo  *io,
     }
 
   return cardpin_piv_parse_chuid (response->data, response->len);
+}
+
+/* PIN operations */
+
+#define INS_CHANGE_REFERENCE    0x24
+#define INS_RESET_RETRY_COUNTER 0x2C
+#define INS_GENERAL_AUTHENTICATE 0x87
+#define PIV_ALG_3DES            0x03
+#define PIV_ALG_AES128          0x08
+
+/**
+ * cardpin_piv_set_sw_error:
+ * @error: return location
+ * @key_ref: the reference the command used (80 PIN, 81 PUK, 9B admin key)
+ * @sw: the card's status word
+ * @changing: whether the command changed the reference's value (CHANGE REFERENCE DATA
+ *   or RESET RETRY COUNTER): a refusal with 6985 then means the card allows no more
+ *   changes
+ *
+ * Turns a failing status word into an error a user interface can act on.
+ */
+void
+cardpin_piv_set_sw_error (GError  **error,
+                          guint8    key_ref,
+                          guint16   sw,
+                          gboolean  changing)
+{
+  int left = cardpin_sw_tries_left (sw);
+
+  if (sw == CARDPIN_SW_AUTH_BLOCKED)
+    left = 0;
+
+  if (left >= 0)
+    {
+      switch (key_ref)
+        {
+        case CARDPIN_PIV_KEY_PUK:
+          if (left == 0)
+            cardpin_set_error_with_tries (error, CARDPIN_ERROR_PUK_BLOCKED, 0,
+                                          _("The PUK is blocked. Ask your administrator to "
+                                            "unblock the card."));
+          else
+            cardpin_set_error_with_tries (error, CARDPIN_ERROR_WRONG_PUK, left,
+                                          g_dngettext (GETTEXT_PACKAGE,
+                                                       "Wrong PUK. %d try left before the "
+                                                       "PUK is blocked.",
+                                                       "Wrong PUK. %d tries left before the "
+                                                       "PUK is blocked.", left), left);
+          return;
+
+        case CARDPIN_PIV_KEY_ADMIN:
+          if (left == 0)
+            cardpin_set_error_with_tries (error, CARDPIN_ERROR_ADMIN_BLOCKED, 0,
+                                          _("The card's unblock key is blocked. The card "
+                                            "must be replaced or reset by its issuer."));
+          else
+            cardpin_set_error_with_tries (error, CARDPIN_ERROR_WRONG_RESPONSE, left,
+                                          g_dngettext (GETTEXT_PACKAGE,
+                                                       "The card did not accept the "
+                                                       "response code. %d try left; start "
+                                                       "again with a new challenge.",
+                                                       "The card did not accept the "
+                                                       "response code. %d tries left; start "
+                                                       "again with a new challenge.", left),
+                                          left);
+          return;
+
+        default:
+          if (left == 0)
+            cardpin_set_error_with_tries (error, CARDPIN_ERROR_PIN_BLOCKED, 0,
+                                          _("The PIN is blocked. Unblock it with your PUK "
+                                            "or ask your administrator."));
+          else
+            cardpin_set_error_with_tries (error, CARDPIN_ERROR_WRONG_PIN, left,
+                                          g_dngettext (GETTEXT_PACKAGE,
+                                                       "Wrong PIN. %d try left before the "
+                                                       "PIN is blocked.",
+                                                       "Wrong PIN. %d tries left before the "
+                                                       "PIN is blocked.", left), left);
+          return;
+        }
+    }
+
+  switch (sw)
+    {
+    case CARDPIN_SW_CONDITIONS_NOT_SATISFIED:
+      if (changing && key_ref == CARDPIN_PIV_KEY_PIN)
+        {
+          g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_PIN_CHANGE_LIMITED,
+                       _("This card's PIN can no longer be changed. Keep using your "
+                         "current PIN, or ask your administrator for a new card."));
+          return;
+        }
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("The card refused the operation. Ask your administrator."));
+      return;
+
+    case CARDPIN_SW_WRONG_DATA:
+    case CARDPIN_SW_WRONG_LENGTH:
+      if (changing)
+        {
+          cardpin_set_policy_error (error, CARDPIN_POLICY_BAD_CHARACTER,
+                                    _("The card does not accept this new value. Use 6 to "
+                                      "8 digits."));
+          return;
+        }
+      break;
+
+    case CARDPIN_SW_SECURITY_NOT_SATISFIED:
+      if (key_ref == CARDPIN_PIV_KEY_ADMIN)
+        {
+          g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CHALLENGE_EXPIRED,
+                       _("The challenge is no longer valid. Start again with a new "
+                         "challenge."));
+          return;
+        }
+      break;
+
+    case CARDPIN_SW_INS_NOT_SUPPORTED:
+    case CARDPIN_SW_INCORRECT_P1P2:
+    case CARDPIN_SW_REF_NOT_FOUND:
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("This card cannot do that."));
+      return;
+
+    default:
+      break;
+    }
+
+  set_unexpected (error, sw);
+}
+
+/* FF-pads a PIN or PUK to the 8 bytes PIV wants; %FALSE when it cannot be one. */
+static gboolean
+pad_reference (const CardpinSecret  *value,
+               guint8                out[8],
+               gboolean              is_new,
+               GError              **error)
+{
+  gsize len = cardpin_secret_get_length (value);
+
+  if (len > CARDPIN_PIV_PIN_MAX)
+    {
+      cardpin_set_policy_error (error, CARDPIN_POLICY_TOO_LONG,
+                                _("PIV cards take at most 8 characters. Nothing was sent "
+                                  "to the card."));
+      return FALSE;
+    }
+  if (len == 0 || (is_new && len < CARDPIN_PIV_PIN_MIN))
+    {
+      cardpin_set_policy_error (error, CARDPIN_POLICY_TOO_SHORT,
+                                _("PIV cards need at least 6 characters. Nothing was sent "
+                                  "to the card."));
+      return FALSE;
+    }
+
+  memset (out, 0xFF, 8);
+  memcpy (out, cardpin_secret_get_data (value), len);
+  return TRUE;
+}
+
+static guint16
+send_secret (const CardpinCardIo  *io,
+             guint8                ins,
+             guint8                p1,
+             guint8                p2,
+             const guint8         *data,
+             gsize                 data_len,
+             GError              **error)
+{
+  g_autoptr(CardpinApduResponse) response = NULL;
+
+  response = send_command (io, ins, p1, p2, data, data_len, CARDPIN_APDU_NO_LE, error);
+  if (response == NULL)
+    return 0;
+  return response->sw;
+}
+
+/**
+ * cardpin_piv_verify:
+ * @io: the card, PIV selected
+ * @pin: the PIN
+ * @error: return location
+ *
+ * VERIFY 00 20 00 80. On success the PIN stays verified in this card session: call
+ * cardpin_piv_logout() when done.
+ */
+gboolean
+cardpin_piv_verify (const CardpinCardIo  *io,
+                    const CardpinSecret  *pin,
+                    GError              **error)
+{
+  guint8 block[8];
+  guint16 sw;
+
+  if (!pad_reference (pin, block, FALSE, error))
+    return FALSE;
+  sw = send_secret (io, INS_VERIFY, 0x00, CARDPIN_PIV_KEY_PIN, block, sizeof block, error);
+  explicit_bzero (block, sizeof block);
+  if (sw == 0)
+    return FALSE;
+  if (!cardpin_sw_is_ok (sw))
+    {
+      cardpin_piv_set_sw_error (error, CARDPIN_PIV_KEY_PIN, sw, FALSE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cardpin_piv_logout:
+ * @io: the card, PIV selected
+ * @error: return location
+ *
+ * VERIFY 00 20 FF 80: resets the PIN's security status.
+ */
+gboolean
+cardpin_piv_logout (const CardpinCardIo  *io,
+                    GError              **error)
+{
+  g_autoptr(CardpinApduResponse) response = NULL;
+
+  response = send_command (io, INS_VERIFY, 0xFF, CARDPIN_PIV_KEY_PIN, NULL, 0,
+                           CARDPIN_APDU_NO_LE, error);
+  return response != NULL;
+}
+
+/**
+ * cardpin_piv_change_reference:
+ * @io: the card, PIV selected
+ * @key_ref: %CARDPIN_PIV_KEY_PIN or %CARDPIN_PIV_KEY_PUK
+ * @old_value: the current value
+ * @new_value: the new value (6 to 8 characters)
+ * @error: return location
+ *
+ * CHANGE REFERENCE DATA 00 24 00 @key_ref with old||new, FF-padded.
+ */
+gboolean
+cardpin_piv_change_reference (const CardpinCardIo  *io,
+                              guint8                key_ref,
+                              const CardpinSecret  *old_value,
+                              const CardpinSecret  *new_value,
+                              GError              **error)
+{
+  guint8 block[16];
+  guint16 sw;
+
+  if (!pad_reference (new_value, block + 8, TRUE, error) ||
+      !pad_reference (old_value, block, FALSE, error))
+    {
+      explicit_bzero (block, sizeof block);
+      return FALSE;
+    }
+  sw = send_secret (io, INS_CHANGE_REFERENCE, 0x00, key_ref, block, sizeof block, error);
+  explicit_bzero (block, sizeof block);
+  if (sw == 0)
+    return FALSE;
+  if (!cardpin_sw_is_ok (sw))
+    {
+      cardpin_piv_set_sw_error (error, key_ref, sw, TRUE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cardpin_piv_reset_retry_counter:
+ * @io: the card, PIV selected
+ * @puk: the PUK
+ * @new_pin: the new PIN
+ * @error: return location
+ *
+ * RESET RETRY COUNTER 00 2C 00 80 with PUK||new PIN, FF-padded: sets the PIN and resets
+ * its counter.
+ */
+gboolean
+cardpin_piv_reset_retry_counter (const CardpinCardIo  *io,
+                                 const CardpinSecret  *puk,
+                                 const CardpinSecret  *new_pin,
+                                 GError              **error)
+{
+  guint8 block[16];
+  guint16 sw;
+
+  if (!pad_reference (new_pin, block + 8, TRUE, error) ||
+      !pad_reference (puk, block, FALSE, error))
+    {
+      explicit_bzero (block, sizeof block);
+      return FALSE;
+    }
+  sw = send_secret (io, INS_RESET_RETRY_COUNTER, 0x00, CARDPIN_PIV_KEY_PIN, block,
+                    sizeof block, error);
+  explicit_bzero (block, sizeof block);
+  if (sw == 0)
+    return FALSE;
+  if (!cardpin_sw_is_ok (sw))
+    {
+      /* the PUK's counter answers here */
+      cardpin_piv_set_sw_error (error, CARDPIN_PIV_KEY_PUK, sw, TRUE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static CardpinApduResponse *
+request_challenge (const CardpinCardIo  *io,
+                   guint8                algorithm,
+                   GError              **error)
+{
+  static const guint8 ask[] = { 0x7C, 0x02, 0x81, 0x00 };
+
+  return send_command (io, INS_GENERAL_AUTHENTICATE, algorithm, CARDPIN_PIV_KEY_ADMIN,
+                       ask, sizeof ask, 256, error);
+}
+
+/**
+ * cardpin_piv_admin_challenge:
+ * @io: the card, PIV selected, inside a transaction the caller keeps
+ * @algorithm: (inout): 0 to find out (GET METADATA 9B, else AES-128 then 3DES), or the
+ *   algorithm to use; set to the one used
+ * @error: return location
+ *
+ * GENERAL AUTHENTICATE 00 87 @algorithm 9B 7C 02 81 00: the card's challenge.
+ *
+ * Returns: (transfer full): the challenge (8 bytes for 3DES, 16 for AES)
+ */
+GBytes *
+cardpin_piv_admin_challenge (const CardpinCardIo  *io,
+                             guint8               *algorithm,
+                             GError              **error)
+{
+  g_autoptr(CardpinApduResponse) response = NULL;
+  const guint8 *template;
+  const guint8 *challenge;
+  gsize template_len;
+  gsize challenge_len;
+  gsize expected;
+
+  if (*algorithm == 0)
+    {
+      g_autoptr(CardpinApduResponse) metadata = NULL;
+
+      metadata = send_command (io, INS_GET_METADATA, 0x00, CARDPIN_PIV_KEY_ADMIN, NULL, 0,
+                               256, error);
+      if (metadata == NULL)
+        return NULL;
+      if (cardpin_sw_is_ok (metadata->sw))
+        {
+          const guint8 *alg;
+          gsize alg_len;
+
+          alg = cardpin_tlv_find (metadata->data, metadata->len, 0x01, &alg_len);
+          if (alg != NULL && alg_len == 1 &&
+              (alg[0] == PIV_ALG_AES128 || alg[0] == PIV_ALG_3DES))
+            *algorithm = alg[0];
+        }
+    }
+
+  if (*algorithm == 0)
+    {
+      /* a mismatched algorithm is refused with 6A86 and costs nothing */
+      response = request_challenge (io, PIV_ALG_AES128, error);
+      if (response == NULL)
+        return NULL;
+      *algorithm = PIV_ALG_AES128;
+      if (response->sw == CARDPIN_SW_INCORRECT_P1P2)
+        {
+          g_clear_pointer (&response, cardpin_apdu_response_free);
+          *algorithm = PIV_ALG_3DES;
+        }
+    }
+
+  if (response == NULL)
+    {
+      response = request_challenge (io, *algorithm, error);
+      if (response == NULL)
+        return NULL;
+    }
+
+  if (!cardpin_sw_is_ok (response->sw))
+    {
+      cardpin_piv_set_sw_error (error, CARDPIN_PIV_KEY_ADMIN, response->sw, FALSE);
+      return NULL;
+    }
+
+  expected = *algorithm == PIV_ALG_AES128 ? 16 : 8;
+  template = cardpin_tlv_find (response->data, response->len, 0x7C, &template_len);
+  challenge = template ? cardpin_tlv_find (template, template_len, 0x81, &challenge_len)
+                       : NULL;
+  if (challenge == NULL || challenge_len != expected)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_ERROR,
+                   _("The card sent a malformed challenge. Remove the card, insert it "
+                     "again and start over."));
+      return NULL;
+    }
+
+  return g_bytes_new (challenge, challenge_len);
+}
+
+/**
+ * cardpin_piv_admin_respond:
+ * @io: the card, in the transaction of the challenge
+ * @algorithm: the challenge's algorithm
+ * @response: E_K(challenge)
+ * @error: return location
+ *
+ * GENERAL AUTHENTICATE 00 87 @algorithm 9B 7C <len> 82 <len> response.
+ */
+gboolean
+cardpin_piv_admin_respond (const CardpinCardIo  *io,
+                           guint8                algorithm,
+                           const CardpinSecret  *response,
+                           GError              **error)
+{
+  g_autoptr(GByteArray) inner = g_byte_array_new ();
+  g_autoptr(GByteArray) outer = g_byte_array_new ();
+  g_autoptr(CardpinApduResponse) answer = NULL;
+  gboolean ok;
+
+  cardpin_tlv_append (inner, 0x82, cardpin_secret_get_data (response),
+                      cardpin_secret_get_length (response));
+  cardpin_tlv_append (outer, 0x7C, inner->data, inner->len);
+  explicit_bzero (inner->data, inner->len);
+
+  answer = send_command (io, INS_GENERAL_AUTHENTICATE, algorithm, CARDPIN_PIV_KEY_ADMIN,
+                         outer->data, outer->len, CARDPIN_APDU_NO_LE, error);
+  explicit_bzero (outer->data, outer->len);
+  if (answer == NULL)
+    return FALSE;
+
+  ok = cardpin_sw_is_ok (answer->sw);
+  if (!ok)
+    cardpin_piv_set_sw_error (error, CARDPIN_PIV_KEY_ADMIN, answer->sw, FALSE);
+  return ok;
+}
+
+/**
+ * cardpin_piv_admin_set_pin:
+ * @io: the card, admin-authenticated in this card session
+ * @new_pin: the new PIN
+ * @error: return location
+ *
+ * RESET RETRY COUNTER 00 2C 02 80 with the new PIN, FF-padded.
+ */
+gboolean
+cardpin_piv_admin_set_pin (const CardpinCardIo  *io,
+                           const CardpinSecret  *new_pin,
+                           GError              **error)
+{
+  guint8 block[8];
+  guint16 sw;
+
+  if (!pad_reference (new_pin, block, TRUE, error))
+    return FALSE;
+  sw = send_secret (io, INS_RESET_RETRY_COUNTER, 0x02, CARDPIN_PIV_KEY_PIN, block,
+                    sizeof block, error);
+  explicit_bzero (block, sizeof block);
+  if (sw == 0)
+    return FALSE;
+  if (!cardpin_sw_is_ok (sw))
+    {
+      cardpin_piv_set_sw_error (error, CARDPIN_PIV_KEY_ADMIN, sw, TRUE);
+      return FALSE;
+    }
+  return TRUE;
 }

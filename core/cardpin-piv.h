@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "cardpin-pcsc.h"
+#include "cardpin-secret.h"
 
 G_BEGIN_DECLS
 
@@ -44,5 +45,38 @@ gboolean  cardpin_piv_parse_metadata  (const guint8         *data,
                                        CardpinPivTries      *tries);
 char     *cardpin_piv_parse_chuid     (const guint8         *data,
                                        gsize                 len);
+
+/* PIN operations; errors carry the card's answer as CARDPIN_ERROR codes with tries */
+gboolean  cardpin_piv_verify          (const CardpinCardIo  *io,
+                                       const CardpinSecret  *pin,
+                                       GError              **error);
+gboolean  cardpin_piv_logout          (const CardpinCardIo  *io,
+                                       GError              **error);
+gboolean  cardpin_piv_change_reference (const CardpinCardIo *io,
+                                       guint8                key_ref,
+                                       const CardpinSecret  *old_value,
+                                       const CardpinSecret  *new_value,
+                                       GError              **error);
+gboolean  cardpin_piv_reset_retry_counter (const CardpinCardIo *io,
+                                       const CardpinSecret  *puk,
+                                       const CardpinSecret  *new_pin,
+                                       GError              **error);
+
+/* Admin challenge/response unblock (key 9B); @algorithm is 03 (3DES) or 08 (AES-128) */
+GBytes   *cardpin_piv_admin_challenge (const CardpinCardIo  *io,
+                                       guint8               *algorithm,
+                                       GError              **error);
+gboolean  cardpin_piv_admin_respond   (const CardpinCardIo  *io,
+                                       guint8                algorithm,
+                                       const CardpinSecret  *response,
+                                       GError              **error);
+gboolean  cardpin_piv_admin_set_pin   (const CardpinCardIo  *io,
+                                       const CardpinSecret  *new_pin,
+                                       GError              **error);
+
+void      cardpin_piv_set_sw_error    (GError              **error,
+                                       guint8                key_ref,
+                                       guint16               sw,
+                                       gboolean              changing);
 
 G_END_DECLS

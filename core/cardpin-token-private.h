@@ -5,7 +5,9 @@
 #pragma once
 
 #include "cardpin-p11.h"
+#include "cardpin-pcsc.h"
 #include "cardpin-token.h"
+#include "cardpin-unblock-session.h"
 
 G_BEGIN_DECLS
 
@@ -48,6 +50,18 @@ CardpinToken     *_cardpin_token_new           (CardpinP11Modules   *modules,
 void              _cardpin_token_update        (CardpinToken        *self,
                                                 const CardpinTokenInfo *info);
 const char       *_cardpin_token_get_key       (CardpinToken        *self);
+/* Reads the token's status without applying it; safe from any thread. */
+CardpinTokenInfo *_cardpin_token_read          (CardpinToken        *self,
+                                                gboolean             strict,
+                                                GCancellable        *cancellable,
+                                                GError             **error);
+
+CardpinUnblockSession *
+                  _cardpin_unblock_session_new (CardpinToken        *token,
+                                                CardpinPcscCard     *card,
+                                                guint8               algorithm,
+                                                GBytes              *challenge,
+                                                int                  admin_tries_left);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CardpinTokenInfo, _cardpin_token_info_free)
 

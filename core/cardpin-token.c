@@ -10,6 +10,7 @@
 #include <p11-kit/p11-kit.h>
 
 #include "cardpin-apdu.h"
+#include "cardpin-atr-db.h"
 #include "cardpin-enums.h"
 #include "cardpin-error.h"
 #include "cardpin-p11.h"
@@ -903,4 +904,853 @@ cardpin_token_refresh_finish (CardpinToken  *self,
                         cardpin_token_refresh_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* PIN operations */
+
+#define FACTORY_PIN "123456"
+#define FACTORY_PUK "12345678"
+
+typedef enum {
+  OP_VERIFY,
+  OP_CHANGE_PIN,
+  OP_CHANGE_PUK,
+  OP_UNBLOCK_PUK,
+  OP_SETUP,
+} OpKind;
+
+/* One operation and a snapshot of what it needs from the token, so that it can run in
+ * a worker thread while the token's properties change in the main context. */
+typedef struct {
+  OpKind              kind;
+  CardpinSecret      *secrets[4];
+  CardpinP11Modules  *modules;
+  guint               module_index;
+  CK_SLOT_ID          slot;
+  char               *reader;
+  gboolean            is_piv;
+  gboolean            pinpad;
+  CK_FLAGS            flags;
+  CardpinTokenInfo   *info;       /* the status read after the operation */
+} Op;
+
+static void
+op_free (Op *op)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (op->secrets); i++)
+    g_clear_pointer (&op->secrets[i], cardpin_secret_unref);
+  g_clear_pointer (&op->modules, cardpin_p11_modules_unref);
+  g_clear_pointer (&op->info, _cardpin_token_info_free);
+  g_free (op->reader);
+  g_free (op);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Op, op_free)
+
+static Op *
+op_new (CardpinToken        *self,
+        OpKind               kind,
+        const CardpinSecret *s0,
+        const CardpinSecret *s1,
+        const CardpinSecret *s2,
+        const CardpinSecret *s3)
+{
+  const CardpinSecret *secrets[4] = { s0, s1, s2, s3 };
+  Op *op = g_new0 (Op, 1);
+  guint i;
+
+  op->kind = kind;
+  for (i = 0; i < G_N_ELEMENTS (secrets); i++)
+    if (secrets[i] != NULL)
+      op->secrets[i] = cardpin_secret_ref ((CardpinSecret *) secrets[i]);
+  op->modules = cardpin_p11_modules_ref (self->modules);
+  op->module_index = self->module_index;
+  op->slot = self->slot;
+  op->reader = g_strdup (self->reader);
+  op->is_piv = self->is_piv;
+  op->pinpad = self->pinpad;
+  op->flags = self->flags;
+  return op;
+}
+
+static gboolean
+require_secret (const CardpinSecret  *secret,
+                gboolean              pinpad,
+                GError              **error)
+{
+  if (secret != NULL || pinpad)
+    return TRUE;
+  g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_FAILED,
+               _("Internal error: a PIN is missing."));
+  return FALSE;
+}
+
+/* PKCS#11 results of C_Login / C_SetPIN / C_InitPIN as CARDPIN_ERROR codes */
+static void
+set_p11_pin_error (GError   **error,
+                   CK_RV      rv,
+                   gboolean   so,
+                   gboolean   changing,
+                   const char *what)
+{
+  switch (rv)
+    {
+    case CKR_PIN_INCORRECT:
+      if (so)
+        cardpin_set_error_with_tries (error, CARDPIN_ERROR_WRONG_PUK, -1,
+                                      _("Wrong PUK or administrator PIN. Check it and try "
+                                        "again; each wrong try counts."));
+      else
+        cardpin_set_error_with_tries (error, CARDPIN_ERROR_WRONG_PIN, -1,
+                                      _("Wrong PIN. Check it and try again; each wrong try "
+                                        "counts."));
+      return;
+    case CKR_PIN_LOCKED:
+      if (so)
+        cardpin_set_error_with_tries (error, CARDPIN_ERROR_PUK_BLOCKED, 0,
+                                      _("The PUK is blocked. Ask your administrator to "
+                                        "unblock the card."));
+      else
+        cardpin_set_error_with_tries (error, CARDPIN_ERROR_PIN_BLOCKED, 0,
+                                      _("The PIN is blocked. Unblock it with your PUK or "
+                                        "ask your administrator."));
+      return;
+    case CKR_PIN_LEN_RANGE:
+      cardpin_set_policy_error (error, CARDPIN_POLICY_TOO_SHORT,
+                                _("The card does not accept a PIN of this length. Choose "
+                                  "another PIN."));
+      return;
+    case CKR_PIN_INVALID:
+      cardpin_set_policy_error (error, CARDPIN_POLICY_BAD_CHARACTER,
+                                _("The card does not accept these characters in a PIN. "
+                                  "Choose another PIN."));
+      return;
+    case CKR_USER_PIN_NOT_INITIALIZED:
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("This token has no PIN yet. Set one up first."));
+      return;
+    case CKR_FUNCTION_CANCELED:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                   _("The PIN entry on the reader was cancelled."));
+      return;
+    default:
+      break;
+    }
+  cardpin_p11_set_error (error, rv, what);
+}
+
+static CK_UTF8CHAR_PTR
+secret_ptr (const CardpinSecret *secret)
+{
+  return secret ? (CK_UTF8CHAR_PTR) cardpin_secret_get_data (secret) : NULL;
+}
+
+static CK_ULONG
+secret_len (const CardpinSecret *secret)
+{
+  return secret ? cardpin_secret_get_length (secret) : 0;
+}
+
+static gboolean
+op_run_p11 (Op            *op,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  CK_FUNCTION_LIST *funcs = cardpin_p11_modules_get (op->modules, op->module_index);
+  CardpinSecret **s = op->secrets;
+  CK_SESSION_HANDLE session;
+  gboolean ok = FALSE;
+  CK_RV rv;
+
+  if (op->kind == OP_CHANGE_PUK)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("cardpin can change the PUK of PIV cards only. Ask your "
+                     "administrator."));
+      return FALSE;
+    }
+
+  rv = funcs->C_OpenSession (op->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                             &session);
+  if (!cardpin_p11_set_error (error, rv, "C_OpenSession"))
+    return FALSE;
+
+  switch (op->kind)
+    {
+    case OP_VERIFY:
+      rv = funcs->C_Login (session, CKU_USER, secret_ptr (s[0]), secret_len (s[0]));
+      if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
+        {
+          funcs->C_Logout (session);
+          ok = TRUE;
+        }
+      else
+        {
+          set_p11_pin_error (error, rv, FALSE, FALSE, "C_Login");
+        }
+      break;
+
+    case OP_CHANGE_PIN:
+      rv = funcs->C_SetPIN (session, secret_ptr (s[0]), secret_len (s[0]),
+                            secret_ptr (s[1]), secret_len (s[1]));
+      ok = rv == CKR_OK;
+      if (!ok)
+        set_p11_pin_error (error, rv, FALSE, TRUE, "C_SetPIN");
+      break;
+
+    case OP_UNBLOCK_PUK:
+    case OP_SETUP:
+      if (op->kind == OP_SETUP && (op->flags & CKF_USER_PIN_INITIALIZED))
+        {
+          rv = funcs->C_SetPIN (session, secret_ptr (s[0]), secret_len (s[0]),
+                                secret_ptr (s[1]), secret_len (s[1]));
+          ok = rv == CKR_OK;
+          if (!ok)
+            set_p11_pin_error (error, rv, FALSE, TRUE, "C_SetPIN");
+          break;
+        }
+      /* the PKCS#11 route: log in as SO with the PUK (or SO PIN), C_InitPIN */
+      rv = funcs->C_Login (session, CKU_SO, secret_ptr (s[0]), secret_len (s[0]));
+      if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
+        {
+          set_p11_pin_error (error, rv, TRUE, FALSE, "C_Login");
+          break;
+        }
+      rv = funcs->C_InitPIN (session, secret_ptr (s[1]), secret_len (s[1]));
+      ok = rv == CKR_OK;
+      if (!ok)
+        {
+          if (rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_USER_NOT_LOGGED_IN)
+            g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                         _("This token cannot set a new PIN with the PUK. Ask your "
+                           "administrator."));
+          else
+            set_p11_pin_error (error, rv, FALSE, TRUE, "C_InitPIN");
+        }
+      funcs->C_Logout (session);
+      break;
+
+    case OP_CHANGE_PUK:
+    default:
+      g_assert_not_reached ();
+    }
+
+  funcs->C_CloseSession (session);
+  return ok;
+}
+
+static gboolean
+op_run_piv (Op            *op,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_autoptr(CardpinPcscCard) card = NULL;
+  CardpinSecret **s = op->secrets;
+  CardpinCardIo io;
+  gboolean ok = FALSE;
+
+  card = cardpin_pcsc_card_connect (op->reader, cancellable, error);
+  if (card == NULL)
+    return FALSE;
+  if (!cardpin_pcsc_card_begin_transaction (card, error))
+    return FALSE;
+
+  io = cardpin_pcsc_card_get_io (card);
+  if (!cardpin_piv_select (&io, error))
+    goto out;
+
+  switch (op->kind)
+    {
+    case OP_VERIFY:
+      ok = cardpin_piv_verify (&io, s[0], error);
+      break;
+    case OP_CHANGE_PIN:
+      ok = cardpin_piv_change_reference (&io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
+      break;
+    case OP_CHANGE_PUK:
+      ok = cardpin_piv_change_reference (&io, CARDPIN_PIV_KEY_PUK, s[0], s[1], error);
+      break;
+    case OP_UNBLOCK_PUK:
+      ok = cardpin_piv_reset_retry_counter (&io, s[0], s[1], error);
+      break;
+    case OP_SETUP:
+      ok = cardpin_piv_change_reference (&io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
+      if (ok && s[2] != NULL && s[3] != NULL)
+        {
+          ok = cardpin_piv_change_reference (&io, CARDPIN_PIV_KEY_PUK, s[2], s[3], error);
+          if (!ok)
+            g_prefix_error (error, _("Your new PIN is set, but the PUK was not changed: "));
+        }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  /* leave no verified PIN behind in the card session */
+  cardpin_piv_logout (&io, NULL);
+
+out:
+  cardpin_pcsc_card_end_transaction (card, SCARD_LEAVE_CARD, NULL);
+  return ok;
+}
+
+static gboolean
+op_run (Op            *op,
+        GCancellable  *cancellable,
+        GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gboolean ok;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  if (op->is_piv && !op->pinpad && op->reader != NULL)
+    {
+      if (!require_secret (op->secrets[0], FALSE, error) ||
+          (op->kind != OP_VERIFY && !require_secret (op->secrets[1], FALSE, error)))
+        return FALSE;
+      ok = op_run_piv (op, cancellable, &local_error);
+    }
+  else
+    {
+      /* on a pinpad reader the reader asks: no secrets needed */
+      if (!require_secret (op->secrets[0], op->pinpad, error) ||
+          (op->kind != OP_VERIFY && !require_secret (op->secrets[1], op->pinpad, error)))
+        return FALSE;
+      ok = op_run_p11 (op, cancellable, &local_error);
+    }
+
+  /* the status after the operation: exact tries for the error and the properties */
+  op->info = _cardpin_token_info_read (op->modules, op->module_index, op->slot, NULL,
+                                       FALSE, NULL, NULL);
+
+  if (!ok)
+    {
+      if (op->info != NULL && cardpin_error_get_tries_left (local_error) < 0 &&
+          g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PIN) &&
+          op->info->pin_tries_left >= 0)
+        {
+          int left = op->info->pin_tries_left;
+
+          g_clear_error (&local_error);
+          if (left == 0)
+            cardpin_set_error_with_tries (&local_error, CARDPIN_ERROR_PIN_BLOCKED, 0,
+                                          _("The PIN is blocked. Unblock it with your PUK "
+                                            "or ask your administrator."));
+          else
+            cardpin_set_error_with_tries (&local_error, CARDPIN_ERROR_WRONG_PIN, left,
+                                          g_dngettext (GETTEXT_PACKAGE,
+                                                       "Wrong PIN. %d try left before the "
+                                                       "PIN is blocked.",
+                                                       "Wrong PIN. %d tries left before the "
+                                                       "PIN is blocked.", left), left);
+        }
+      g_propagate_error (error, g_steal_pointer (&local_error));
+    }
+  return ok;
+}
+
+static gboolean
+op_run_sync (CardpinToken  *self,
+             Op            *op,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  gboolean ok = op_run (op, cancellable, error);
+
+  if (op->info != NULL)
+    _cardpin_token_update (self, op->info);
+  return ok;
+}
+
+static void
+op_thread (GTask        *task,
+           gpointer      source_object,
+           gpointer      task_data,
+           GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (op_run (task_data, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+op_done_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Op *op = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+
+  if (op->info != NULL)
+    _cardpin_token_update (CARDPIN_TOKEN (source), op->info);
+
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+op_start_async (CardpinToken        *self,
+                Op                  *op,
+                gpointer             source_tag,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GTask) inner = NULL;
+
+  g_task_set_source_tag (task, source_tag);
+  inner = g_task_new (self, cancellable, op_done_cb, g_steal_pointer (&task));
+  g_task_set_source_tag (inner, op_thread);
+  g_task_set_task_data (inner, op, (GDestroyNotify) op_free);
+  g_task_run_in_thread (inner, op_thread);
+}
+
+static gboolean
+op_finish (CardpinToken  *self,
+           GAsyncResult  *result,
+           gpointer       source_tag,
+           GError       **error)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+CardpinTokenInfo *
+_cardpin_token_read (CardpinToken  *self,
+                     gboolean       strict,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  return _cardpin_token_info_read (self->modules, self->module_index, self->slot, NULL,
+                                   strict, cancellable, error);
+}
+
+/**
+ * cardpin_token_verify_pin:
+ * @self: a token
+ * @pin: (nullable): the PIN; %NULL on a pinpad reader
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Checks the PIN. On PIV cards the verified state is reset right after, so no other
+ * process inherits it.
+ *
+ * Returns: %TRUE when the PIN is right; else %CARDPIN_ERROR_WRONG_PIN with
+ *   cardpin_error_get_tries_left(), %CARDPIN_ERROR_PIN_BLOCKED, ...
+ */
+gboolean
+cardpin_token_verify_pin (CardpinToken         *self,
+                          const CardpinSecret  *pin,
+                          GCancellable         *cancellable,
+                          GError              **error)
+{
+  g_autoptr(Op) op = NULL;
+
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  op = op_new (self, OP_VERIFY, pin, NULL, NULL, NULL);
+  return op_run_sync (self, op, cancellable, error);
+}
+
+void
+cardpin_token_verify_pin_async (CardpinToken        *self,
+                                const CardpinSecret *pin,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (CARDPIN_IS_TOKEN (self));
+  op_start_async (self, op_new (self, OP_VERIFY, pin, NULL, NULL, NULL),
+                  cardpin_token_verify_pin_async, cancellable, callback, user_data);
+}
+
+gboolean
+cardpin_token_verify_pin_finish (CardpinToken  *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  return op_finish (self, result, cardpin_token_verify_pin_async, error);
+}
+
+/**
+ * cardpin_token_change_pin:
+ * @self: a token
+ * @old_pin: (nullable): the current PIN (%NULL on a pinpad reader)
+ * @new_pin: (nullable): the new PIN (%NULL on a pinpad reader)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Changes the PIN. A card that allows no more changes answers
+ * %CARDPIN_ERROR_PIN_CHANGE_LIMITED; nothing changed then.
+ */
+gboolean
+cardpin_token_change_pin (CardpinToken         *self,
+                          const CardpinSecret  *old_pin,
+                          const CardpinSecret  *new_pin,
+                          GCancellable         *cancellable,
+                          GError              **error)
+{
+  g_autoptr(Op) op = NULL;
+
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  op = op_new (self, OP_CHANGE_PIN, old_pin, new_pin, NULL, NULL);
+  return op_run_sync (self, op, cancellable, error);
+}
+
+void
+cardpin_token_change_pin_async (CardpinToken        *self,
+                                const CardpinSecret *old_pin,
+                                const CardpinSecret *new_pin,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (CARDPIN_IS_TOKEN (self));
+  op_start_async (self, op_new (self, OP_CHANGE_PIN, old_pin, new_pin, NULL, NULL),
+                  cardpin_token_change_pin_async, cancellable, callback, user_data);
+}
+
+gboolean
+cardpin_token_change_pin_finish (CardpinToken  *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  return op_finish (self, result, cardpin_token_change_pin_async, error);
+}
+
+/**
+ * cardpin_token_change_puk:
+ * @self: a token (PIV cards; others answer %CARDPIN_ERROR_NOT_SUPPORTED)
+ * @old_puk: the current PUK
+ * @new_puk: the new PUK
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Changes the PUK (CHANGE REFERENCE DATA 81).
+ */
+gboolean
+cardpin_token_change_puk (CardpinToken         *self,
+                          const CardpinSecret  *old_puk,
+                          const CardpinSecret  *new_puk,
+                          GCancellable         *cancellable,
+                          GError              **error)
+{
+  g_autoptr(Op) op = NULL;
+
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  op = op_new (self, OP_CHANGE_PUK, old_puk, new_puk, NULL, NULL);
+  return op_run_sync (self, op, cancellable, error);
+}
+
+void
+cardpin_token_change_puk_async (CardpinToken        *self,
+                                const CardpinSecret *old_puk,
+                                const CardpinSecret *new_puk,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (CARDPIN_IS_TOKEN (self));
+  op_start_async (self, op_new (self, OP_CHANGE_PUK, old_puk, new_puk, NULL, NULL),
+                  cardpin_token_change_puk_async, cancellable, callback, user_data);
+}
+
+gboolean
+cardpin_token_change_puk_finish (CardpinToken  *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  return op_finish (self, result, cardpin_token_change_puk_async, error);
+}
+
+/**
+ * cardpin_token_unblock_pin:
+ * @self: a token
+ * @puk: the PUK
+ * @new_pin: the new PIN
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Unblocks the PIN with the PUK and sets @new_pin: PIV RESET RETRY COUNTER over PC/SC;
+ * for other tokens C_Login as SO with the PUK and C_InitPIN, or
+ * %CARDPIN_ERROR_NOT_SUPPORTED where the module cannot.
+ */
+gboolean
+cardpin_token_unblock_pin (CardpinToken         *self,
+                           const CardpinSecret  *puk,
+                           const CardpinSecret  *new_pin,
+                           GCancellable         *cancellable,
+                           GError              **error)
+{
+  g_autoptr(Op) op = NULL;
+
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  op = op_new (self, OP_UNBLOCK_PUK, puk, new_pin, NULL, NULL);
+  return op_run_sync (self, op, cancellable, error);
+}
+
+void
+cardpin_token_unblock_pin_async (CardpinToken        *self,
+                                 const CardpinSecret *puk,
+                                 const CardpinSecret *new_pin,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_return_if_fail (CARDPIN_IS_TOKEN (self));
+  op_start_async (self, op_new (self, OP_UNBLOCK_PUK, puk, new_pin, NULL, NULL),
+                  cardpin_token_unblock_pin_async, cancellable, callback, user_data);
+}
+
+gboolean
+cardpin_token_unblock_pin_finish (CardpinToken  *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  return op_finish (self, result, cardpin_token_unblock_pin_async, error);
+}
+
+/**
+ * cardpin_token_setup:
+ * @self: a token
+ * @current: the SO PIN for a token without a user PIN, else the current PIN
+ * @new_pin: the personal PIN
+ * @current_puk: (nullable): the current PUK (PIV)
+ * @new_puk: (nullable): the personal PUK (PIV)
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * First-use set-up: C_InitPIN after SO login for tokens whose user PIN is not
+ * initialized; otherwise the PIN is changed, and on PIV cards the PUK too when both PUK
+ * arguments are given.
+ */
+gboolean
+cardpin_token_setup (CardpinToken         *self,
+                     const CardpinSecret  *current,
+                     const CardpinSecret  *new_pin,
+                     const CardpinSecret  *current_puk,
+                     const CardpinSecret  *new_puk,
+                     GCancellable         *cancellable,
+                     GError              **error)
+{
+  g_autoptr(Op) op = NULL;
+
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  op = op_new (self, OP_SETUP, current, new_pin, current_puk, new_puk);
+  return op_run_sync (self, op, cancellable, error);
+}
+
+void
+cardpin_token_setup_async (CardpinToken        *self,
+                           const CardpinSecret *current,
+                           const CardpinSecret *new_pin,
+                           const CardpinSecret *current_puk,
+                           const CardpinSecret *new_puk,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_return_if_fail (CARDPIN_IS_TOKEN (self));
+  op_start_async (self, op_new (self, OP_SETUP, current, new_pin, current_puk, new_puk),
+                  cardpin_token_setup_async, cancellable, callback, user_data);
+}
+
+gboolean
+cardpin_token_setup_finish (CardpinToken  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  return op_finish (self, result, cardpin_token_setup_async, error);
+}
+
+static CardpinUnblockSession *
+begin_unblock (CardpinToken  *self,
+               const char    *reader,
+               gboolean       is_piv,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(CardpinPcscCard) card = NULL;
+  g_autoptr(GBytes) challenge = NULL;
+  CardpinPivTries tries;
+  CardpinCardIo io;
+  guint8 algorithm = 0;
+
+  if (!is_piv || reader == NULL)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("This card cannot be unblocked with a challenge code. Ask your "
+                     "administrator."));
+      return NULL;
+    }
+
+  card = cardpin_pcsc_card_connect (reader, cancellable, error);
+  if (card == NULL)
+    return NULL;
+  if (!cardpin_pcsc_card_begin_transaction (card, error))
+    return NULL;
+
+  io = cardpin_pcsc_card_get_io (card);
+  if (!cardpin_piv_select (&io, error) ||
+      !cardpin_piv_get_tries (&io, CARDPIN_PIV_KEY_ADMIN, &tries, error))
+    return NULL;
+
+  if (tries.tries_left == 0)
+    {
+      cardpin_set_error_with_tries (error, CARDPIN_ERROR_ADMIN_BLOCKED, 0,
+                                    _("The card's unblock key is blocked. The card must "
+                                      "be replaced or reset by its issuer."));
+      return NULL;
+    }
+
+  challenge = cardpin_piv_admin_challenge (&io, &algorithm, error);
+  if (challenge == NULL)
+    return NULL;
+
+  /* the session keeps the card and its transaction until complete or cancel */
+  return _cardpin_unblock_session_new (self, g_steal_pointer (&card), algorithm, challenge,
+                                       tries.tries_left);
+}
+
+/**
+ * cardpin_token_begin_unblock:
+ * @self: a PIV card token
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Starts an admin challenge/response unblock: holds the card in one transaction and
+ * asks it for a challenge. Complete or cancel the session soon: other processes cannot
+ * use the card meanwhile.
+ *
+ * Returns: (transfer full): the session
+ */
+CardpinUnblockSession *
+cardpin_token_begin_unblock (CardpinToken  *self,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  return begin_unblock (self, self->reader, self->is_piv, cancellable, error);
+}
+
+static void
+begin_unblock_thread (GTask        *task,
+                      gpointer      source_object,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  CardpinToken *self = source_object;
+  const char *reader = task_data;
+  CardpinUnblockSession *session;
+  GError *error = NULL;
+
+  session = begin_unblock (self, reader, reader != NULL, cancellable, &error);
+  if (session == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, session, g_object_unref);
+}
+
+void
+cardpin_token_begin_unblock_async (CardpinToken        *self,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (CARDPIN_IS_TOKEN (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cardpin_token_begin_unblock_async);
+  /* a non-PIV token passes no reader: NOT_SUPPORTED from the thread */
+  g_task_set_task_data (task, self->is_piv ? g_strdup (self->reader) : NULL, g_free);
+  g_task_run_in_thread (task, begin_unblock_thread);
+}
+
+CardpinUnblockSession *
+cardpin_token_begin_unblock_finish (CardpinToken  *self,
+                                    GAsyncResult  *result,
+                                    GError       **error)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        cardpin_token_begin_unblock_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+cardpin_token_is_factory_pin (CardpinToken        *self,
+                              const CardpinSecret *pin)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  return self->is_piv && pin != NULL &&
+         cardpin_secret_equal_bytes (pin, (const guint8 *) FACTORY_PIN, strlen (FACTORY_PIN));
+}
+
+gboolean
+cardpin_token_is_factory_puk (CardpinToken        *self,
+                              const CardpinSecret *puk)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+  return self->is_piv && puk != NULL &&
+         cardpin_secret_equal_bytes (puk, (const guint8 *) FACTORY_PUK, strlen (FACTORY_PUK));
+}
+
+/**
+ * cardpin_token_lookup_change_limit:
+ * @self: a token
+ * @atr_db_path: (nullable): the data file, %NULL for the default
+ * @max_changes: (out) (optional): how many changes the model allows
+ * @description: (out) (optional) (transfer full): the model's description
+ *
+ * Returns: whether the card is a model known to allow only a few PIN changes: warn
+ *   before changing its PIN
+ */
+gboolean
+cardpin_token_lookup_change_limit (CardpinToken  *self,
+                                   const char    *atr_db_path,
+                                   guint         *max_changes,
+                                   char         **description)
+{
+  g_autoptr(CardpinAtrDb) db = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *desc = NULL;
+  guint max = 0;
+
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
+
+  if (self->atr == NULL)
+    return FALSE;
+
+  db = atr_db_path ? cardpin_atr_db_new_from_file (atr_db_path, &error)
+                   : cardpin_atr_db_new_default (&error);
+  if (db == NULL)
+    {
+      g_debug ("Change-limited card list: %s", error->message);
+      return FALSE;
+    }
+  if (!cardpin_atr_db_lookup (db, self->atr, &max, &desc))
+    return FALSE;
+
+  if (max_changes != NULL)
+    *max_changes = max;
+  if (description != NULL)
+    *description = g_strdup (desc);
+  return TRUE;
 }

@@ -6,6 +6,9 @@
 
 #include <gio/gio.h>
 
+#include "cardpin-secret.h"
+#include "cardpin-unblock-session.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -66,5 +69,118 @@ void             cardpin_token_refresh_async       (CardpinToken         *self,
 gboolean         cardpin_token_refresh_finish      (CardpinToken         *self,
                                                     GAsyncResult         *result,
                                                     GError              **error);
+
+/* PIN operations (added by core). Each is blocking, with an _async/_finish pair; the
+ * token's status is refreshed afterwards (in the calling context for _async). PIV cards
+ * without a pinpad are driven with APDUs over PC/SC (exact tries, change limits);
+ * other tokens through PKCS#11 (C_Login, C_SetPIN, C_InitPIN); on a pinpad reader pass
+ * %NULL secrets and the reader asks. Errors are CARDPIN_ERROR codes. */
+gboolean         cardpin_token_verify_pin          (CardpinToken         *self,
+                                                    const CardpinSecret  *pin,
+                                                    GCancellable         *cancellable,
+                                                    GError              **error);
+void             cardpin_token_verify_pin_async    (CardpinToken         *self,
+                                                    const CardpinSecret  *pin,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean         cardpin_token_verify_pin_finish   (CardpinToken         *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+
+gboolean         cardpin_token_change_pin          (CardpinToken         *self,
+                                                    const CardpinSecret  *old_pin,
+                                                    const CardpinSecret  *new_pin,
+                                                    GCancellable         *cancellable,
+                                                    GError              **error);
+void             cardpin_token_change_pin_async    (CardpinToken         *self,
+                                                    const CardpinSecret  *old_pin,
+                                                    const CardpinSecret  *new_pin,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean         cardpin_token_change_pin_finish   (CardpinToken         *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+
+gboolean         cardpin_token_change_puk          (CardpinToken         *self,
+                                                    const CardpinSecret  *old_puk,
+                                                    const CardpinSecret  *new_puk,
+                                                    GCancellable         *cancellable,
+                                                    GError              **error);
+void             cardpin_token_change_puk_async    (CardpinToken         *self,
+                                                    const CardpinSecret  *old_puk,
+                                                    const CardpinSecret  *new_puk,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean         cardpin_token_change_puk_finish   (CardpinToken         *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+
+gboolean         cardpin_token_unblock_pin         (CardpinToken         *self,
+                                                    const CardpinSecret  *puk,
+                                                    const CardpinSecret  *new_pin,
+                                                    GCancellable         *cancellable,
+                                                    GError              **error);
+void             cardpin_token_unblock_pin_async   (CardpinToken         *self,
+                                                    const CardpinSecret  *puk,
+                                                    const CardpinSecret  *new_pin,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean         cardpin_token_unblock_pin_finish  (CardpinToken         *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+
+/* First use. Not-initialized tokens: @current is the SO PIN, C_InitPIN sets @new_pin.
+ * Otherwise (must-change, factory PIN): @current is the current PIN, changed to
+ * @new_pin; on PIV cards also the PUK from @current_puk to @new_puk when both are set. */
+gboolean         cardpin_token_setup               (CardpinToken         *self,
+                                                    const CardpinSecret  *current,
+                                                    const CardpinSecret  *new_pin,
+                                                    const CardpinSecret  *current_puk,
+                                                    const CardpinSecret  *new_puk,
+                                                    GCancellable         *cancellable,
+                                                    GError              **error);
+void             cardpin_token_setup_async         (CardpinToken         *self,
+                                                    const CardpinSecret  *current,
+                                                    const CardpinSecret  *new_pin,
+                                                    const CardpinSecret  *current_puk,
+                                                    const CardpinSecret  *new_puk,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean         cardpin_token_setup_finish        (CardpinToken         *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+
+/* Admin challenge/response unblock: opens the card session and its transaction and asks
+ * the card for a challenge. PIV cards only (else CARDPIN_ERROR_NOT_SUPPORTED). */
+CardpinUnblockSession *
+                 cardpin_token_begin_unblock       (CardpinToken         *self,
+                                                    GCancellable         *cancellable,
+                                                    GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+void             cardpin_token_begin_unblock_async (CardpinToken         *self,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+CardpinUnblockSession *
+                 cardpin_token_begin_unblock_finish (CardpinToken        *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* PIV factory values (123456 / 12345678), recognised when the user types them: no try
+ * is ever spent to find out. */
+gboolean         cardpin_token_is_factory_pin      (CardpinToken         *self,
+                                                    const CardpinSecret  *pin);
+gboolean         cardpin_token_is_factory_puk      (CardpinToken         *self,
+                                                    const CardpinSecret  *puk);
+/* Whether the card's ATR matches a change-limited model in @atr_db_path (%NULL: the
+ * installed data file, or $CARDPIN_CHANGE_LIMITED_CARDS). */
+gboolean         cardpin_token_lookup_change_limit (CardpinToken         *self,
+                                                    const char           *atr_db_path,
+                                                    guint                *max_changes,
+                                                    char                **description);
 
 G_END_DECLS

@@ -12,7 +12,6 @@
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <p11-kit/p11-kit.h>
 #include <PCSC/winscard.h>
 
 #include "cardpin-error.h"
@@ -104,47 +103,30 @@ only_token (CardpinManager *manager)
   return token;
 }
 
-/* Spends one PIN try the way another application would: C_Login through PKCS#11. */
+/* Spends one PIN try the way another application would: C_Login through PKCS#11, in
+ * another process (OpenSC's pkcs11-tool), so this process's module stays untouched. */
 static void
 wrong_pin_through_pkcs11 (const char *reader)
 {
-  CK_FUNCTION_LIST *module;
-  CK_SLOT_ID slots[8];
-  CK_ULONG n_slots = G_N_ELEMENTS (slots);
-  CK_SESSION_HANDLE session;
-  CK_ULONG i;
-  CK_RV rv;
-  gboolean found = FALSE;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = -1;
 
-  module = p11_kit_module_load (cardpin_test_opensc_module (), 0);
-  g_assert_nonnull (module);
-  g_assert_cmpuint (p11_kit_module_initialize (module), ==, CKR_OK);
-
-  g_assert_cmpuint (module->C_GetSlotList (CK_FALSE, NULL, &n_slots), ==, CKR_OK);
-  n_slots = G_N_ELEMENTS (slots);
-  g_assert_cmpuint (module->C_GetSlotList (CK_TRUE, slots, &n_slots), ==, CKR_OK);
-
-  for (i = 0; i < n_slots && !found; i++)
-    {
-      CK_SLOT_INFO info;
-      g_autofree char *description = NULL;
-
-      g_assert_cmpuint (module->C_GetSlotInfo (slots[i], &info), ==, CKR_OK);
-      description = p11_kit_space_strdup (info.slotDescription, sizeof info.slotDescription);
-      if (!g_str_equal (description, reader))
-        continue;
-
-      found = TRUE;
-      g_assert_cmpuint (module->C_OpenSession (slots[i], CKF_SERIAL_SESSION, NULL, NULL,
-                                               &session), ==, CKR_OK);
-      rv = module->C_Login (session, CKU_USER, (CK_UTF8CHAR_PTR) "999999", 6);
-      g_assert_true (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED);
-      module->C_CloseSession (session);
-    }
-  g_assert_true (found);
-
-  p11_kit_module_finalize (module);
-  p11_kit_module_release (module);
+  /* a throw-away test PIN in argv is fine here */
+  g_assert_true (g_spawn_sync (NULL,
+                               (char *[]) { "pkcs11-tool", "--module",
+                                            (char *) cardpin_test_opensc_module (),
+                                            "--slot-description", (char *) reader,
+                                            "--login", "--pin", "999999", "--list-objects",
+                                            NULL },
+                               NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
+                               &error));
+  g_assert_no_error (error);
+  /* the login must have failed because of the PIN */
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+  if (strstr (err, "CKR_PIN_INCORRECT") == NULL && strstr (err, "CKR_PIN_LOCKED") == NULL)
+    g_error ("pkcs11-tool did not fail on the PIN: %s", err);
 }
 
 /* Sends one raw APDU over PC/SC and returns the SW. */

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,7 +47,7 @@ main (int   argc,
   CardpinTestStack *stack;
   guint n_readers = 2;
   int i, status = 0, exit_code;
-  pid_t pid;
+  pid_t pid, parent;
 
   for (i = 1; i < argc; i++)
     {
@@ -134,6 +135,7 @@ main (int   argc,
   signal (SIGTERM, forward_signal);
   signal (SIGHUP, forward_signal);
 
+  parent = getpid ();
   pid = fork ();
   if (pid < 0)
     {
@@ -146,6 +148,10 @@ main (int   argc,
       signal (SIGINT, SIG_DFL);
       signal (SIGTERM, SIG_DFL);
       signal (SIGHUP, SIG_DFL);
+      /* the command ends with the stack, even when this process is killed */
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid () != parent)
+        _exit (1);
       execvp (argv[i], argv + i);
       g_printerr ("cardpin-test-stack: cannot run %s: %s\n", argv[i], g_strerror (errno));
       _exit (127);

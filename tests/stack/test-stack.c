@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -136,7 +137,6 @@ test_killed_runner_leaves_nothing (void)
                             NULL, &pid, NULL, &out_fd, NULL, &error);
   g_assert_no_error (error);
   n = read (out_fd, buf, sizeof buf - 1);
-  close (out_fd);
   g_assert_cmpint (n, >, 0);
   port = (guint16) g_ascii_strtoull (buf, NULL, 10);
   g_assert_cmpuint (port, >, 0);
@@ -151,6 +151,14 @@ test_killed_runner_leaves_nothing (void)
         g_usleep (10000);
     }
   g_assert_true (freed);
+  /* the command (sleep) went with it: nothing holds our end of its stdout */
+  {
+    struct pollfd pfd = { .fd = out_fd, .events = POLLIN };
+
+    g_assert_cmpint (poll (&pfd, 1, 3000), ==, 1);
+    g_assert_cmpint (read (out_fd, buf, sizeof buf), ==, 0);
+  }
+  close (out_fd);
 }
 
 int

@@ -154,6 +154,11 @@ vcard_vpcd_run (VcardCard           *card,
       gsize len = 0;
       gsize response_len;
 
+      /* vpcd writes a frame's length and its data in two sends; answer each with an
+       * immediate ACK or Nagle's algorithm on its side holds the data back until our
+       * delayed ACK (about 40 ms a command). Linux clears the flag now and then. */
+      g_socket_set_option (g_socket_connection_get_socket (connection),
+                           IPPROTO_TCP, TCP_QUICKACK, 1, NULL);
       if (!read_message (input, buffer, &len, &local_error))
         {
           /* vpcd gone (pcscd stopped, reader removed): the card is pulled */
