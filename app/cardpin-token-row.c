@@ -28,7 +28,6 @@ struct _CardpinTokenRow
   char         *state_text;
   guint         refreshing : 1;
 
-  GtkImage     *card_image;
   GtkStack     *state_stack;
   GtkSpinner   *spinner;
   GtkLabel     *state_label;
@@ -253,7 +252,6 @@ cardpin_token_row_class_init (CardpinTokenRowClass *klass)
   cardpin_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/cardpin/CardPin/ui/cardpin-token-row.ui");
-  gtk_widget_class_bind_template_child (widget_class, CardpinTokenRow, card_image);
   gtk_widget_class_bind_template_child (widget_class, CardpinTokenRow, state_stack);
   gtk_widget_class_bind_template_child (widget_class, CardpinTokenRow, spinner);
   gtk_widget_class_bind_template_child (widget_class, CardpinTokenRow, state_label);

@@ -5,7 +5,8 @@
 Fails when a source file with translatable strings is not listed, or when a listed
 file does not exist (xgettext would fail on it). Prints TAP.
 
-Usage: check-potfiles.py SOURCE_ROOT
+Usage: check-potfiles.py SOURCE_ROOT           (the test)
+       check-potfiles.py --update SOURCE_ROOT  (rewrites POTFILES.in from the sources)
 """
 
 import os
@@ -41,16 +42,11 @@ def needs_translation(path):
     return False
 
 
-def main():
-    root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
-                           os.path.join(os.path.dirname(__file__), '..'))
-    listed = []
-    with open(os.path.join(root, 'po', 'POTFILES.in'), encoding='utf-8') as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith('#'):
-                listed.append(line)
+HEADER = ('# Files with translatable strings. The test \'potfiles\' keeps this complete;\n'
+          '# regenerate with: po/check-potfiles.py --update .\n')
 
+
+def scan(root):
     found = []
     for top in SCANNED_DIRS:
         for dirpath, dirnames, filenames in os.walk(os.path.join(root, top)):
@@ -59,6 +55,28 @@ def main():
                 path = os.path.join(dirpath, name)
                 if needs_translation(path):
                     found.append(os.path.relpath(path, root))
+    return found
+
+
+def main():
+    args = sys.argv[1:]
+    update = '--update' in args
+    args = [a for a in args if a != '--update']
+    root = os.path.abspath(args[0] if args else os.path.join(os.path.dirname(__file__), '..'))
+    potfiles = os.path.join(root, 'po', 'POTFILES.in')
+    found = scan(root)
+
+    if update:
+        with open(potfiles, 'w', encoding='utf-8') as f:
+            f.write(HEADER + ''.join(p + '\n' for p in found))
+        return 0
+
+    listed = []
+    with open(potfiles, encoding='utf-8') as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith('#'):
+                listed.append(line)
 
     failures = 0
     print('1..3')

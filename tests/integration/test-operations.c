@@ -1,0 +1,899 @@
+/* test-operations.c — PIN operations on the real stack
+ *
+ * verify, change PIN and PUK, PUK unblock, admin challenge/response unblock, first-use
+ * set-up, change-limited cards, the card never held during a status poll, and the
+ * cardpin-tool commands; cross-checked with pkcs11-tool, yubico-piv-tool and the
+ * openssl command line.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "cardpin-apdu.h"
+#include "cardpin-code.h"
+#include "cardpin-error.h"
+#include "cardpin-manager.h"
+#include "cardpin-secret.h"
+#include "cardpin-test-stack.h"
+#include "cardpin-token.h"
+#include "cardpin-unblock-session.h"
+
+#define READER0 "Virtual PCD 00 00"
+#define READER1 "Virtual PCD 00 01"
+#define AES_KEY "00112233445566778899AABBCCDDEEFF"
+#define DES_KEY "010203040506070801020304050607080102030405060708"
+#define LIMITED_ATR "3B8C80014341524450494E4C494D49541B"
+
+typedef struct {
+  CardpinTestStack *stack;
+  CardpinTestCard  *cards[2];
+  CardpinManager   *manager;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->stack = cardpin_test_stack_new (2, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  guint i;
+
+  if (fixture->manager != NULL)
+    g_assert_finalize_object (g_steal_pointer (&fixture->manager));
+  for (i = 0; i < G_N_ELEMENTS (fixture->cards); i++)
+    if (fixture->cards[i] != NULL)
+      cardpin_test_card_remove (fixture->cards[i]);
+  cardpin_test_stack_free (fixture->stack);
+}
+
+static void
+insert (Fixture            *fixture,
+        guint               index,
+        const char * const *args)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->cards[index] = cardpin_test_stack_insert (fixture->stack, index, args, &error);
+  g_assert_no_error (error);
+}
+
+/* The token in @reader, from a manager on OpenSC (plus @extra_module) */
+static CardpinToken *
+token_in (Fixture    *fixture,
+          const char *reader,
+          const char *extra_module)
+{
+  g_autoptr(GError) error = NULL;
+  const char *modules[3] = { cardpin_test_opensc_module (), extra_module, NULL };
+
+  if (fixture->manager == NULL)
+    {
+      fixture->manager = cardpin_manager_new (modules, NULL, &error);
+      g_assert_no_error (error);
+    }
+  else
+    {
+      g_assert_true (cardpin_manager_refresh (fixture->manager, NULL, &error));
+      g_assert_no_error (error);
+    }
+  return cardpin_manager_find_token (fixture->manager, reader, NULL, &error);
+}
+
+static CardpinSecret *
+secret (const char *text)
+{
+  return cardpin_secret_new_from_string (text);
+}
+
+static gboolean
+verify (CardpinToken  *token,
+        const char    *pin,
+        GError       **error)
+{
+  g_autoptr(CardpinSecret) s = secret (pin);
+
+  return cardpin_token_verify_pin (token, s, NULL, error);
+}
+
+/* Runs a command; returns its exit status; stdout in @out when given. */
+static int
+run (const char * const *argv,
+     const char         *input,
+     char              **out)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *stdout_text = NULL;
+  g_autofree char *stderr_text = NULL;
+  GSubprocessFlags flags = G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE;
+
+  if (input != NULL)
+    flags |= G_SUBPROCESS_FLAGS_STDIN_PIPE;
+  process = g_subprocess_newv (argv, flags, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, input, NULL, &stdout_text,
+                                                &stderr_text, &error));
+  g_assert_no_error (error);
+  if (g_subprocess_get_exit_status (process) != 0)
+    g_test_message ("%s: %s%s", argv[0], stdout_text, stderr_text);
+  if (out != NULL)
+    *out = g_steal_pointer (&stdout_text);
+  return g_subprocess_get_exit_status (process);
+}
+
+/* Logs in with @pin through PKCS#11 in another process (pkcs11-tool) */
+static int
+pkcs11_tool_login (const char *reader,
+                   const char *pin)
+{
+  return run ((const char * const[]) { "pkcs11-tool", "--module",
+                                       cardpin_test_opensc_module (),
+                                       "--slot-description", reader, "--login", "--pin",
+                                       pin, "--list-objects", NULL }, NULL, NULL);
+}
+
+/* Verifies @pin with yubico-piv-tool, an independent PIV client */
+static int
+yubico_verify (const char *reader,
+               const char *pin)
+{
+  return run ((const char * const[]) { "yubico-piv-tool", "-r", reader, "-a", "verify-pin",
+                                       "-P", pin, NULL }, NULL, NULL);
+}
+
+/* E_K(challenge) computed by the openssl command line, independently of cardpin */
+static GBytes *
+openssl_response (const char *cipher,
+                  const char *key_hex,
+                  GBytes     *challenge)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) out = NULL;
+
+  process = g_subprocess_newv ((const char * const[]) { "openssl", "enc", cipher, "-K",
+                                                        key_hex, "-nopad", NULL },
+                               G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                               G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate (process, challenge, NULL, &out, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+  g_assert_cmpuint (g_bytes_get_size (out), ==, g_bytes_get_size (challenge));
+  return g_steal_pointer (&out);
+}
+
+static char *
+response_code (const char *cipher,
+               const char *key_hex,
+               GBytes     *challenge)
+{
+  g_autoptr(GBytes) response = openssl_response (cipher, key_hex, challenge);
+
+  return cardpin_code_format (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
+}
+
+static void
+block_pin (CardpinToken *token,
+           guint         tries)
+{
+  guint i;
+
+  for (i = 0; i < tries; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (verify (token, "999999", &error));
+      g_assert_nonnull (error);
+    }
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_LOCKED);
+}
+
+/* Tests */
+
+static void
+test_verify (Fixture       *fixture,
+             gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  insert (fixture, 0, NULL);
+  token = token_in (fixture, READER0, NULL);
+
+  g_assert_true (verify (token, "123456", &error));
+  g_assert_no_error (error);
+
+  g_assert_false (verify (token, "111222", &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PIN);
+  g_assert_cmpint (cardpin_error_get_tries_left (error), ==, 2);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 2);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_COUNT_LOW);
+  g_clear_error (&error);
+
+  /* a right PIN resets the counter */
+  g_assert_true (verify (token, "123456", &error));
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
+
+  /* too long for PIV: refused before the card, no try spent */
+  g_assert_false (verify (token, "123456789", &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_POLICY);
+  g_clear_error (&error);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
+
+  /* the verified state does not outlive the operation: signing needs a PIN again */
+  g_assert_cmpint (run ((const char * const[]) { "pkcs11-tool", "--module",
+                                                 cardpin_test_opensc_module (),
+                                                 "--slot-description", READER0,
+                                                 "--sign", "--id", "01", "-m",
+                                                 "SHA256-RSA-PKCS", "--input-file",
+                                                 "/etc/hostname", "--output-file",
+                                                 "/dev/null", NULL }, NULL, NULL), !=, 0);
+
+  block_pin (token, 3);
+  g_assert_false (verify (token, "123456", &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_PIN_BLOCKED);
+}
+
+static void
+change_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  GError **error = user_data;
+
+  cardpin_token_change_pin_finish (CARDPIN_TOKEN (source), result, error);
+  if (*error == NULL)
+    *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_EXISTS, "success marker");
+}
+
+static void
+test_change_pin (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinSecret) old_pin = secret ("123456");
+  g_autoptr(CardpinSecret) new_pin = secret ("739154");
+  g_autoptr(CardpinSecret) newer_pin = secret ("80421596");
+  g_autoptr(GError) error = NULL;
+
+  insert (fixture, 0, NULL);
+  token = token_in (fixture, READER0, NULL);
+  g_assert_true (cardpin_token_is_factory_pin (token, old_pin));
+  g_assert_false (cardpin_token_is_factory_pin (token, new_pin));
+  g_assert_cmpint (cardpin_token_get_pin_is_default (token), ==, 1);
+
+  g_assert_true (cardpin_token_change_pin (token, old_pin, new_pin, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (cardpin_token_get_pin_is_default (token), ==, 0);
+
+  /* other clients agree */
+  g_assert_cmpint (yubico_verify (READER0, "739154"), ==, 0);
+  g_assert_cmpint (pkcs11_tool_login (READER0, "739154"), ==, 0);
+
+  /* a wrong current PIN changes nothing and costs a try */
+  g_assert_false (cardpin_token_change_pin (token, old_pin, newer_pin, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PIN);
+  g_assert_cmpint (cardpin_error_get_tries_left (error), ==, 2);
+  g_clear_error (&error);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 2);
+
+  /* asynchronously */
+  cardpin_token_change_pin_async (token, new_pin, newer_pin, NULL, change_cb, &error);
+  while (error == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
+  g_assert_true (verify (token, "80421596", &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_change_puk_and_unblock (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinSecret) old_puk = secret ("12345678");
+  g_autoptr(CardpinSecret) new_puk = secret ("86421357");
+  g_autoptr(CardpinSecret) new_pin = secret ("509172");
+  g_autoptr(GError) error = NULL;
+
+  insert (fixture, 1, NULL);
+  token = token_in (fixture, READER1, NULL);
+
+  g_assert_true (cardpin_token_change_puk (token, old_puk, new_puk, NULL, &error));
+  g_assert_no_error (error);
+
+  block_pin (token, 3);
+
+  /* the old PUK is wrong now */
+  g_assert_false (cardpin_token_unblock_pin (token, old_puk, new_pin, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PUK);
+  g_assert_cmpint (cardpin_error_get_tries_left (error), ==, 2);
+  g_clear_error (&error);
+  g_assert_cmpint (cardpin_token_get_puk_tries_left (token), ==, 2);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_LOCKED);
+
+  g_assert_true (cardpin_token_unblock_pin (token, new_puk, new_pin, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_OK);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
+  g_assert_cmpint (cardpin_token_get_puk_tries_left (token), ==, 3);
+  g_assert_cmpint (yubico_verify (READER1, "509172"), ==, 0);
+}
+
+static void
+test_puk_blocked (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinSecret) wrong = secret ("87654321");
+  g_autoptr(CardpinSecret) new_pin = secret ("509172");
+  g_autoptr(GError) error = NULL;
+
+  insert (fixture, 0, (const char * const[]) { "--puk-tries", "1", NULL });
+  token = token_in (fixture, READER0, NULL);
+  block_pin (token, 3);
+
+  g_assert_false (cardpin_token_unblock_pin (token, wrong, new_pin, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_PUK_BLOCKED);
+  g_clear_error (&error);
+  g_assert_cmpint (cardpin_token_get_puk_tries_left (token), ==, 0);
+}
+
+static void
+test_challenge_aes (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinUnblockSession) session = NULL;
+  g_autoptr(CardpinSecret) new_pin = secret ("642913");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *typo = NULL;
+  GBytes *challenge;
+
+  insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, "--serial", "A1",
+                                               NULL });
+  token = token_in (fixture, READER0, NULL);
+  block_pin (token, 3);
+
+  session = cardpin_token_begin_unblock (token, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cardpin_unblock_session_get_algorithm (session), ==, 0x08);
+  g_assert_cmpint (cardpin_unblock_session_get_admin_tries_left (session), ==, 5);
+  challenge = cardpin_unblock_session_get_challenge (session);
+  g_assert_cmpuint (g_bytes_get_size (challenge), ==, 16);
+  /* 8 groups of 4, three spaces, "check" and the checksum */
+  g_assert_cmpuint (strlen (cardpin_unblock_session_get_challenge_code (session)), ==,
+                    8 * 4 + 7 + 3 + 6 + 4);
+  g_assert_true (g_str_has_suffix (cardpin_unblock_session_get_serial (session), "A1"));
+
+  /* the card is held: another client waits for the transaction (killed after 2 s) */
+  g_assert_cmpint (run ((const char * const[]) { "timeout", "2", "yubico-piv-tool", "-r",
+                                                 READER0, "-a", "verify-pin", "-P",
+                                                 "123456", NULL }, NULL, NULL), ==, 124);
+
+  code = response_code ("-aes-128-ecb", AES_KEY, challenge);
+  /* a typo is caught before the card: the session stays */
+  typo = g_strdup (code);
+  typo[0] = typo[0] == 'A' ? 'B' : 'A';
+  g_assert_false (cardpin_unblock_session_complete_code (session, typo, new_pin, NULL,
+                                                         &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_BAD_CODE);
+  g_clear_error (&error);
+  g_assert_true (cardpin_unblock_session_is_active (session));
+
+  g_assert_true (cardpin_unblock_session_complete_code (session, code, new_pin, NULL,
+                                                        &error));
+  g_assert_no_error (error);
+  g_assert_false (cardpin_unblock_session_is_active (session));
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_OK);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
+
+  /* OpenSC logs in with the new PIN */
+  g_assert_cmpint (pkcs11_tool_login (READER0, "642913"), ==, 0);
+}
+
+static void
+test_challenge_3des_wrong_response (Fixture       *fixture,
+                                    gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinUnblockSession) session = NULL;
+  g_autoptr(CardpinSecret) new_pin = secret ("642913");
+  g_autoptr(CardpinSecret) zeros = cardpin_secret_new_sized (8);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+
+  /* the PIV default 3DES admin key */
+  insert (fixture, 1, (const char * const[]) { "--admin-tries", "3", NULL });
+  token = token_in (fixture, READER1, NULL);
+
+  session = cardpin_token_begin_unblock (token, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cardpin_unblock_session_get_algorithm (session), ==, 0x03);
+  g_assert_cmpuint (g_bytes_get_size (cardpin_unblock_session_get_challenge (session)), ==, 8);
+
+  g_assert_false (cardpin_unblock_session_complete (session, zeros, new_pin, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_RESPONSE);
+  g_assert_cmpint (cardpin_error_get_tries_left (error), ==, 2);
+  g_clear_error (&error);
+
+  /* the challenge was used: the session is over */
+  g_assert_false (cardpin_unblock_session_is_active (session));
+  g_assert_false (cardpin_unblock_session_complete (session, zeros, new_pin, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CHALLENGE_EXPIRED);
+  g_clear_error (&error);
+  g_clear_object (&session);
+
+  /* a new challenge, answered right with 3DES */
+  session = cardpin_token_begin_unblock (token, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (cardpin_unblock_session_get_admin_tries_left (session), ==, 2);
+  code = response_code ("-des-ede3", DES_KEY, cardpin_unblock_session_get_challenge (session));
+  g_assert_true (cardpin_unblock_session_complete_code (session, code, new_pin, NULL,
+                                                        &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (yubico_verify (READER1, "642913"), ==, 0);
+}
+
+static void
+test_challenge_expired (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinUnblockSession) session = NULL;
+  g_autoptr(CardpinSecret) new_pin = secret ("642913");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+
+  insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, NULL });
+  token = token_in (fixture, READER0, NULL);
+
+  /* cancel: the card is free again at once */
+  session = cardpin_token_begin_unblock (token, NULL, &error);
+  g_assert_no_error (error);
+  cardpin_unblock_session_cancel (session);
+  g_assert_false (cardpin_unblock_session_is_active (session));
+  g_assert_cmpint (yubico_verify (READER0, "123456"), ==, 0);
+  g_clear_object (&session);
+
+  /* removal between challenge and response */
+  session = cardpin_token_begin_unblock (token, NULL, &error);
+  g_assert_no_error (error);
+  code = response_code ("-aes-128-ecb", AES_KEY, cardpin_unblock_session_get_challenge (session));
+  cardpin_test_card_remove (g_steal_pointer (&fixture->cards[0]));
+  g_assert_false (cardpin_unblock_session_complete_code (session, code, new_pin, NULL,
+                                                         &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CHALLENGE_EXPIRED);
+  g_clear_error (&error);
+
+  /* the card back: its PIN is unchanged */
+  insert (fixture, 0, NULL);
+  g_assert_cmpint (yubico_verify (READER0, "123456"), ==, 0);
+}
+
+static void
+test_change_limited (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinSecret) pin0 = secret ("123456");
+  g_autoptr(CardpinSecret) pin1 = secret ("739154");
+  g_autoptr(CardpinSecret) pin2 = secret ("80421596");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *description = NULL;
+  guint max = 0;
+
+  /* the data file: $CARDPIN_CHANGE_LIMITED_CARDS, the source tree's copy (meson) */
+  g_assert_nonnull (g_getenv ("CARDPIN_CHANGE_LIMITED_CARDS"));
+  insert (fixture, 0, (const char * const[]) { "--pin-change-limit", "1", "--atr",
+                                               LIMITED_ATR, NULL });
+  token = token_in (fixture, READER0, NULL);
+  g_assert_cmpstr (cardpin_token_get_atr (token), ==, LIMITED_ATR);
+  g_assert_true (cardpin_token_lookup_change_limit (token, NULL, &max, &description));
+  g_assert_cmpuint (max, ==, 1);
+  g_assert_nonnull (description);
+
+  g_assert_true (cardpin_token_change_pin (token, pin0, pin1, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (cardpin_token_change_pin (token, pin1, pin2, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_PIN_CHANGE_LIMITED);
+  g_clear_error (&error);
+  /* nothing changed, no try spent */
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
+  g_assert_true (cardpin_token_verify_pin (token, pin1, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_setup_piv (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinSecret) pin = secret ("123456");
+  g_autoptr(CardpinSecret) puk = secret ("12345678");
+  g_autoptr(CardpinSecret) new_pin = secret ("739154");
+  g_autoptr(CardpinSecret) new_puk = secret ("86421357");
+  g_autoptr(GError) error = NULL;
+
+  insert (fixture, 0, NULL);
+  token = token_in (fixture, READER0, NULL);
+  g_assert_true (cardpin_token_is_factory_puk (token, puk));
+
+  g_assert_true (cardpin_token_setup (token, pin, new_pin, puk, new_puk, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (cardpin_token_get_pin_is_default (token), ==, 0);
+
+  /* the factory PUK no longer works, the personal one does */
+  block_pin (token, 3);
+  g_assert_false (cardpin_token_unblock_pin (token, puk, pin, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PUK);
+  g_clear_error (&error);
+  g_assert_true (cardpin_token_unblock_pin (token, new_puk, new_pin, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_setup_softhsm (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinSecret) so_pin = secret ("12345678");
+  g_autoptr(CardpinSecret) wrong_so = secret ("87654321");
+  g_autoptr(CardpinSecret) new_pin = secret ("7391");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_build_filename (cardpin_test_stack_get_dir (fixture->stack),
+                                           "softhsm", NULL);
+  g_autofree char *tokens = g_build_filename (dir, "tokens", NULL);
+  g_autofree char *conf = g_build_filename (dir, "softhsm2.conf", NULL);
+  g_autofree char *conf_text = NULL;
+  const char *softhsm = g_getenv ("CARDPIN_SOFTHSM_MODULE");
+  guint i;
+
+  g_assert_cmpint (g_mkdir_with_parents (tokens, 0700), ==, 0);
+  conf_text = g_strdup_printf ("directories.tokendir = %s\nobjectstore.backend = file\n"
+                               "log.level = ERROR\n", tokens);
+  g_assert_true (g_file_set_contents (conf, conf_text, -1, &error));
+  g_setenv ("SOFTHSM2_CONF", conf, TRUE);
+
+  /* a token with an SO PIN and no user PIN yet */
+  g_assert_cmpint (run ((const char * const[]) { "pkcs11-tool", "--module", softhsm,
+                                                 "--init-token", "--label", "fresh",
+                                                 "--so-pin", "12345678", NULL },
+                        NULL, NULL), ==, 0);
+
+  {
+    const char *modules[] = { softhsm, NULL };
+
+    fixture->manager = cardpin_manager_new (modules, NULL, &error);
+    g_assert_no_error (error);
+  }
+  for (i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (fixture->manager)); i++)
+    {
+      g_autoptr(CardpinToken) t = g_list_model_get_item (G_LIST_MODEL (fixture->manager), i);
+
+      if (g_strcmp0 (cardpin_token_get_label (t), "fresh") == 0)
+        token = g_steal_pointer (&t);
+    }
+  g_assert_nonnull (token);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_NOT_INITIALIZED);
+
+  g_assert_false (cardpin_token_setup (token, wrong_so, new_pin, NULL, NULL, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PUK);
+  g_clear_error (&error);
+
+  g_assert_true (cardpin_token_setup (token, so_pin, new_pin, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_OK);
+  g_assert_true (cardpin_token_verify_pin (token, new_pin, NULL, &error));
+  g_assert_no_error (error);
+
+  /* the PUK is PIV-only */
+  g_assert_false (cardpin_token_change_puk (token, so_pin, wrong_so, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+  g_clear_object (&token);
+  g_assert_finalize_object (g_steal_pointer (&fixture->manager));
+  g_unsetenv ("SOFTHSM2_CONF");
+}
+
+typedef struct {
+  guint     refreshes;
+  gboolean  done;
+  gboolean  failed;
+  int       signer_status;
+} Poll;
+
+static void
+poll_refresh_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Poll *poll = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cardpin_token_refresh_finish (CARDPIN_TOKEN (source), result, &error))
+    {
+      g_test_message ("refresh: %s", error->message);
+      poll->failed = TRUE;
+    }
+  poll->refreshes++;
+  if (!poll->done)
+    cardpin_token_refresh_async (CARDPIN_TOKEN (source), NULL, poll_refresh_cb, poll);
+}
+
+static void
+signer_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Poll *poll = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_subprocess_wait_finish (G_SUBPROCESS (source), result, &error));
+  poll->signer_status = g_subprocess_get_exit_status (G_SUBPROCESS (source));
+  poll->done = TRUE;
+}
+
+static void
+test_sign_during_poll (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(GSubprocess) signer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *input = g_build_filename (cardpin_test_stack_get_dir (fixture->stack),
+                                             "to-sign", NULL);
+  Poll poll = { 0 };
+
+  insert (fixture, 0, NULL);
+  token = token_in (fixture, READER0, NULL);
+  g_assert_true (g_file_set_contents (input, "sign me while cardpin polls", -1, &error));
+
+  /* five signatures in a row by another process, each with its own C_Login */
+  script = g_strdup_printf ("for i in 1 2 3 4 5; do "
+                            "pkcs11-tool --module '%s' --slot-description '%s' --login "
+                            "--pin 123456 --sign --id 01 -m SHA256-RSA-PKCS "
+                            "--input-file '%s' --output-file /dev/null || exit 1; done",
+                            cardpin_test_opensc_module (), READER0, input);
+  signer = g_subprocess_newv ((const char * const[]) { "sh", "-c", script, NULL },
+                              G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                              G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (signer, NULL, signer_done_cb, &poll);
+
+  cardpin_token_refresh_async (token, NULL, poll_refresh_cb, &poll);
+  while (!poll.done)
+    g_main_context_iteration (NULL, TRUE);
+  /* let the last refresh finish */
+  {
+    guint last = poll.refreshes;
+
+    while (poll.refreshes == last)
+      g_main_context_iteration (NULL, TRUE);
+  }
+
+  g_assert_cmpint (poll.signer_status, ==, 0);
+  g_assert_false (poll.failed);
+  g_assert_cmpuint (poll.refreshes, >, 2);
+  g_test_message ("%u status reads while signing", poll.refreshes);
+}
+
+/* cardpin-tool with secrets on file descriptors */
+
+static GSubprocess *
+spawn_tool (const char * const *args,
+            const char         *fd3,
+            const char         *fd4,
+            const char         *fd5,
+            GError            **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *texts[] = { fd3, fd4, fd5 };
+  guint i;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  for (i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      int fds[2];
+
+      if (texts[i] == NULL)
+        continue;
+      g_assert_cmpint (pipe (fds), ==, 0);
+      g_assert_cmpint (write (fds[1], texts[i], strlen (texts[i])), ==, strlen (texts[i]));
+      close (fds[1]);
+      g_subprocess_launcher_take_fd (launcher, fds[0], 3 + i);
+    }
+
+  g_ptr_array_add (argv, (char *) g_getenv ("CARDPIN_TOOL"));
+  for (i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, "--module");
+  g_ptr_array_add (argv, (char *) cardpin_test_opensc_module ());
+  g_ptr_array_add (argv, NULL);
+
+  return g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, error);
+}
+
+static int
+tool (const char * const *args,
+      const char         *fd3,
+      const char         *fd4,
+      const char         *fd5,
+      char              **err)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  process = spawn_tool (args, fd3, fd4, fd5, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, err, &error));
+  g_assert_no_error (error);
+  return g_subprocess_get_exit_status (process);
+}
+
+static void
+test_tool_change_and_unblock (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autofree char *err = NULL;
+
+  insert (fixture, 0, NULL);
+  insert (fixture, 1, (const char * const[]) { "--serial", "BEEF", NULL });
+
+  /* two cards: the tool wants to know which */
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--pin-fd", "3", "--new-pin-fd",
+                                                  "4", NULL }, "123456\n", "739154\n", NULL,
+                         &err), ==, 1);
+  g_assert_nonnull (strstr (err, "2 cards"));
+  g_clear_pointer (&err, g_free);
+
+  /* a weak new PIN is refused before the card */
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
+                                                  "3", "--new-pin-fd", "4", NULL },
+                         "123456\n", "111111\n", NULL, &err), ==, 1);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (yubico_verify (READER0, "123456"), ==, 0);
+
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
+                                                  "3", "--new-pin-fd", "4", NULL },
+                         "123456\n", "739154\n", NULL, &err), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (yubico_verify (READER0, "739154"), ==, 0);
+
+  /* the PUK of the second card, chosen by serial */
+  g_assert_cmpint (tool ((const char * const[]) { "change-puk", "--serial",
+                                                  "0000000000000000000000000000BEEF",
+                                                  "--puk-fd", "3", "--new-puk-fd", "4",
+                                                  NULL },
+                         "12345678\n", "86421357\n", NULL, &err), ==, 0);
+  g_clear_pointer (&err, g_free);
+
+  /* block the second card's PIN, unblock it with the new PUK */
+  for (guint i = 0; i < 3; i++)
+    yubico_verify (READER1, "999999");
+  /* --puk and --challenge are exclusive, one is needed */
+  g_assert_cmpint (tool ((const char * const[]) { "unblock", "--reader", READER1, NULL },
+                         NULL, NULL, NULL, &err), ==, 1);
+  g_clear_pointer (&err, g_free);
+  /* a secret on the command line is refused */
+  g_assert_cmpint (tool ((const char * const[]) { "unblock", "--puk", "--reader", READER1,
+                                                  "86421357", NULL },
+                         NULL, NULL, NULL, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "never taken from the command line"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tool ((const char * const[]) { "unblock", "--puk", "--reader", READER1,
+                                                  "--new-pin-fd", "4", "--puk-fd", "3",
+                                                  NULL },
+                         "86421357\n", "509172\n", NULL, &err), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (yubico_verify (READER1, "509172"), ==, 0);
+}
+
+static void
+test_tool_challenge (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinSecret) parsed = NULL;
+  g_autoptr(GBytes) challenge = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *typo = NULL;
+  g_autofree char *input = NULL;
+  GOutputStream *in;
+  gsize len;
+
+  insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, NULL });
+  for (guint i = 0; i < 3; i++)
+    yubico_verify (READER0, "999999");
+
+  process = spawn_tool ((const char * const[]) { "unblock", "--challenge", "--new-pin-fd",
+                                                 "3", NULL }, "642913\n", NULL, NULL,
+                        &error);
+  g_assert_no_error (error);
+
+  /* the challenge: one line on stdout in the code format */
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  line = g_data_input_stream_read_line_utf8 (out, &len, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  parsed = cardpin_code_parse (line, 16, &error);
+  g_assert_no_error (error);
+  challenge = g_bytes_new (cardpin_secret_get_data (parsed), cardpin_secret_get_length (parsed));
+  code = response_code ("-aes-128-ecb", AES_KEY, challenge);
+
+  /* first a typo (refused, no card try), then the right code */
+  typo = g_strdup (code);
+  typo[1] = typo[1] == '0' ? '1' : '0';
+  input = g_strdup_printf ("%s\n%s\n", typo, code);
+  in = g_subprocess_get_stdin_pipe (process);
+  g_assert_true (g_output_stream_write_all (in, input, strlen (input), NULL, NULL, &error));
+  g_assert_true (g_output_stream_close (in, NULL, &error));
+
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+  g_assert_cmpint (yubico_verify (READER0, "642913"), ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!cardpin_test_stack_enter_namespace (&error))
+    {
+      g_printerr ("Cannot enter a private namespace: %s\n", error->message);
+      return 1;
+    }
+
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add ("/cardpin/operations/" path, Fixture, NULL, fixture_setup, func, \
+              fixture_teardown)
+
+  ADD ("verify", test_verify);
+  ADD ("change-pin", test_change_pin);
+  ADD ("change-puk-and-unblock", test_change_puk_and_unblock);
+  ADD ("puk-blocked", test_puk_blocked);
+  ADD ("challenge-aes", test_challenge_aes);
+  ADD ("challenge-3des-wrong-response", test_challenge_3des_wrong_response);
+  ADD ("challenge-expired", test_challenge_expired);
+  ADD ("change-limited", test_change_limited);
+  ADD ("setup-piv", test_setup_piv);
+  ADD ("setup-softhsm", test_setup_softhsm);
+  ADD ("sign-during-poll", test_sign_during_poll);
+  ADD ("tool-change-and-unblock", test_tool_change_and_unblock);
+  ADD ("tool-challenge", test_tool_challenge);
+
+#undef ADD
+
+  return g_test_run ();
+}
