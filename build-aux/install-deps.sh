@@ -12,7 +12,7 @@ packages=(
   # the real card stack (only the card itself is emulated)
   pcscd vsmartcard-vpcd opensc opensc-pkcs11 p11-kit
   # tests
-  softhsm2 yubico-piv-tool openssl xvfb xauth dbus gnome-keyring
+  softhsm2 yubico-piv-tool openssl xxd python3 xvfb xauth dbus gnome-keyring
   libpam-wrapper libpamtest0-dev pamtester
 )
 

@@ -169,6 +169,15 @@ exchange (CardpinTransmitFunc   transmit,
   if (!transmit (user_data, command, command_len, buffer, &len, error))
     return FALSE;
 
+  if (len == 0)
+    {
+      /* no status word at all: seen when a card leaves the reader mid-command (vpcd) */
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_REMOVED,
+                   _("The card stopped answering; it was removed or lost power. Insert "
+                     "the card and try again."));
+      return FALSE;
+    }
+
   if (len < 2 || len > CARDPIN_APDU_MAX_RESPONSE)
     {
       g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_ERROR,

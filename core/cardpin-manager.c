@@ -134,6 +134,12 @@ enumerate (CardpinP11Modules  *modules,
               g_debug ("Slot %lu: %s", (gulong) slots[i], token_error->message);
               continue;
             }
+          /* a software token's spare slot (SoftHSM keeps one free) is no token yet */
+          if (!info->hardware && !(info->flags & CKF_TOKEN_INITIALIZED))
+            {
+              _cardpin_token_info_free (info);
+              continue;
+            }
           g_ptr_array_add (infos, info);
         }
     }

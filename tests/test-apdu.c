@@ -9,6 +9,7 @@
 #include "cardpin-apdu.h"
 #include "cardpin-error.h"
 #include "cardpin-piv.h"
+#include "cardpin-secret.h"
 
 /* A fake card: a script of raw responses, and a record of the commands it got */
 typedef struct {
@@ -363,6 +364,15 @@ test_transceive_malformed (void)
   response = run_script (&fake, "00CA010200", &error);
   g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_ERROR);
   g_assert_null (response);
+  g_clear_error (&error);
+  fake_card_clear (&fake);
+
+  /* no answer at all: the card went away */
+  fake_card_init (&fake);
+  fake_card_add (&fake, "");
+  response = run_script (&fake, "00CA010200", &error);
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_REMOVED);
+  g_assert_null (response);
   fake_card_clear (&fake);
 }
 
@@ -644,6 +654,138 @@ test_piv_tries_fallback (void)
   fake_card_clear (&fake);
 }
 
+typedef struct {
+  guint8       key_ref;
+  guint16      sw;
+  gboolean     changing;
+  CardpinError code;
+  int          tries;
+} SwCase;
+
+static void
+test_piv_sw_errors (void)
+{
+  const SwCase cases[] = {
+    { 0x80, 0x63C2, FALSE, CARDPIN_ERROR_WRONG_PIN, 2 },
+    { 0x80, 0x63C1, TRUE, CARDPIN_ERROR_WRONG_PIN, 1 },
+    { 0x80, 0x63C0, FALSE, CARDPIN_ERROR_PIN_BLOCKED, 0 },
+    { 0x80, 0x6983, FALSE, CARDPIN_ERROR_PIN_BLOCKED, 0 },
+    { 0x81, 0x63C1, TRUE, CARDPIN_ERROR_WRONG_PUK, 1 },
+    { 0x81, 0x6983, TRUE, CARDPIN_ERROR_PUK_BLOCKED, 0 },
+    { 0x9B, 0x63C4, FALSE, CARDPIN_ERROR_WRONG_RESPONSE, 4 },
+    { 0x9B, 0x6983, FALSE, CARDPIN_ERROR_ADMIN_BLOCKED, 0 },
+    { 0x9B, 0x6982, TRUE, CARDPIN_ERROR_CHALLENGE_EXPIRED, -1 },
+    { 0x80, 0x6985, TRUE, CARDPIN_ERROR_PIN_CHANGE_LIMITED, -1 },
+    { 0x80, 0x6985, FALSE, CARDPIN_ERROR_NOT_SUPPORTED, -1 },
+    { 0x80, 0x6A80, TRUE, CARDPIN_ERROR_POLICY, -1 },
+    { 0x80, 0x6D00, FALSE, CARDPIN_ERROR_NOT_SUPPORTED, -1 },
+    { 0x80, 0x6F00, FALSE, CARDPIN_ERROR_CARD_ERROR, -1 },
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("key %02X SW %04X", cases[i].key_ref, cases[i].sw);
+      cardpin_piv_set_sw_error (&error, cases[i].key_ref, cases[i].sw, cases[i].changing);
+      g_assert_error (error, CARDPIN_ERROR, (int) cases[i].code);
+      g_assert_cmpint (cardpin_error_get_tries_left (error), ==, cases[i].tries);
+      g_assert_cmpstr (error->message, !=, "");
+    }
+}
+
+static void
+test_piv_secrets_checked_first (void)
+{
+  g_autoptr(CardpinSecret) too_long = cardpin_secret_new_from_string ("123456789");
+  g_autoptr(CardpinSecret) too_short = cardpin_secret_new_from_string ("12345");
+  g_autoptr(CardpinSecret) ok = cardpin_secret_new_from_string ("123456");
+  g_autoptr(GError) error = NULL;
+  CardpinCardIo io = { fake_transmit, NULL };
+  FakeCard fake;
+
+  fake_card_init (&fake);
+  io.user_data = &fake;
+
+  /* nothing reaches the card */
+  g_assert_false (cardpin_piv_verify (&io, too_long, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_POLICY);
+  g_assert_cmpint (cardpin_error_get_policy_reason (error), ==, CARDPIN_POLICY_TOO_LONG);
+  g_clear_error (&error);
+  g_assert_false (cardpin_piv_change_reference (&io, 0x80, ok, too_short, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_POLICY);
+  g_assert_cmpint (cardpin_error_get_policy_reason (error), ==, CARDPIN_POLICY_TOO_SHORT);
+  g_clear_error (&error);
+  g_assert_false (cardpin_piv_admin_set_pin (&io, too_long, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_POLICY);
+  g_clear_error (&error);
+  g_assert_cmpuint (fake.commands->len, ==, 0);
+
+  /* FF padding and the APDU */
+  fake_card_add (&fake, "9000");
+  g_assert_true (cardpin_piv_change_reference (&io, 0x81, ok, ok, &error));
+  g_assert_no_error (error);
+  {
+    g_autofree char *sent = fake_card_command (&fake, 0);
+
+    g_assert_cmpstr (sent, ==, "0024008110313233343536FFFF313233343536FFFF");
+  }
+  fake_card_clear (&fake);
+}
+
+static void
+test_piv_admin_challenge (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) challenge = NULL;
+  CardpinCardIo io = { fake_transmit, NULL };
+  guint8 algorithm = 0;
+  FakeCard fake;
+
+  /* no metadata, AES refused (6A86, costs nothing), 3DES answers */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  fake_card_add (&fake, "6D00");
+  fake_card_add (&fake, "6A86");
+  fake_card_add (&fake, "7C0A81080102030405060708 9000");
+  challenge = cardpin_piv_admin_challenge (&io, &algorithm, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (algorithm, ==, 0x03);
+  g_assert_cmpuint (g_bytes_get_size (challenge), ==, 8);
+  {
+    g_autofree char *aes = fake_card_command (&fake, 1);
+    g_autofree char *des = fake_card_command (&fake, 2);
+
+    g_assert_cmpstr (aes, ==, "0087089B047C02810000");
+    g_assert_cmpstr (des, ==, "0087039B047C02810000");
+  }
+  fake_card_clear (&fake);
+  g_clear_pointer (&challenge, g_bytes_unref);
+
+  /* metadata names AES; a challenge of the wrong size is refused */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  algorithm = 0;
+  fake_card_add (&fake, "010108 06020505 9000");
+  fake_card_add (&fake, "7C0A81080102030405060708 9000");
+  challenge = cardpin_piv_admin_challenge (&io, &algorithm, &error);
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_ERROR);
+  g_assert_null (challenge);
+  g_assert_cmpuint (algorithm, ==, 0x08);
+  g_clear_error (&error);
+  fake_card_clear (&fake);
+
+  /* admin key blocked */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  algorithm = 0x08;
+  fake_card_add (&fake, "6983");
+  challenge = cardpin_piv_admin_challenge (&io, &algorithm, &error);
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_ADMIN_BLOCKED);
+  fake_card_clear (&fake);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -674,6 +816,9 @@ main (int   argc,
   g_test_add_func ("/cardpin/apdu/piv-metadata", test_piv_metadata);
   g_test_add_func ("/cardpin/apdu/piv-chuid", test_piv_chuid);
   g_test_add_func ("/cardpin/apdu/piv-tries-fallback", test_piv_tries_fallback);
+  g_test_add_func ("/cardpin/apdu/piv-sw-errors", test_piv_sw_errors);
+  g_test_add_func ("/cardpin/apdu/piv-secrets-checked-first", test_piv_secrets_checked_first);
+  g_test_add_func ("/cardpin/apdu/piv-admin-challenge", test_piv_admin_challenge);
 
   return g_test_run ();
 }

@@ -454,6 +454,71 @@ test_challenge_3des_wrong_response (Fixture       *fixture,
   g_assert_cmpint (yubico_verify (READER1, "642913"), ==, 0);
 }
 
+typedef struct {
+  CardpinUnblockSession *session;
+  gboolean               done;
+  GError                *error;
+} AsyncState;
+
+static void
+begin_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  AsyncState *state = user_data;
+
+  state->session = cardpin_token_begin_unblock_finish (CARDPIN_TOKEN (source), result,
+                                                       &state->error);
+  state->done = TRUE;
+}
+
+static void
+complete_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  AsyncState *state = user_data;
+
+  cardpin_unblock_session_complete_finish (CARDPIN_UNBLOCK_SESSION (source), result,
+                                           &state->error);
+  state->done = TRUE;
+}
+
+static void
+test_challenge_async (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinSecret) new_pin = secret ("642913");
+  g_autoptr(CardpinSecret) response = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  AsyncState state = { 0 };
+
+  insert (fixture, 1, (const char * const[]) { "--admin-key", AES_KEY, NULL });
+  token = token_in (fixture, READER1, NULL);
+  block_pin (token, 3);
+
+  cardpin_token_begin_unblock_async (token, NULL, begin_cb, &state);
+  while (!state.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (state.error);
+  g_assert_nonnull (state.session);
+
+  bytes = openssl_response ("-aes-128-ecb", AES_KEY,
+                            cardpin_unblock_session_get_challenge (state.session));
+  response = cardpin_secret_new (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  state.done = FALSE;
+  cardpin_unblock_session_complete_async (state.session, response, new_pin, NULL,
+                                          complete_cb, &state);
+  while (!state.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (state.error);
+  /* the token was refreshed before the callback */
+  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_OK);
+  g_clear_object (&state.session);
+  g_assert_cmpint (pkcs11_tool_login (READER1, "642913"), ==, 0);
+}
+
 static void
 test_challenge_expired (Fixture       *fixture,
                         gconstpointer  data)
@@ -885,6 +950,7 @@ main (int   argc,
   ADD ("puk-blocked", test_puk_blocked);
   ADD ("challenge-aes", test_challenge_aes);
   ADD ("challenge-3des-wrong-response", test_challenge_3des_wrong_response);
+  ADD ("challenge-async", test_challenge_async);
   ADD ("challenge-expired", test_challenge_expired);
   ADD ("change-limited", test_change_limited);
   ADD ("setup-piv", test_setup_piv);
