@@ -299,7 +299,8 @@ cardpin_apdu_transceive (CardpinTransmitFunc   transmit,
 
 out:
   explicit_bzero (buffer, CARDPIN_APDU_MAX_RESPONSE);
-  explicit_bzero (collected->data, collected->len);
+  if (collected->len > 0)
+    explicit_bzero (collected->data, collected->len);
   return response;
 }
 

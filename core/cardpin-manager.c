@@ -340,12 +340,13 @@ free_states (SCARD_READERSTATE *states,
   g_free (states);
 }
 
-/* Only the presence and identity of cards and readers matter: not INUSE (another
- * process, or cardpin itself, connecting) nor the event counter in the high bits. */
 #define WATCH_TIMEOUT_MS 2000
 
+/* Only the presence and identity of cards and readers matter, not INUSE (another
+ * process, or cardpin itself, connecting). pcsc-lite counts card insertions and removals
+ * in the high 16 bits: a card swapped between two waits changes the count. */
 #define WATCHED_STATE (SCARD_STATE_PRESENT | SCARD_STATE_EMPTY | SCARD_STATE_MUTE | \
-                       SCARD_STATE_UNAVAILABLE | SCARD_STATE_UNKNOWN)
+                       SCARD_STATE_UNAVAILABLE | SCARD_STATE_UNKNOWN | 0xFFFF0000)
 
 static gpointer
 watch_thread (gpointer data)

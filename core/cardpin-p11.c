@@ -188,8 +188,20 @@ cardpin_p11_modules_load (const char * const  *paths,
       /* like p11_kit_modules_load_and_initialize(): modules that fail are left out */
       for (i = 0; all[i] != NULL; i++)
         {
+          g_autofree char *trust = p11_kit_config_option (all[i], "trust-policy");
           gboolean ours = FALSE;
-          CK_RV rv = initialize_module (all[i], &ours);
+          CK_RV rv;
+
+          /* trust stores (p11-kit-trust) hold certificates, never a PIN; TLS code in
+           * this process (GnuTLS) uses them through p11-kit's managed API, so leave
+           * them alone */
+          if (g_strcmp0 (trust, "yes") == 0)
+            {
+              p11_kit_module_release (all[i]);
+              continue;
+            }
+
+          rv = initialize_module (all[i], &ours);
 
           if (rv != CKR_OK)
             {

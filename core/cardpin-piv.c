@@ -100,6 +100,11 @@ cardpin_piv_parse_metadata (const guint8    *data,
   tries->tries_left = -1;
   tries->tries_max = -1;
   tries->is_default = -1;
+  tries->algorithm = -1;
+
+  value = cardpin_tlv_find (data, len, 0x01, &value_len);
+  if (value != NULL && value_len == 1)
+    tries->algorithm = value[0];
 
   value = cardpin_tlv_find (data, len, 0x05, &value_len);
   if (value != NULL && value_len == 1)
@@ -139,6 +144,7 @@ cardpin_piv_get_tries (const CardpinCardIo  *io,
   tries->tries_left = -1;
   tries->tries_max = -1;
   tries->is_default = -1;
+  tries->algorithm = -1;
 
   response = send_command (io, INS_GET_METADATA, 0x00, key_ref, NULL, 0, 256, error);
   if (response == NULL)
@@ -413,6 +419,9 @@ send_secret (const CardpinCardIo  *io,
   response = send_command (io, ins, p1, p2, data, data_len, CARDPIN_APDU_NO_LE, error);
   if (response == NULL)
     return 0;
+  /* 0 means "no answer" to the callers: a card answering SW 0000 is malformed */
+  if (response->sw == 0)
+    set_unexpected (error, response->sw);
   return response->sw;
 }
 

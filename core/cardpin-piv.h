@@ -25,11 +25,13 @@ G_BEGIN_DECLS
  * @tries_max: the counter's maximum, -1 when unknown
  * @is_default: 1 when the reference still holds its factory value, 0 when not, -1 when
  *   unknown
+ * @algorithm: the key's algorithm from the metadata (tag 01), -1 when unknown
  */
 typedef struct {
   int tries_left;
   int tries_max;
   int is_default;
+  int algorithm;
 } CardpinPivTries;
 
 gboolean  cardpin_piv_select          (const CardpinCardIo  *io,

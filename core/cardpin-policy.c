@@ -364,6 +364,50 @@ cardpin_policy_new (guint    min_length,
                        NULL);
 }
 
+/* the schema's defaults, for a system where it is not installed */
+#define DEFAULT_MIN_LENGTH 6
+#define DEFAULT_MAX_LENGTH 8
+#define DEFAULT_DIGITS_ONLY TRUE
+
+/**
+ * cardpin_policy_new_from_settings:
+ * @settings: (nullable): settings of the `io.github.cardpin.CardPin` schema, or %NULL
+ *   for the default ones
+ *
+ * Makes the policy the administrator configured: the keys `pin-min-length`,
+ * `pin-max-length` and `pin-digits-only` (lockable in dconf). With @settings %NULL and
+ * the schema not installed, the schema's defaults apply (6 to 8 digits).
+ *
+ * Returns: (transfer full): a new #CardpinPolicy
+ */
+CardpinPolicy *
+cardpin_policy_new_from_settings (GSettings *settings)
+{
+  g_autoptr(GSettings) owned = NULL;
+  guint min_length, max_length;
+
+  g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), NULL);
+
+  if (settings == NULL)
+    {
+      GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+      g_autoptr(GSettingsSchema) schema = NULL;
+
+      if (source != NULL)
+        schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+      if (schema == NULL)
+        return cardpin_policy_new (DEFAULT_MIN_LENGTH, DEFAULT_MAX_LENGTH,
+                                   DEFAULT_DIGITS_ONLY);
+      settings = owned = g_settings_new_full (schema, NULL, NULL);
+    }
+
+  min_length = g_settings_get_uint (settings, "pin-min-length");
+  max_length = g_settings_get_uint (settings, "pin-max-length");
+  /* a maximum below the minimum is a configuration slip: keep the minimum */
+  return cardpin_policy_new (min_length, MAX (min_length, max_length),
+                             g_settings_get_boolean (settings, "pin-digits-only"));
+}
+
 /**
  * cardpin_policy_new_for_token:
  * @settings: the policy from the settings

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <glib-object.h>
+#include <gio/gio.h>
 
 #include "cardpin-secret.h"
 
@@ -17,6 +17,7 @@ G_DECLARE_FINAL_TYPE (CardpinPolicy, cardpin_policy, CARDPIN, POLICY, GObject)
 CardpinPolicy *cardpin_policy_new                 (guint                min_length,
                                                    guint                max_length,
                                                    gboolean             digits_only) G_GNUC_WARN_UNUSED_RESULT;
+CardpinPolicy *cardpin_policy_new_from_settings  (GSettings           *settings) G_GNUC_WARN_UNUSED_RESULT;
 CardpinPolicy *cardpin_policy_new_for_token       (CardpinPolicy       *settings,
                                                    guint                token_min_length,
                                                    guint                token_max_length) G_GNUC_WARN_UNUSED_RESULT;

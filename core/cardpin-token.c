@@ -1227,6 +1227,18 @@ op_run (Op            *op,
   op->info = _cardpin_token_info_read (op->modules, op->module_index, op->slot, NULL,
                                        FALSE, NULL, NULL);
 
+  if (!ok && op->kind != OP_VERIFY &&
+      g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_REMOVED))
+    {
+      /* the card may have applied the change before it went: say so, so that nobody
+       * spends tries on the old value blindly */
+      g_clear_error (&local_error);
+      g_set_error (&local_error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_REMOVED,
+                   _("The card was removed during the change. Insert it again: if the "
+                     "change was completed the new value works, otherwise the old one "
+                     "still does."));
+    }
+
   if (!ok)
     {
       if (op->info != NULL && cardpin_error_get_tries_left (local_error) < 0 &&
@@ -1616,6 +1628,9 @@ begin_unblock (CardpinToken  *self,
       return NULL;
     }
 
+  /* the metadata just read names the algorithm: no second GET METADATA */
+  if (tries.algorithm == 0x03 || tries.algorithm == 0x08)
+    algorithm = tries.algorithm;
   challenge = cardpin_piv_admin_challenge (&io, &algorithm, error);
   if (challenge == NULL)
     return NULL;

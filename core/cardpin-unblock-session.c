@@ -92,8 +92,9 @@ complete_locked (CardpinUnblockSession  *self,
       if (g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_REMOVED))
         {
           g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CHALLENGE_EXPIRED,
-                       _("The card was removed or reset, so the challenge expired. Insert "
-                         "the card and start again with a new challenge."));
+                       _("The card was removed or reset before the unblock finished. "
+                         "Insert the card; if your new PIN does not work, start again "
+                         "with a new challenge."));
           return FALSE;
         }
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -172,6 +173,13 @@ _cardpin_unblock_session_new (CardpinToken    *token,
 
 /* Public API */
 
+/**
+ * cardpin_unblock_session_get_challenge_code:
+ * @self: a session
+ *
+ * Returns: (transfer none): the challenge as a code to read over the phone, in the
+ *   DESIGN.md format ("A1B2 C3D4 ...   check 7F3C")
+ */
 const char *
 cardpin_unblock_session_get_challenge_code (CardpinUnblockSession *self)
 {
@@ -179,6 +187,13 @@ cardpin_unblock_session_get_challenge_code (CardpinUnblockSession *self)
   return self->challenge_code;
 }
 
+/**
+ * cardpin_unblock_session_get_challenge:
+ * @self: a session
+ *
+ * Returns: (transfer none): the challenge bytes (8 for 3DES, 16 for AES-128); owned by
+ *   the session: do not unref
+ */
 GBytes *
 cardpin_unblock_session_get_challenge (CardpinUnblockSession *self)
 {

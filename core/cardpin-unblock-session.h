@@ -17,6 +17,7 @@ G_DECLARE_FINAL_TYPE (CardpinUnblockSession, cardpin_unblock_session, CARDPIN, U
 
 /* the challenge in the DESIGN.md code format: "A1B2 C3D4 ...   check 7F3C" */
 const char  *cardpin_unblock_session_get_challenge_code   (CardpinUnblockSession  *self);
+/* (transfer none): owned by the session, do not unref */
 GBytes      *cardpin_unblock_session_get_challenge        (CardpinUnblockSession  *self);
 /* 0x03 3DES, 0x08 AES-128 */
 guint        cardpin_unblock_session_get_algorithm        (CardpinUnblockSession  *self);

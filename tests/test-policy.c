@@ -236,6 +236,50 @@ test_properties (void)
   g_assert_cmpuint (cardpin_policy_get_max_length (policy), ==, 10);
 }
 
+static void
+test_settings (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.cardpin.CardPin");
+  g_autoptr(CardpinPolicy) policy = NULL;
+  g_autoptr(CardpinPolicy) from_default = NULL;
+  g_autoptr(CardpinSecret) letters = cardpin_secret_new_from_string ("k9Xw2q7");
+  g_autoptr(GError) error = NULL;
+
+  /* the schema's defaults: 6 to 8 digits */
+  policy = cardpin_policy_new_from_settings (settings);
+  g_assert_cmpuint (cardpin_policy_get_min_length (policy), ==, 6);
+  g_assert_cmpuint (cardpin_policy_get_max_length (policy), ==, 8);
+  g_assert_true (cardpin_policy_get_digits_only (policy));
+  g_assert_false (cardpin_policy_check (policy, letters, NULL, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_POLICY);
+  g_assert_cmpint (cardpin_error_get_policy_reason (error), ==, CARDPIN_POLICY_NOT_DIGITS);
+  g_clear_error (&error);
+  g_clear_object (&policy);
+
+  /* what an administrator set */
+  g_settings_set_uint (settings, "pin-min-length", 7);
+  g_settings_set_uint (settings, "pin-max-length", 12);
+  g_settings_set_boolean (settings, "pin-digits-only", FALSE);
+  policy = cardpin_policy_new_from_settings (settings);
+  g_assert_cmpuint (cardpin_policy_get_min_length (policy), ==, 7);
+  g_assert_cmpuint (cardpin_policy_get_max_length (policy), ==, 12);
+  g_assert_true (cardpin_policy_check (policy, letters, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  /* NULL reads the same settings (one memory backend per process) */
+  from_default = cardpin_policy_new_from_settings (NULL);
+  g_assert_cmpuint (cardpin_policy_get_min_length (from_default), ==, 7);
+
+  /* a maximum set below the minimum keeps the minimum */
+  g_settings_set_uint (settings, "pin-max-length", 5);
+  g_clear_object (&policy);
+  policy = cardpin_policy_new_from_settings (settings);
+  g_assert_cmpuint (cardpin_policy_get_max_length (policy), ==, 7);
+  g_settings_reset (settings, "pin-min-length");
+  g_settings_reset (settings, "pin-max-length");
+  g_settings_reset (settings, "pin-digits-only");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -251,6 +295,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/policy/confirmation", test_confirmation);
   g_test_add_func ("/cardpin/policy/for-token", test_for_token);
   g_test_add_func ("/cardpin/policy/properties", test_properties);
+  g_test_add_func ("/cardpin/policy/settings", test_settings);
 
   return g_test_run ();
 }

@@ -83,7 +83,7 @@ admin_unblock (CardpinToken  *token,
   g_autoptr(CardpinUnblockSession) session = NULL;
   g_autoptr(CardpinSecret) response = NULL;
   g_autoptr(CardpinSecret) new_pin = secret (NEW_PIN);
-  g_autoptr(GBytes) challenge = NULL;
+  GBytes *challenge;  /* owned by the session */
   guint8 key[16], out[32];
   const guint8 *in;
   gsize in_len;

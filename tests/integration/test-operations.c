@@ -766,15 +766,16 @@ test_sign_during_poll (Fixture       *fixture,
 /* cardpin-tool with secrets on file descriptors */
 
 static GSubprocess *
-spawn_tool (const char * const *args,
-            const char         *fd3,
-            const char         *fd4,
-            const char         *fd5,
-            GError            **error)
+spawn_tool_fds (const char * const *args,
+                const char         *fd3,
+                const char         *fd4,
+                const char         *fd5,
+                const char         *fd6,
+                GError            **error)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *texts[] = { fd3, fd4, fd5 };
+  const char *texts[] = { fd3, fd4, fd5, fd6 };
   guint i;
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
@@ -800,6 +801,16 @@ spawn_tool (const char * const *args,
   g_ptr_array_add (argv, NULL);
 
   return g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, error);
+}
+
+static GSubprocess *
+spawn_tool (const char * const *args,
+            const char         *fd3,
+            const char         *fd4,
+            const char         *fd5,
+            GError            **error)
+{
+  return spawn_tool_fds (args, fd3, fd4, fd5, NULL, error);
 }
 
 static int
@@ -876,6 +887,41 @@ test_tool_change_and_unblock (Fixture       *fixture,
                          "86421357\n", "509172\n", NULL, &err), ==, 0);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (yubico_verify (READER1, "509172"), ==, 0);
+}
+
+static void
+test_tool_setup (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinSecret) new_puk = secret ("86421357");
+  g_autoptr(CardpinSecret) check_pin = secret ("509172");
+
+  insert (fixture, 0, NULL);
+
+  /* the factory PIN typed as the current one: the tool also sets a personal PUK */
+  process = spawn_tool_fds ((const char * const[]) { "setup", "--pin-fd", "3",
+                                                     "--new-pin-fd", "4", "--puk-fd", "5",
+                                                     "--new-puk-fd", "6", NULL },
+                            "123456\n", "739154\n", "12345678\n", "86421357\n", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error));
+  g_assert_no_error (error);
+  if (g_subprocess_get_exit_status (process) != 0)
+    g_test_message ("setup: %s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+  g_assert_nonnull (strstr (out, "PUK"));
+  g_assert_cmpint (yubico_verify (READER0, "739154"), ==, 0);
+
+  /* the personal PUK works */
+  token = token_in (fixture, READER0, NULL);
+  block_pin (token, 3);
+  g_assert_true (cardpin_token_unblock_pin (token, new_puk, check_pin, NULL, &error));
+  g_assert_no_error (error);
 }
 
 static void
@@ -957,6 +1003,7 @@ main (int   argc,
   ADD ("setup-softhsm", test_setup_softhsm);
   ADD ("sign-during-poll", test_sign_during_poll);
   ADD ("tool-change-and-unblock", test_tool_change_and_unblock);
+  ADD ("tool-setup", test_tool_setup);
   ADD ("tool-challenge", test_tool_challenge);
 
 #undef ADD

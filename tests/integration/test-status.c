@@ -198,6 +198,43 @@ test_fresh (Fixture       *fixture,
 }
 
 static void
+new_cb (GObject      *source,
+        GAsyncResult *result,
+        gpointer      user_data)
+{
+  CardpinManager **manager = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *manager = cardpin_manager_new_finish (result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (*manager);
+}
+
+static void
+test_new_async (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *bad[] = { "/nonexistent/module.so", NULL };
+
+  insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B, NULL });
+  cardpin_manager_new_async (opensc_modules (), NULL, new_cb, &manager);
+  while (manager == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  token = only_token (manager);
+  g_assert_cmpstr (cardpin_token_get_serial (token), ==, SERIAL_B_FULL);
+  g_clear_object (&token);
+  g_assert_finalize_object (g_steal_pointer (&manager));
+
+  /* a module that cannot be loaded is an error, not an empty list */
+  manager = cardpin_manager_new (bad, NULL, &error);
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_FAILED);
+  g_assert_null (manager);
+}
+
+static void
 test_wrong_pins (Fixture       *fixture,
                  gconstpointer  data)
 {
@@ -635,6 +672,7 @@ main (int   argc,
   g_test_add ("/cardpin/status/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
   ADD ("fresh", test_fresh);
+  ADD ("new-async", test_new_async);
   ADD ("wrong-pins", test_wrong_pins);
   ADD ("blocked", test_blocked);
   ADD ("puk-blocked", test_puk_blocked);

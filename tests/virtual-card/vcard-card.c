@@ -144,7 +144,8 @@ wipe_byte_array (GByteArray *array)
 {
   if (array == NULL)
     return;
-  explicit_bzero (array->data, array->len);
+  if (array->len > 0)
+    explicit_bzero (array->data, array->len);
   g_byte_array_unref (array);
 }
 
