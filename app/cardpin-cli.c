@@ -245,6 +245,14 @@ command_status (char **argv)
       return CARDPIN_CLI_EXIT_ERROR;
     }
 
+  /* without pcscd no card can show: say so rather than "insert your card" */
+  if (cardpin_manager_get_pcsc_error (manager) != NULL)
+    {
+      print_error (cardpin_manager_get_pcsc_error (manager));
+      if (g_list_model_get_n_items (G_LIST_MODEL (manager)) == 0)
+        return CARDPIN_CLI_EXIT_ERROR;
+    }
+
   if (json)
     {
       g_autofree char *text = cardpin_cli_status_json (G_LIST_MODEL (manager));
@@ -432,20 +440,21 @@ find_token (Options         *options,
   return token;
 }
 
+/* The administrator's policy (GSettings, lockable in dconf) narrowed to what the token
+ * takes; PIV cards take 6 to 8 characters (SP 800-73). */
 static CardpinPolicy *
 policy_for (CardpinToken *token)
 {
-  /* the settings' policy comes with the GSettings schema; until then the token's
-   * limits and the weak-PIN rules apply */
-  g_autoptr(CardpinPolicy) settings = cardpin_policy_new (4, 64, FALSE);
+  g_autoptr(CardpinPolicy) settings = cardpin_policy_new_from_settings (NULL);
+  guint token_min = cardpin_token_get_min_pin_length (token);
+  guint token_max = cardpin_token_get_max_pin_length (token);
 
   if (cardpin_token_is_piv (token))
     {
-      cardpin_policy_set_min_length (settings, 6);
-      cardpin_policy_set_max_length (settings, 8);
+      token_min = MAX (token_min, 6);
+      token_max = token_max > 0 ? MIN (token_max, 8) : 8;
     }
-  return cardpin_policy_new_for_token (settings, cardpin_token_get_min_pin_length (token),
-                                       cardpin_token_get_max_pin_length (token));
+  return cardpin_policy_new_for_token (settings, token_min, token_max);
 }
 
 static void

@@ -53,13 +53,20 @@ set_page (CardpinWindow *self,
   gtk_stack_set_visible_child_name (self->stack, name);
 }
 
+static void show_error (CardpinWindow *self,
+                        const GError  *error);
+
 static void
 update_page (CardpinWindow *self)
 {
   if (self->manager == NULL)
     return;
 
-  if (g_list_model_get_n_items (G_LIST_MODEL (self->manager)) == 0)
+  /* no card and no pcscd: say what to do, not "insert your card" */
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->manager)) == 0 &&
+      cardpin_manager_get_pcsc_error (self->manager) != NULL)
+    show_error (self, cardpin_manager_get_pcsc_error (self->manager));
+  else if (g_list_model_get_n_items (G_LIST_MODEL (self->manager)) == 0)
     set_page (self, "empty");
   else
     set_page (self, "cards");

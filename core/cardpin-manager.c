@@ -31,6 +31,8 @@ typedef struct {
   SCARDCONTEXT        context;       /* valid while the thread waits in PC/SC */
   gboolean            have_context;
   gboolean            stop;
+  /* pcscd could not be reached: enumerate again once it can */
+  gboolean            service_lost;
   CardpinP11Modules  *modules;
   GMainContext       *main_context;
   GWeakRef            manager;
@@ -44,6 +46,8 @@ struct _CardpinManager {
 
   Watch              *watch;
   GThread            *watch_thread;
+
+  GError             *pcsc_error;   /* pcscd unreachable at the last enumeration */
 };
 
 static void cardpin_manager_list_model_init (GListModelInterface *iface);
@@ -64,8 +68,10 @@ static guint signals[N_SIGNALS];
 
 /* Lists every token of every module. Blocking. Failures of one module or one card are
  * logged and skipped: the other tokens are still worth showing. */
+/* @pcsc_error_out: why PC/SC could not be reached (pcscd not running), or %NULL */
 static GPtrArray *
 enumerate (CardpinP11Modules  *modules,
+           GError            **pcsc_error_out,
            GCancellable       *cancellable,
            GError            **error)
 {
@@ -82,6 +88,8 @@ enumerate (CardpinP11Modules  *modules,
     }
   if (pcsc_error != NULL)
     g_debug ("PC/SC readers: %s", pcsc_error->message);
+  if (g_error_matches (pcsc_error, CARDPIN_ERROR, CARDPIN_ERROR_PCSC_UNAVAILABLE))
+    g_propagate_error (pcsc_error_out, g_steal_pointer (&pcsc_error));
   if (readers == NULL)
     readers = g_new0 (char *, 1);
 
@@ -169,9 +177,14 @@ take_info (GPtrArray  *infos,
 /* Takes a full enumeration: updates known tokens, removes gone ones, adds new ones. */
 static void
 apply (CardpinManager *self,
-       GPtrArray      *infos)
+       GPtrArray      *infos,
+       const GError   *pcsc_error)
 {
   guint i;
+
+  g_clear_error (&self->pcsc_error);
+  if (pcsc_error != NULL)
+    self->pcsc_error = g_error_copy (pcsc_error);
 
   for (i = self->tokens->len; i > 0; i--)
     {
@@ -211,6 +224,7 @@ apply (CardpinManager *self,
 typedef struct {
   GWeakRef   manager;
   GPtrArray *infos;
+  GError    *pcsc_error;
 } Result;
 
 static void
@@ -220,6 +234,7 @@ result_free (gpointer data)
 
   g_weak_ref_clear (&result->manager);
   g_ptr_array_unref (result->infos);
+  g_clear_error (&result->pcsc_error);
   g_free (result);
 }
 
@@ -230,7 +245,7 @@ apply_result_cb (gpointer data)
   g_autoptr(CardpinManager) self = g_weak_ref_get (&result->manager);
 
   if (self != NULL && self->watch != NULL)
-    apply (self, result->infos);
+    apply (self, result->infos, result->pcsc_error);
   return G_SOURCE_REMOVE;
 }
 
@@ -276,10 +291,11 @@ static void
 watch_post (Watch *watch)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GError) pcsc_error = NULL;
   GPtrArray *infos;
   Result *result;
 
-  infos = enumerate (watch->modules, NULL, &error);
+  infos = enumerate (watch->modules, &pcsc_error, NULL, &error);
   if (infos == NULL)
     {
       g_debug ("Enumerating tokens: %s", error->message);
@@ -295,6 +311,7 @@ watch_post (Watch *watch)
     g_weak_ref_set (&result->manager, self);
   }
   result->infos = infos;
+  result->pcsc_error = g_steal_pointer (&pcsc_error);
   g_main_context_invoke_full (watch->main_context, G_PRIORITY_DEFAULT, apply_result_cb,
                               result, result_free);
 }
@@ -375,15 +392,25 @@ watch_thread (gpointer data)
 
       if (!watch->have_context)
         {
+          watch->service_lost = TRUE;
           if (watch_sleep (watch, 1000))
             break;
           continue;
+        }
+
+      /* pcscd is back (or came up after the first enumeration): its readers and cards
+       * are all news */
+      if (watch->service_lost)
+        {
+          watch->service_lost = FALSE;
+          watch_post (watch);
         }
 
       readers = cardpin_pcsc_list_readers (watch->context, &error);
       if (readers == NULL)
         {
           g_debug ("Watching: %s", error->message);
+          watch->service_lost = TRUE;
           g_mutex_lock (&watch->mutex);
           SCardReleaseContext (watch->context);
           watch->have_context = FALSE;
@@ -519,6 +546,7 @@ cardpin_manager_finalize (GObject *object)
 
   g_clear_pointer (&self->tokens, g_ptr_array_unref);
   g_clear_pointer (&self->modules, cardpin_p11_modules_unref);
+  g_clear_error (&self->pcsc_error);
 
   G_OBJECT_CLASS (cardpin_manager_parent_class)->finalize (object);
 }
@@ -579,16 +607,17 @@ cardpin_manager_new (const char * const  *modules,
 {
   g_autoptr(CardpinManager) self = NULL;
   g_autoptr(GPtrArray) infos = NULL;
+  g_autoptr(GError) pcsc_error = NULL;
 
   self = g_object_new (CARDPIN_TYPE_MANAGER, NULL);
   self->modules = cardpin_p11_modules_load (modules, error);
   if (self->modules == NULL)
     return NULL;
 
-  infos = enumerate (self->modules, cancellable, error);
+  infos = enumerate (self->modules, &pcsc_error, cancellable, error);
   if (infos == NULL)
     return NULL;
-  apply (self, infos);
+  apply (self, infos, pcsc_error);
 
   return g_steal_pointer (&self);
 }
@@ -657,14 +686,34 @@ cardpin_manager_refresh (CardpinManager  *self,
                          GError         **error)
 {
   g_autoptr(GPtrArray) infos = NULL;
+  g_autoptr(GError) pcsc_error = NULL;
 
   g_return_val_if_fail (CARDPIN_IS_MANAGER (self), FALSE);
 
-  infos = enumerate (self->modules, cancellable, error);
+  infos = enumerate (self->modules, &pcsc_error, cancellable, error);
   if (infos == NULL)
     return FALSE;
-  apply (self, infos);
+  apply (self, infos, pcsc_error);
   return TRUE;
+}
+
+/**
+ * cardpin_manager_get_pcsc_error:
+ * @self: a manager
+ *
+ * Tells whether the smart card service could be reached at the last enumeration.
+ * Without it no card shows, though software tokens may: a front end that finds no
+ * card says this instead of "insert your card".
+ *
+ * Returns: (nullable) (transfer none): a %CARDPIN_ERROR_PCSC_UNAVAILABLE error saying
+ *   what to do, or %NULL when pcscd answered
+ */
+const GError *
+cardpin_manager_get_pcsc_error (CardpinManager *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_MANAGER (self), NULL);
+
+  return self->pcsc_error;
 }
 
 /**
@@ -689,6 +738,7 @@ cardpin_manager_start_watching (CardpinManager *self)
   g_cond_init (&watch->cond);
   watch->modules = cardpin_p11_modules_ref (self->modules);
   watch->main_context = g_main_context_ref_thread_default ();
+  watch->service_lost = self->pcsc_error != NULL;
   g_weak_ref_init (&watch->manager, self);
 
   self->watch = watch;

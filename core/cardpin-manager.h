@@ -32,6 +32,9 @@ gboolean         cardpin_manager_refresh          (CardpinManager      *self,
                                                    GCancellable        *cancellable,
                                                    GError             **error);
 
+/* %NULL when pcscd answered at the last enumeration, else why not (what to do) */
+const GError    *cardpin_manager_get_pcsc_error   (CardpinManager      *self);
+
 /* Watches PC/SC readers for insertion and removal from a worker thread; signals are
  * emitted in the thread-default main context of the caller. */
 void             cardpin_manager_start_watching   (CardpinManager      *self);

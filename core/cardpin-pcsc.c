@@ -55,10 +55,15 @@ cardpin_pcsc_set_error (GError     **error,
 
     case SCARD_E_NO_SERVICE:
     case SCARD_E_SERVICE_STOPPED:
-    case SCARD_E_NO_READERS_AVAILABLE:
       g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_PCSC_UNAVAILABLE,
-                   _("The smart card service (pcscd) is not running. Start it or ask "
-                     "your administrator."));
+                   _("The smart card service (pcscd) is not running. Start it "
+                     "(systemctl start pcscd.socket) or ask your administrator."));
+      return FALSE;
+
+    case SCARD_E_NO_READERS_AVAILABLE:
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NO_CARD,
+                   _("No card reader is connected. Connect your reader and insert your "
+                     "card."));
       return FALSE;
 
     case SCARD_E_UNKNOWN_READER:

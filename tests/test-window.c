@@ -264,6 +264,30 @@ test_bad_module (Fixture       *fixture,
   g_assert_true (wait_for (fixture, page_is_error, WAIT_MS));
 }
 
+static void
+test_no_service (Fixture       *fixture,
+                 gconstpointer  user_data)
+{
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  g_autoptr(GError) error = NULL;
+  AdwStatusPage *error_page;
+
+  /* no pcscd yet: the window says so, not "insert your card" */
+  open_window (fixture, modules);
+  g_assert_true (wait_for (fixture, page_is_error, WAIT_MS));
+  error_page = _cardpin_window_get_error_page (fixture->window);
+  g_assert_cmpstr (adw_status_page_get_title (error_page), ==,
+                   "Smart Card Service Not Available");
+  g_assert_nonnull (strstr (adw_status_page_get_description (error_page), "pcscd"));
+
+  /* the service starts and a card comes: it shows up without a restart */
+  fixture->stack = cardpin_test_stack_new (2, &error);
+  g_assert_no_error (error);
+  fixture->card = cardpin_test_stack_insert (fixture->stack, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -289,6 +313,8 @@ main (int   argc,
               fixture_set_up, test_card_inserted_later, fixture_tear_down);
   g_test_add ("/cardpin/window/bad-module", Fixture, NULL,
               fixture_set_up, test_bad_module, fixture_tear_down);
+  g_test_add ("/cardpin/window/no-service", Fixture, NULL,
+              NULL, test_no_service, fixture_tear_down);
 
   return g_test_run ();
 }

@@ -174,6 +174,7 @@ test_fresh (Fixture       *fixture,
   insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
   manager = new_manager ();
   token = only_token (manager);
+  g_assert_null (cardpin_manager_get_pcsc_error (manager));
 
   g_assert_cmpstr (cardpin_token_get_reader (token), ==, "Virtual PCD 00 00");
   g_assert_cmpstr (cardpin_token_get_serial (token), ==, SERIAL_A);
@@ -636,22 +637,28 @@ test_tool_no_service (void)
   g_autoptr(GError) error = NULL;
   int status = -1;
 
-  /* no pcscd in this namespace at the moment: no card, and not a crash */
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  g_autoptr(CardpinManager) manager = NULL;
+  const GError *pcsc_error;
+
+  /* no pcscd in this namespace at the moment: the manager says so */
+  manager = cardpin_manager_new (modules, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 0);
+  pcsc_error = cardpin_manager_get_pcsc_error (manager);
+  g_assert_error ((GError *) pcsc_error, CARDPIN_ERROR, CARDPIN_ERROR_PCSC_UNAVAILABLE);
+  g_assert_nonnull (strstr (pcsc_error->message, "pcscd"));
+
+  /* and the tool fails with that, instead of "insert your card" */
   g_assert_true (g_spawn_sync (NULL,
                                (char *[]) { (char *) tool, "status", "--json", "--module",
                                             (char *) cardpin_test_opensc_module (), NULL },
                                NULL, 0, NULL, NULL, &out, &err, &status, &error));
   g_assert_no_error (error);
   g_assert_true (WIFEXITED (status));
-  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
-  {
-    g_autoptr(JsonParser) parser = json_parser_new ();
-
-    g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
-    g_assert_no_error (error);
-    g_assert_cmpuint (json_array_get_length (json_node_get_array (json_parser_get_root (parser))),
-                      ==, 0);
-  }
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (err, "pcscd"));
+  g_assert_cmpstr (out, ==, "");
 }
 
 int

@@ -76,6 +76,16 @@ check "cardpin-tool change" \
 check "yubico-piv-tool verifies the new PIN" ypt "$r0" -a verify-pin -P 24681357
 check "yubico-piv-tool refuses the old PIN" fails ypt "$r0" -a verify-pin -P 123456
 check "the new PIN verifies again (counter reset)" ypt "$r0" -a verify-pin -P 24681357
+# prints the tool's words and its exit status on one line
+weak_change () {
+  local out status
+  out=$("$tool" change --reader "$r0" --pin-fd 3 --new-pin-fd 4 3<<<24681357 4<<<345678 2>&1)
+  status=$?
+  echo "$out exit status $status" | tr '\n' ' '
+}
+check_output "a weak new PIN (a run) is refused by the policy" "run of digits.*exit status 1" \
+  weak_change
+check "and the card keeps its PIN" ypt "$r0" -a verify-pin -P 24681357
 
 # --- block it, then unblock with the challenge and an openssl-computed response
 for i in 1 2 3; do ypt "$r0" -a verify-pin -P 111111 >/dev/null 2>&1; done
