@@ -9,6 +9,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "cardpin-apdu.h"
+#include "cardpin-secret.h"
 #include "cardpin-error.h"
 
 #define INS_GET_RESPONSE 0xC0
@@ -109,7 +110,7 @@ cardpin_apdu_clear (CardpinApdu *apdu)
 {
   if (apdu == NULL)
     return;
-  explicit_bzero (apdu->bytes, sizeof apdu->bytes);
+  cardpin_secret_wipe (apdu->bytes, sizeof apdu->bytes);
   apdu->len = 0;
   apdu->body_len = 0;
 }
@@ -149,7 +150,7 @@ cardpin_apdu_response_free (CardpinApduResponse *response)
 {
   if (response == NULL)
     return;
-  explicit_bzero (response->data, response->len);
+  cardpin_secret_wipe (response->data, response->len);
   g_free (response->data);
   g_free (response);
 }
@@ -181,8 +182,8 @@ exchange (CardpinTransmitFunc   transmit,
   if (len < 2 || len > CARDPIN_APDU_MAX_RESPONSE)
     {
       g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_ERROR,
-                   _("The card sent a malformed answer (%" G_GSIZE_FORMAT " bytes). "
-                     "Remove the card and insert it again."), len);
+                   _("The card sent a malformed answer (%u bytes). "
+                     "Remove the card and insert it again."), (guint) len);
       return FALSE;
     }
 
@@ -270,7 +271,7 @@ cardpin_apdu_transceive (CardpinTransmitFunc   transmit,
         }
 
       g_byte_array_append (collected, buffer, len);
-      explicit_bzero (buffer, len);
+      cardpin_secret_wipe (buffer, len);
 
       if (sw1 == 0x61)
         {
@@ -298,9 +299,8 @@ cardpin_apdu_transceive (CardpinTransmitFunc   transmit,
                  "again."));
 
 out:
-  explicit_bzero (buffer, CARDPIN_APDU_MAX_RESPONSE);
-  if (collected->len > 0)
-    explicit_bzero (collected->data, collected->len);
+  cardpin_secret_wipe (buffer, CARDPIN_APDU_MAX_RESPONSE);
+  cardpin_secret_wipe (collected->data, collected->len);
   return response;
 }
 

@@ -445,7 +445,7 @@ cardpin_piv_verify (const CardpinCardIo  *io,
   if (!pad_reference (pin, block, FALSE, error))
     return FALSE;
   sw = send_secret (io, INS_VERIFY, 0x00, CARDPIN_PIV_KEY_PIN, block, sizeof block, error);
-  explicit_bzero (block, sizeof block);
+  cardpin_secret_wipe (block, sizeof block);
   if (sw == 0)
     return FALSE;
   if (!cardpin_sw_is_ok (sw))
@@ -497,11 +497,11 @@ cardpin_piv_change_reference (const CardpinCardIo  *io,
   if (!pad_reference (new_value, block + 8, TRUE, error) ||
       !pad_reference (old_value, block, FALSE, error))
     {
-      explicit_bzero (block, sizeof block);
+      cardpin_secret_wipe (block, sizeof block);
       return FALSE;
     }
   sw = send_secret (io, INS_CHANGE_REFERENCE, 0x00, key_ref, block, sizeof block, error);
-  explicit_bzero (block, sizeof block);
+  cardpin_secret_wipe (block, sizeof block);
   if (sw == 0)
     return FALSE;
   if (!cardpin_sw_is_ok (sw))
@@ -534,12 +534,12 @@ cardpin_piv_reset_retry_counter (const CardpinCardIo  *io,
   if (!pad_reference (new_pin, block + 8, TRUE, error) ||
       !pad_reference (puk, block, FALSE, error))
     {
-      explicit_bzero (block, sizeof block);
+      cardpin_secret_wipe (block, sizeof block);
       return FALSE;
     }
   sw = send_secret (io, INS_RESET_RETRY_COUNTER, 0x00, CARDPIN_PIV_KEY_PIN, block,
                     sizeof block, error);
-  explicit_bzero (block, sizeof block);
+  cardpin_secret_wipe (block, sizeof block);
   if (sw == 0)
     return FALSE;
   if (!cardpin_sw_is_ok (sw))
@@ -670,11 +670,11 @@ cardpin_piv_admin_respond (const CardpinCardIo  *io,
   cardpin_tlv_append (inner, 0x82, cardpin_secret_get_data (response),
                       cardpin_secret_get_length (response));
   cardpin_tlv_append (outer, 0x7C, inner->data, inner->len);
-  explicit_bzero (inner->data, inner->len);
+  cardpin_secret_wipe (inner->data, inner->len);
 
   answer = send_command (io, INS_GENERAL_AUTHENTICATE, algorithm, CARDPIN_PIV_KEY_ADMIN,
                          outer->data, outer->len, CARDPIN_APDU_NO_LE, error);
-  explicit_bzero (outer->data, outer->len);
+  cardpin_secret_wipe (outer->data, outer->len);
   if (answer == NULL)
     return FALSE;
 
@@ -704,7 +704,7 @@ cardpin_piv_admin_set_pin (const CardpinCardIo  *io,
     return FALSE;
   sw = send_secret (io, INS_RESET_RETRY_COUNTER, 0x02, CARDPIN_PIV_KEY_PIN, block,
                     sizeof block, error);
-  explicit_bzero (block, sizeof block);
+  cardpin_secret_wipe (block, sizeof block);
   if (sw == 0)
     return FALSE;
   if (!cardpin_sw_is_ok (sw))
