@@ -728,18 +728,27 @@ test_sign_during_poll (Fixture       *fixture,
   g_autofree char *script = NULL;
   g_autofree char *input = g_build_filename (cardpin_test_stack_get_dir (fixture->stack),
                                              "to-sign", NULL);
+  g_autofree char *stop = NULL;
+  g_autofree char *count = NULL;
+  g_autofree char *signed_text = NULL;
   Poll poll = { 0 };
 
   insert (fixture, 0, NULL);
   token = token_in (fixture, READER0, NULL);
   g_assert_true (g_file_set_contents (input, "sign me while cardpin polls", -1, &error));
 
-  /* five signatures in a row by another process, each with its own C_Login */
-  script = g_strdup_printf ("for i in 1 2 3 4 5; do "
+  /* signatures in a row by another process, each with its own C_Login: at least five,
+   * and on until cardpin has polled a few times alongside (a loaded machine may sign
+   * faster than it polls); 60 at most */
+  stop = g_build_filename (cardpin_test_stack_get_dir (fixture->stack), "stop", NULL);
+  count = g_build_filename (cardpin_test_stack_get_dir (fixture->stack), "signed", NULL);
+  script = g_strdup_printf ("i=0; while [ $i -lt 60 ]; do "
+                            "[ $i -ge 5 ] && [ -e '%s' ] && exit 0; i=$((i + 1)); "
                             "pkcs11-tool --module '%s' --slot-description '%s' --login "
                             "--pin 123456 --sign --id 01 -m SHA256-RSA-PKCS "
-                            "--input-file '%s' --output-file /dev/null || exit 1; done",
-                            cardpin_test_opensc_module (), READER0, input);
+                            "--input-file '%s' --output-file /dev/null || exit 1; "
+                            "echo $i > '%s'; done",
+                            stop, cardpin_test_opensc_module (), READER0, input, count);
   signer = g_subprocess_newv ((const char * const[]) { "sh", "-c", script, NULL },
                               G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
                               G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
@@ -748,7 +757,11 @@ test_sign_during_poll (Fixture       *fixture,
 
   cardpin_token_refresh_async (token, NULL, poll_refresh_cb, &poll);
   while (!poll.done)
-    g_main_context_iteration (NULL, TRUE);
+    {
+      g_main_context_iteration (NULL, TRUE);
+      if (poll.refreshes >= 3 && !g_file_test (stop, G_FILE_TEST_EXISTS))
+        g_assert_true (g_file_set_contents (stop, "", 0, NULL));
+    }
   /* let the last refresh finish */
   {
     guint last = poll.refreshes;
@@ -757,10 +770,13 @@ test_sign_during_poll (Fixture       *fixture,
       g_main_context_iteration (NULL, TRUE);
   }
 
+  g_assert_true (g_file_get_contents (count, &signed_text, NULL, NULL));
+  g_assert_cmpuint (g_ascii_strtoull (signed_text, NULL, 10), >=, 5);
   g_assert_cmpint (poll.signer_status, ==, 0);
   g_assert_false (poll.failed);
   g_assert_cmpuint (poll.refreshes, >, 2);
-  g_test_message ("%u status reads while signing", poll.refreshes);
+  g_test_message ("%u status reads while %s signatures were made", poll.refreshes,
+                  g_strstrip (signed_text));
 }
 
 /* cardpin-tool with secrets on file descriptors */
