@@ -399,28 +399,44 @@ read_new_secret (int                   fd,
                  const CardpinSecret  *other,
                  GError              **error)
 {
-  g_autoptr(CardpinSecret) secret = NULL;
-  gboolean ok;
+  /* on a terminal a refused or mistyped entry is asked again, a few times */
+  guint attempts = fd < 0 ? 3 : 1;
 
-  secret = read_secret (fd, prompt, error);
-  if (secret == NULL)
-    return NULL;
-
-  if (fd < 0)
+  for (guint i = 0; i < attempts; i++)
     {
-      g_autoptr(CardpinSecret) again = cardpin_secret_new_from_terminal (confirm_prompt,
-                                                                          error);
+      g_autoptr(CardpinSecret) secret = NULL;
+      g_autoptr(CardpinSecret) again = NULL;
+      g_autoptr(GError) local_error = NULL;
+      gboolean ok;
 
-      if (again == NULL || !cardpin_policy_check_confirmation (secret, again, error))
+      g_clear_error (error);
+      secret = read_secret (fd, prompt, error);
+      if (secret == NULL)
         return NULL;
+
+      /* the rules first: no point typing a refused PIN twice */
+      if (is_puk)
+        ok = cardpin_policy_check_puk (policy, secret, old, other, &local_error);
+      else
+        ok = cardpin_policy_check (policy, secret, old, other, &local_error);
+
+      if (ok && fd < 0)
+        {
+          again = cardpin_secret_new_from_terminal (confirm_prompt, error);
+          if (again == NULL)
+            return NULL;
+          ok = cardpin_policy_check_confirmation (secret, again, &local_error);
+        }
+
+      if (ok)
+        return g_steal_pointer (&secret);
+
+      if (i + 1 < attempts)
+        print_error (local_error);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
     }
-
-  if (is_puk)
-    ok = cardpin_policy_check_puk (policy, secret, old, other, error);
-  else
-    ok = cardpin_policy_check (policy, secret, old, other, error);
-
-  return ok ? g_steal_pointer (&secret) : NULL;
+  return NULL;
 }
 
 static CardpinToken *
