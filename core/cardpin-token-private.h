@@ -65,4 +65,21 @@ CardpinUnblockSession *
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CardpinTokenInfo, _cardpin_token_info_free)
 
+/* The card side of a status read and of the PIN operations, over any transport */
+typedef enum {
+  OP_VERIFY,
+  OP_CHANGE_PIN,
+  OP_CHANGE_PUK,
+  OP_UNBLOCK_PUK,
+  OP_SETUP,
+} OpKind;
+
+gboolean          _cardpin_token_info_read_card (CardpinTokenInfo      *info,
+                                                 const CardpinCardIo   *io,
+                                                 GError               **error);
+gboolean          _cardpin_piv_run_op           (OpKind                 kind,
+                                                 CardpinSecret * const *secrets,
+                                                 const CardpinCardIo   *io,
+                                                 GError               **error);
+
 G_END_DECLS

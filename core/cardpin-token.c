@@ -163,17 +163,70 @@ _cardpin_token_info_pin_state (const CardpinTokenInfo *info)
   return CARDPIN_PIN_STATE_OK;
 }
 
-/* Reads the PIV application's counters and serial; one transaction, then disconnect. */
+/**
+ * _cardpin_token_info_read_card:
+ * @info: what is known of the token; its PIV fields are filled in
+ * @io: the card, inside a transaction
+ * @error: return location
+ *
+ * Reads the PIV application's counters and serial. A card without the PIV application
+ * is no error (@info->is_piv becomes %FALSE). Any transport will do: PC/SC for the
+ * token, a scripted card for the fuzzer.
+ */
+gboolean
+_cardpin_token_info_read_card (CardpinTokenInfo     *info,
+                               const CardpinCardIo  *io,
+                               GError              **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *serial = NULL;
+  CardpinPivTries tries;
+
+  if (!cardpin_piv_select (io, &local_error))
+    {
+      if (!g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      info->is_piv = FALSE;
+      return TRUE;
+    }
+  info->is_piv = TRUE;
+
+  if (!cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PIN, &tries, error))
+    return FALSE;
+  info->pin_tries_left = tries.tries_left;
+  info->pin_tries_max = tries.tries_max;
+  info->pin_is_default = tries.is_default;
+
+  if (!cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PUK, &tries, error))
+    return FALSE;
+  info->puk_tries_left = tries.tries_left;
+
+  serial = cardpin_piv_read_serial (io, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (serial != NULL)
+    {
+      g_free (info->serial);
+      info->serial = g_steal_pointer (&serial);
+    }
+  return TRUE;
+}
+
+/* Reads the card over PC/SC: one transaction, then disconnect. */
 static gboolean
 read_card (CardpinTokenInfo  *info,
            GCancellable      *cancellable,
            GError           **error)
 {
   g_autoptr(CardpinPcscCard) card = NULL;
-  g_autoptr(GError) local_error = NULL;
   CardpinCardIo io;
-  CardpinPivTries tries;
-  gboolean ok = FALSE;
+  gboolean ok;
 
   card = cardpin_pcsc_card_connect (info->reader, cancellable, error);
   if (card == NULL)
@@ -186,50 +239,7 @@ read_card (CardpinTokenInfo  *info,
     return FALSE;
 
   io = cardpin_pcsc_card_get_io (card);
-
-  if (!cardpin_piv_select (&io, &local_error))
-    {
-      if (g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED))
-        {
-          info->is_piv = FALSE;
-          ok = TRUE;
-        }
-      else
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-        }
-      goto out;
-    }
-  info->is_piv = TRUE;
-
-  if (!cardpin_piv_get_tries (&io, CARDPIN_PIV_KEY_PIN, &tries, error))
-    goto out;
-  info->pin_tries_left = tries.tries_left;
-  info->pin_tries_max = tries.tries_max;
-  info->pin_is_default = tries.is_default;
-
-  if (!cardpin_piv_get_tries (&io, CARDPIN_PIV_KEY_PUK, &tries, error))
-    goto out;
-  info->puk_tries_left = tries.tries_left;
-
-  {
-    g_autofree char *serial = cardpin_piv_read_serial (&io, &local_error);
-
-    if (local_error != NULL)
-      {
-        g_propagate_error (error, g_steal_pointer (&local_error));
-        goto out;
-      }
-    if (serial != NULL)
-      {
-        g_free (info->serial);
-        info->serial = g_steal_pointer (&serial);
-      }
-  }
-
-  ok = TRUE;
-
-out:
+  ok = _cardpin_token_info_read_card (info, &io, error);
   cardpin_pcsc_card_end_transaction (card, SCARD_LEAVE_CARD, NULL);
   return ok;
 }
@@ -911,14 +921,6 @@ cardpin_token_refresh_finish (CardpinToken  *self,
 #define FACTORY_PIN "123456"
 #define FACTORY_PUK "12345678"
 
-typedef enum {
-  OP_VERIFY,
-  OP_CHANGE_PIN,
-  OP_CHANGE_PUK,
-  OP_UNBLOCK_PUK,
-  OP_SETUP,
-} OpKind;
-
 /* One operation and a snapshot of what it needs from the token, so that it can run in
  * a worker thread while the token's properties change in the main context. */
 typedef struct {
@@ -1141,45 +1143,48 @@ op_run_p11 (Op            *op,
   return ok;
 }
 
-static gboolean
-op_run_piv (Op            *op,
-            GCancellable  *cancellable,
-            GError       **error)
+/**
+ * _cardpin_piv_run_op:
+ * @kind: the operation
+ * @secrets: (array fixed-size=4): its secrets: current and new value; for set-up also
+ *   the current and the new PUK (both %NULL: the PUK stays)
+ * @io: the card, inside a transaction
+ * @error: return location
+ *
+ * Runs a PIN operation with PIV APDUs, then logs the PIN out again. Any transport will
+ * do: PC/SC for the token, a scripted card for the fuzzer.
+ */
+gboolean
+_cardpin_piv_run_op (OpKind                kind,
+                     CardpinSecret * const *secrets,
+                     const CardpinCardIo  *io,
+                     GError              **error)
 {
-  g_autoptr(CardpinPcscCard) card = NULL;
-  CardpinSecret **s = op->secrets;
-  CardpinCardIo io;
+  CardpinSecret * const *s = secrets;
   gboolean ok = FALSE;
 
-  card = cardpin_pcsc_card_connect (op->reader, cancellable, error);
-  if (card == NULL)
-    return FALSE;
-  if (!cardpin_pcsc_card_begin_transaction (card, error))
+  if (!cardpin_piv_select (io, error))
     return FALSE;
 
-  io = cardpin_pcsc_card_get_io (card);
-  if (!cardpin_piv_select (&io, error))
-    goto out;
-
-  switch (op->kind)
+  switch (kind)
     {
     case OP_VERIFY:
-      ok = cardpin_piv_verify (&io, s[0], error);
+      ok = cardpin_piv_verify (io, s[0], error);
       break;
     case OP_CHANGE_PIN:
-      ok = cardpin_piv_change_reference (&io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
+      ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
       break;
     case OP_CHANGE_PUK:
-      ok = cardpin_piv_change_reference (&io, CARDPIN_PIV_KEY_PUK, s[0], s[1], error);
+      ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PUK, s[0], s[1], error);
       break;
     case OP_UNBLOCK_PUK:
-      ok = cardpin_piv_reset_retry_counter (&io, s[0], s[1], error);
+      ok = cardpin_piv_reset_retry_counter (io, s[0], s[1], error);
       break;
     case OP_SETUP:
-      ok = cardpin_piv_change_reference (&io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
+      ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
       if (ok && s[2] != NULL && s[3] != NULL)
         {
-          ok = cardpin_piv_change_reference (&io, CARDPIN_PIV_KEY_PUK, s[2], s[3], error);
+          ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PUK, s[2], s[3], error);
           if (!ok)
             g_prefix_error (error, _("Your new PIN is set, but the PUK was not changed: "));
         }
@@ -1189,9 +1194,27 @@ op_run_piv (Op            *op,
     }
 
   /* leave no verified PIN behind in the card session */
-  cardpin_piv_logout (&io, NULL);
+  cardpin_piv_logout (io, NULL);
+  return ok;
+}
 
-out:
+static gboolean
+op_run_piv (Op            *op,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_autoptr(CardpinPcscCard) card = NULL;
+  CardpinCardIo io;
+  gboolean ok;
+
+  card = cardpin_pcsc_card_connect (op->reader, cancellable, error);
+  if (card == NULL)
+    return FALSE;
+  if (!cardpin_pcsc_card_begin_transaction (card, error))
+    return FALSE;
+
+  io = cardpin_pcsc_card_get_io (card);
+  ok = _cardpin_piv_run_op (op->kind, op->secrets, &io, error);
   cardpin_pcsc_card_end_transaction (card, SCARD_LEAVE_CARD, NULL);
   return ok;
 }

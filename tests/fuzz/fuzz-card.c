@@ -225,14 +225,12 @@ check_atr (const guint8 *atr,
 
 /* Operations, in the order CardpinToken sends them */
 
-/* read_card() in core/cardpin-token.c */
+/* The token's own status read (_cardpin_token_info_read_card), on the scripted card */
 static void
 run_status (const CardpinCardIo *io)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *serial = NULL;
   CardpinTokenInfo info = { 0 };
-  CardpinPivTries tries;
   CardpinPinState state;
   gboolean ok;
 
@@ -240,47 +238,31 @@ run_status (const CardpinCardIo *io)
   info.pin_tries_left = info.pin_tries_max = info.puk_tries_left = -1;
   info.pin_is_default = -1;
 
-  ok = cardpin_piv_select (io, &error);
+  ok = _cardpin_token_info_read_card (&info, io, &error);
   check_result (ok, error);
-  if (!ok)
-    return;
-
-  ok = cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PIN, &tries, &error);
-  check_result (ok, error);
-  if (!ok)
-    return;
-  check_tries (&tries);
-  info.pin_tries_left = tries.tries_left;
-  info.pin_tries_max = tries.tries_max;
-  info.pin_is_default = tries.is_default;
-
-  ok = cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PUK, &tries, &error);
-  check_result (ok, error);
-  if (!ok)
-    return;
-  check_tries (&tries);
-  info.puk_tries_left = tries.tries_left;
-
-  serial = cardpin_piv_read_serial (io, &error);
-  if (error != NULL)
+  if (info.serial != NULL)
     {
-      FUZZ_CHECK (serial == NULL);
-      check_result (FALSE, error);
-      return;
+      FUZZ_CHECK (info.is_piv);
+      FUZZ_CHECK (strlen (info.serial) == 32);
+      FUZZ_CHECK (strspn (info.serial, "0123456789ABCDEF") == 32);
+      FUZZ_CHECK (strspn (info.serial, "0") != 32);
+      g_free (info.serial);
     }
-  if (serial != NULL)
-    {
-      FUZZ_CHECK (strlen (serial) == 32);
-      FUZZ_CHECK (strspn (serial, "0123456789ABCDEF") == 32);
-      FUZZ_CHECK (strspn (serial, "0") != 32);
-    }
+  if (!ok || !info.is_piv)
+    return;
+
+  check_tries (&(CardpinPivTries) { .tries_left = info.pin_tries_left,
+                                    .tries_max = info.pin_tries_max,
+                                    .is_default = info.pin_is_default });
+  check_tries (&(CardpinPivTries) { .tries_left = info.puk_tries_left,
+                                    .tries_max = -1, .is_default = -1 });
 
   state = _cardpin_token_info_pin_state (&info);
   FUZZ_CHECK (state >= CARDPIN_PIN_STATE_OK && state <= CARDPIN_PIN_STATE_NOT_INITIALIZED);
   FUZZ_CHECK ((state == CARDPIN_PIN_STATE_LOCKED) == (info.pin_tries_left == 0));
 }
 
-/* op_run_piv() in core/cardpin-token.c */
+/* The token's own PIV operations (_cardpin_piv_run_op), on the scripted card */
 static void
 run_pin_operation (const CardpinCardIo *io,
                    FuzzOp               op,
@@ -290,34 +272,30 @@ run_pin_operation (const CardpinCardIo *io,
   g_autoptr(CardpinSecret) puk = cardpin_secret_new_from_string ("12345678");
   g_autoptr(CardpinSecret) new_puk = cardpin_secret_new_from_string ("86427531");
   g_autoptr(GError) error = NULL;
-  gboolean ok = FALSE;
-
-  ok = cardpin_piv_select (io, &error);
-  check_result (ok, error);
-  if (!ok)
-    return;
+  CardpinSecret *secrets[4] = { (CardpinSecret *) old_value, (CardpinSecret *) new_value,
+                                NULL, NULL };
+  OpKind kind;
+  gboolean ok;
 
   switch (op)
     {
     case FUZZ_OP_VERIFY:
-      ok = cardpin_piv_verify (io, old_value, &error);
+      kind = OP_VERIFY;
       break;
     case FUZZ_OP_CHANGE_PIN:
-      ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PIN, old_value, new_value,
-                                         &error);
+      kind = OP_CHANGE_PIN;
       break;
     case FUZZ_OP_CHANGE_PUK:
-      ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PUK, old_value, new_value,
-                                         &error);
+      kind = OP_CHANGE_PUK;
       break;
     case FUZZ_OP_UNBLOCK_PUK:
-      ok = cardpin_piv_reset_retry_counter (io, puk, new_value, &error);
+      kind = OP_UNBLOCK_PUK;
+      secrets[0] = puk;
       break;
     case FUZZ_OP_SETUP:
-      ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PIN, old_value, new_value,
-                                         &error);
-      if (ok)
-        ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PUK, puk, new_puk, &error);
+      kind = OP_SETUP;
+      secrets[2] = puk;
+      secrets[3] = new_puk;
       break;
     case FUZZ_OP_STATUS:
     case FUZZ_OP_ADMIN:
@@ -325,10 +303,9 @@ run_pin_operation (const CardpinCardIo *io,
     default:
       g_assert_not_reached ();
     }
-  check_result (ok, error);
 
-  /* leave no verified PIN behind in the card session */
-  cardpin_piv_logout (io, NULL);
+  ok = _cardpin_piv_run_op (kind, secrets, io, &error);
+  check_result (ok, error);
 }
 
 /* What the helpdesk computes from the challenge, with the virtual card's factory key */
