@@ -62,14 +62,13 @@ update_page (CardpinWindow *self)
   if (self->manager == NULL)
     return;
 
-  /* no card and no pcscd: say what to do, not "insert your card" */
-  if (g_list_model_get_n_items (G_LIST_MODEL (self->manager)) == 0 &&
-      cardpin_manager_get_pcsc_error (self->manager) != NULL)
-    show_error (self, cardpin_manager_get_pcsc_error (self->manager));
-  else if (g_list_model_get_n_items (G_LIST_MODEL (self->manager)) == 0)
-    set_page (self, "empty");
-  else
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->manager)) > 0)
     set_page (self, "cards");
+  /* no card and no pcscd: say what to do, not "insert your card" */
+  else if (cardpin_manager_get_pcsc_error (self->manager) != NULL)
+    show_error (self, cardpin_manager_get_pcsc_error (self->manager));
+  else
+    set_page (self, "empty");
 }
 
 static void
