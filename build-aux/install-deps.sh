@@ -9,6 +9,7 @@ packages=(
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev
   libp11-kit-dev libpcsclite-dev libssl-dev libjson-glib-dev
   libsecret-1-dev libsoup-3.0-dev libsqlite3-dev libpam0g-dev
+  glib-networking
   # the real card stack (only the card itself is emulated)
   pcscd vsmartcard-vpcd opensc opensc-pkcs11 p11-kit
   # tests

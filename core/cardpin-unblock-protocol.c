@@ -231,6 +231,42 @@ hex_to_secret (const CardpinSecret *hex,
   return g_steal_pointer (&out);
 }
 
+/* TLS below 1.2 is refused after the handshake, before the request is written: GIO has
+ * no minimum-version setting, and glib-networking on Debian 12 still negotiates TLS 1.1
+ * with a server that offers nothing better (tests/test-unblock-tls.c). */
+typedef struct {
+  GCancellable *cancellable;
+  gboolean      outdated;
+} TlsGuard;
+
+static void
+network_event_cb (SoupMessage        *message,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  gpointer            user_data)
+{
+  TlsGuard *guard = user_data;
+  GTlsProtocolVersion version = G_TLS_PROTOCOL_VERSION_UNKNOWN;
+
+  if (event != G_SOCKET_CLIENT_TLS_HANDSHAKED)
+    return;
+  if (G_IS_TLS_CONNECTION (connection))
+    version = g_tls_connection_get_protocol_version (G_TLS_CONNECTION (connection));
+  /* fail closed: an unknown version is refused too */
+  if (version != G_TLS_PROTOCOL_VERSION_TLS_1_2 && version != G_TLS_PROTOCOL_VERSION_TLS_1_3)
+    {
+      guard->outdated = TRUE;
+      g_cancellable_cancel (guard->cancellable);
+    }
+}
+
+static void
+forward_cancel_cb (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
 /* Public (internal) API */
 
 void
@@ -296,8 +332,8 @@ cardpin_unblock_normalize_url (const char  *url,
  *
  * A session that trusts only @ca_file (or the system's authorities), never accepts a
  * certificate error, does not answer authentication challenges by itself and gives up
- * after %CARDPIN_UNBLOCK_TIMEOUT seconds of silence. TLS versions below 1.2 are refused
- * by glib-networking's defaults (checked by tests/server/test-unblock-online).
+ * after %CARDPIN_UNBLOCK_TIMEOUT seconds of silence. cardpin_unblock_send() refuses TLS
+ * below 1.2.
  */
 SoupSession *
 cardpin_unblock_soup_session_new (const char  *ca_file,
@@ -425,6 +461,8 @@ cardpin_unblock_send (SoupSession          *session,
   g_autoptr(GDateTime) now = NULL;
   g_autoptr(GUri) uri = NULL;
   SoupMessageHeaders *request_headers;
+  TlsGuard guard = { NULL, FALSE };
+  gulong forward_id = 0;
 
   g_return_val_if_fail (SOUP_IS_SESSION (session), NULL);
   g_return_val_if_fail (auth == CARDPIN_UNBLOCK_AUTH_NONE || credential != NULL, NULL);
@@ -458,7 +496,14 @@ cardpin_unblock_send (SoupSession          *session,
   if (json_body != NULL)
     soup_message_set_request_body_from_bytes (message, "application/json", json_body);
 
-  stream = soup_session_send (session, message, cancellable, &local_error);
+  guard.cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    forward_id = g_cancellable_connect (cancellable, G_CALLBACK (forward_cancel_cb),
+                                        g_object_ref (guard.cancellable), g_object_unref);
+  soup_message_add_flags (message, SOUP_MESSAGE_NEW_CONNECTION);
+  g_signal_connect (message, "network-event", G_CALLBACK (network_event_cb), &guard);
+
+  stream = soup_session_send (session, message, guard.cancellable, &local_error);
 
   reply = g_new0 (CardpinUnblockReply, 1);
   if (stream != NULL)
@@ -471,6 +516,19 @@ cardpin_unblock_send (SoupSession          *session,
   if (authorization != NULL)
     wipe_string (soup_message_headers_get_one (request_headers, "Authorization"));
 
+  g_signal_handlers_disconnect_by_func (message, network_event_cb, &guard);
+  if (forward_id != 0)
+    g_cancellable_disconnect (cancellable, forward_id);
+  g_clear_object (&guard.cancellable);
+
+  if (guard.outdated)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_SERVICE_UNAVAILABLE,
+                   _("No secure connection to the unblock service at %s: it offers only an "
+                     "outdated TLS version (below 1.2). Nothing was sent. Tell your "
+                     "administrator."), base_url);
+      return NULL;
+    }
   if (stream == NULL)
     {
       cardpin_unblock_map_transport_error (local_error, base_url, error);
