@@ -1154,7 +1154,7 @@ cardpin_unblock_client_forget_device (CardpinUnblockClient  *self,
   return cardpin_device_token_clear (self->server_url, user, cancellable, error);
 }
 
-/* remember/forget in a worker thread: both are HTTP plus D-Bus, nothing touches a token */
+/* remember/forget/load in a worker thread: both are HTTP plus D-Bus, nothing touches a token */
 typedef gboolean (*DeviceFunc) (CardpinUnblockClient *self,
                                 GCancellable         *cancellable,
                                 GError              **error);
@@ -1167,11 +1167,13 @@ device_thread (GTask        *task,
 {
   DeviceFunc func = (DeviceFunc) (gsize) task_data;  /* never freed */
   GError *error = NULL;
+  gboolean ok = func (source_object, cancellable, &error);
 
-  if (func (source_object, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
+  /* load may answer FALSE without an error: nothing stored */
+  if (error != NULL)
     g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, ok);
 }
 
 static void
@@ -1234,5 +1236,43 @@ cardpin_unblock_client_forget_device_finish (CardpinUnblockClient  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
                         cardpin_unblock_client_forget_device_async, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * cardpin_unblock_client_load_device_token_async:
+ * @self: a client
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when done
+ * @user_data: closure
+ *
+ * Asynchronous cardpin_unblock_client_load_device_token().
+ */
+void
+cardpin_unblock_client_load_device_token_async (CardpinUnblockClient *self,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data)
+{
+  g_return_if_fail (CARDPIN_IS_UNBLOCK_CLIENT (self));
+  run_device_task (self, cardpin_unblock_client_load_device_token,
+                   cardpin_unblock_client_load_device_token_async, cancellable, callback,
+                   user_data);
+}
+
+/**
+ * cardpin_unblock_client_load_device_token_finish:
+ *
+ * Returns: %TRUE when a token was found; %FALSE without error when none is stored
+ */
+gboolean
+cardpin_unblock_client_load_device_token_finish (CardpinUnblockClient  *self,
+                                                 GAsyncResult          *result,
+                                                 GError               **error)
+{
+  g_return_val_if_fail (CARDPIN_IS_UNBLOCK_CLIENT (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        cardpin_unblock_client_load_device_token_async, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -113,6 +113,15 @@ gboolean      cardpin_unblock_client_remember_device_finish
 gboolean      cardpin_unblock_client_load_device_token (CardpinUnblockClient  *self,
                                                         GCancellable          *cancellable,
                                                         GError               **error);
+void          cardpin_unblock_client_load_device_token_async
+                                                       (CardpinUnblockClient  *self,
+                                                        GCancellable          *cancellable,
+                                                        GAsyncReadyCallback    callback,
+                                                        gpointer               user_data);
+gboolean      cardpin_unblock_client_load_device_token_finish
+                                                       (CardpinUnblockClient  *self,
+                                                        GAsyncResult          *result,
+                                                        GError               **error);
 /* DELETE /v1/devices/current and removes the stored token. A token the service no longer
  * knows is removed too. */
 gboolean      cardpin_unblock_client_forget_device     (CardpinUnblockClient  *self,
