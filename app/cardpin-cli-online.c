@@ -78,8 +78,11 @@ new_client (CardpinCliOnline  *online,
 {
   g_autoptr(CardpinUnblockClient) client = NULL;
 
+  /* --server names another service, but what the administrator forbids stays forbidden */
   if (online->server != NULL)
-    client = cardpin_unblock_client_new (online->server, online->ca_file, error);
+    client = cardpin_unblock_client_check_allowed (NULL, error)
+               ? cardpin_unblock_client_new (online->server, online->ca_file, error)
+               : NULL;
   else
     client = cardpin_unblock_client_new_from_settings (NULL, error);
   if (client == NULL)

@@ -368,6 +368,72 @@ cardpin_unblock_client_new (const char  *server_url,
  *
  * Returns: (transfer full) (nullable): a client, or %NULL (see cardpin_unblock_client_new())
  */
+static GSettings *
+default_settings (GError **error)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+  if (schema == NULL)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("Online unblocking is not set up: the settings schema %s is not "
+                     "installed. Reinstall cardpin."), APP_ID);
+      return NULL;
+    }
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
+/**
+ * cardpin_unblock_client_check_allowed:
+ * @settings: (nullable): settings of the `io.github.cardpin.CardPin` schema, or %NULL
+ *   for the default ones
+ * @error: return location
+ *
+ * Whether the administrator allows online unblocking: "online" is in
+ * `allowed-unblock-methods` (lockable in dconf). cardpin_unblock_client_new_from_settings()
+ * checks it; a front end that takes a service address from elsewhere checks it too.
+ *
+ * Returns: %TRUE when allowed; else %FALSE with %CARDPIN_ERROR_NOT_SUPPORTED
+ */
+gboolean
+cardpin_unblock_client_check_allowed (GSettings  *settings,
+                                      GError    **error)
+{
+  g_autoptr(GSettings) owned = NULL;
+  g_auto(GStrv) methods = NULL;
+
+  g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), FALSE);
+
+  if (settings == NULL && (settings = owned = default_settings (error)) == NULL)
+    return FALSE;
+
+  methods = g_settings_get_strv (settings, "allowed-unblock-methods");
+  if (!g_strv_contains ((const char * const *) methods, "online"))
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("Your administrator does not allow online unblocking on this "
+                     "computer. Unblock with your PUK or through your helpdesk."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cardpin_unblock_client_new_from_settings:
+ * @settings: (nullable): settings of the `io.github.cardpin.CardPin` schema, or %NULL
+ *   for the default ones
+ * @error: return location
+ *
+ * A client for the service in `unblock-server-url`, trusting `unblock-server-ca`, when
+ * `allowed-unblock-methods` has "online". The PIN policy is read from the same settings.
+ *
+ * Returns: (transfer full) (nullable): a client, or %NULL: %CARDPIN_ERROR_NOT_SUPPORTED
+ *   when online unblocking is not configured or not allowed (see
+ *   cardpin_unblock_client_new())
+ */
 CardpinUnblockClient *
 cardpin_unblock_client_new_from_settings (GSettings  *settings,
                                           GError    **error)
@@ -379,22 +445,10 @@ cardpin_unblock_client_new_from_settings (GSettings  *settings,
 
   g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), NULL);
 
-  if (settings == NULL)
-    {
-      GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-      g_autoptr(GSettingsSchema) schema = NULL;
-
-      if (source != NULL)
-        schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
-      if (schema == NULL)
-        {
-          g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
-                       _("Online unblocking is not set up: the settings schema %s is not "
-                         "installed. Reinstall cardpin."), APP_ID);
-          return NULL;
-        }
-      settings = owned = g_settings_new_full (schema, NULL, NULL);
-    }
+  if (settings == NULL && (settings = owned = default_settings (error)) == NULL)
+    return NULL;
+  if (!cardpin_unblock_client_check_allowed (settings, error))
+    return NULL;
 
   url = g_settings_get_string (settings, "unblock-server-url");
   ca_file = g_settings_get_string (settings, "unblock-server-ca");

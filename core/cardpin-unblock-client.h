@@ -21,6 +21,9 @@ CardpinUnblockClient *cardpin_unblock_client_new               (const char      
                                                                 GError               **error) G_GNUC_WARN_UNUSED_RESULT;
 CardpinUnblockClient *cardpin_unblock_client_new_from_settings (GSettings             *settings,
                                                                 GError               **error) G_GNUC_WARN_UNUSED_RESULT;
+/* "online" in allowed-unblock-methods; new_from_settings checks it */
+gboolean              cardpin_unblock_client_check_allowed     (GSettings             *settings,
+                                                                GError               **error);
 
 const char   *cardpin_unblock_client_get_server_url    (CardpinUnblockClient  *self);
 /* (nullable): %NULL means the system's trusted authorities */
