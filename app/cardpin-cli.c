@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "cardpin-cli.h"
+#include "cardpin-cli-online.h"
 #include "cardpin-error.h"
 #include "cardpin-manager.h"
 #include "cardpin-policy.h"
@@ -37,8 +38,8 @@ static const Command commands[] = {
   { "status", command_status, N_("Show every card and the state of its PIN") },
   { "change", command_change, N_("Change the PIN") },
   { "change-puk", command_change_puk, N_("Change the PUK") },
-  { "unblock", command_unblock, N_("Unblock the PIN with the PUK (--puk) or a challenge "
-                                   "code (--challenge)") },
+  { "unblock", command_unblock, N_("Unblock the PIN with the PUK (--puk), a challenge "
+                                   "code (--challenge) or the unblock service (--online)") },
   { "setup", command_setup, N_("Set a personal PIN (and PUK) on a new card") },
 };
 
@@ -631,11 +632,13 @@ static int
 command_unblock (char **argv)
 {
   g_auto(Options) options = { 0 };
+  g_auto(CardpinCliOnline) online;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(CardpinToken) token = NULL;
   g_autoptr(CardpinPolicy) policy = NULL;
   g_autoptr(CardpinSecret) puk = NULL;
   g_autoptr(CardpinSecret) new_pin = NULL;
+  g_autoptr(CardpinUnblockClient) client = NULL;
   g_autoptr(GError) error = NULL;
   const GOptionEntry modes[] = {
     { "puk", 0, 0, G_OPTION_ARG_NONE, &options.use_puk, N_("Unblock with the PUK"), NULL },
@@ -645,15 +648,36 @@ command_unblock (char **argv)
     { NULL }
   };
 
+  cardpin_cli_online_init (&online);
   context = pin_command_context (&options, _("Unblocks the PIN and sets a new one."), FALSE,
                                  TRUE, FALSE);
   g_option_context_add_main_entries (context, modes, GETTEXT_PACKAGE);
+  cardpin_cli_online_add_entries (&online, context);
   if (!parse_options (context, &argv, &error))
     return fail (error);
-  if (options.use_puk == options.use_challenge)
+  /* one method: --puk, --challenge or --online (--online --puk: the service's PUK) */
+  if ((int) options.use_puk + (int) options.use_challenge + (int) online.online != 1 &&
+      !(online.online && options.use_puk && !options.use_challenge))
     {
-      g_printerr (_("%s: give either --puk or --challenge\n"), g_get_prgname ());
+      g_printerr (_("%s: give one of --puk, --challenge or --online\n"), g_get_prgname ());
       return CARDPIN_CLI_EXIT_ERROR;
+    }
+  if (!online.online && (online.server || online.ca_file || online.user ||
+                         online.password_fd >= 0 || online.remember_device ||
+                         online.forget_device))
+    {
+      g_printerr (_("%s: --server, --ca-file, --user, --password-fd, --remember-device and "
+                    "--forget-device go with --online\n"), g_get_prgname ());
+      return CARDPIN_CLI_EXIT_ERROR;
+    }
+
+  if (online.online)
+    {
+      if (online.forget_device)
+        return cardpin_cli_online_forget (&online);
+      client = cardpin_cli_online_connect (&online, &error);
+      if (client == NULL)
+        return fail (error);
     }
 
   token = find_token (&options, NULL, &error);
@@ -661,7 +685,7 @@ command_unblock (char **argv)
     return fail (error);
   policy = policy_for (token);
 
-  if (options.use_puk)
+  if (options.use_puk && !online.online)
     {
       puk = read_secret (options.puk_fd, _("PUK: "), &error);
       if (puk == NULL)
@@ -673,6 +697,9 @@ command_unblock (char **argv)
                              policy, FALSE, NULL, puk, &error);
   if (new_pin == NULL)
     return fail (error);
+
+  if (online.online)
+    return cardpin_cli_online_unblock (&online, client, token, new_pin, options.use_puk);
 
   if (options.use_challenge)
     return unblock_with_challenge (token, new_pin);

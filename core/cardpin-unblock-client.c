@@ -368,6 +368,72 @@ cardpin_unblock_client_new (const char  *server_url,
  *
  * Returns: (transfer full) (nullable): a client, or %NULL (see cardpin_unblock_client_new())
  */
+static GSettings *
+default_settings (GError **error)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+  if (schema == NULL)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("Online unblocking is not set up: the settings schema %s is not "
+                     "installed. Reinstall cardpin."), APP_ID);
+      return NULL;
+    }
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
+/**
+ * cardpin_unblock_client_check_allowed:
+ * @settings: (nullable): settings of the `io.github.cardpin.CardPin` schema, or %NULL
+ *   for the default ones
+ * @error: return location
+ *
+ * Whether the administrator allows online unblocking: "online" is in
+ * `allowed-unblock-methods` (lockable in dconf). cardpin_unblock_client_new_from_settings()
+ * checks it; a front end that takes a service address from elsewhere checks it too.
+ *
+ * Returns: %TRUE when allowed; else %FALSE with %CARDPIN_ERROR_NOT_SUPPORTED
+ */
+gboolean
+cardpin_unblock_client_check_allowed (GSettings  *settings,
+                                      GError    **error)
+{
+  g_autoptr(GSettings) owned = NULL;
+  g_auto(GStrv) methods = NULL;
+
+  g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), FALSE);
+
+  if (settings == NULL && (settings = owned = default_settings (error)) == NULL)
+    return FALSE;
+
+  methods = g_settings_get_strv (settings, "allowed-unblock-methods");
+  if (!g_strv_contains ((const char * const *) methods, "online"))
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("Your administrator does not allow online unblocking on this "
+                     "computer. Unblock with your PUK or through your helpdesk."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cardpin_unblock_client_new_from_settings:
+ * @settings: (nullable): settings of the `io.github.cardpin.CardPin` schema, or %NULL
+ *   for the default ones
+ * @error: return location
+ *
+ * A client for the service in `unblock-server-url`, trusting `unblock-server-ca`, when
+ * `allowed-unblock-methods` has "online". The PIN policy is read from the same settings.
+ *
+ * Returns: (transfer full) (nullable): a client, or %NULL: %CARDPIN_ERROR_NOT_SUPPORTED
+ *   when online unblocking is not configured or not allowed (see
+ *   cardpin_unblock_client_new())
+ */
 CardpinUnblockClient *
 cardpin_unblock_client_new_from_settings (GSettings  *settings,
                                           GError    **error)
@@ -379,22 +445,10 @@ cardpin_unblock_client_new_from_settings (GSettings  *settings,
 
   g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), NULL);
 
-  if (settings == NULL)
-    {
-      GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-      g_autoptr(GSettingsSchema) schema = NULL;
-
-      if (source != NULL)
-        schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
-      if (schema == NULL)
-        {
-          g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
-                       _("Online unblocking is not set up: the settings schema %s is not "
-                         "installed. Reinstall cardpin."), APP_ID);
-          return NULL;
-        }
-      settings = owned = g_settings_new_full (schema, NULL, NULL);
-    }
+  if (settings == NULL && (settings = owned = default_settings (error)) == NULL)
+    return NULL;
+  if (!cardpin_unblock_client_check_allowed (settings, error))
+    return NULL;
 
   url = g_settings_get_string (settings, "unblock-server-url");
   ca_file = g_settings_get_string (settings, "unblock-server-ca");
@@ -1154,7 +1208,7 @@ cardpin_unblock_client_forget_device (CardpinUnblockClient  *self,
   return cardpin_device_token_clear (self->server_url, user, cancellable, error);
 }
 
-/* remember/forget in a worker thread: both are HTTP plus D-Bus, nothing touches a token */
+/* remember/forget/load in a worker thread: both are HTTP plus D-Bus, nothing touches a token */
 typedef gboolean (*DeviceFunc) (CardpinUnblockClient *self,
                                 GCancellable         *cancellable,
                                 GError              **error);
@@ -1167,11 +1221,13 @@ device_thread (GTask        *task,
 {
   DeviceFunc func = (DeviceFunc) (gsize) task_data;  /* never freed */
   GError *error = NULL;
+  gboolean ok = func (source_object, cancellable, &error);
 
-  if (func (source_object, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
+  /* load may answer FALSE without an error: nothing stored */
+  if (error != NULL)
     g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, ok);
 }
 
 static void
@@ -1234,5 +1290,43 @@ cardpin_unblock_client_forget_device_finish (CardpinUnblockClient  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
                         cardpin_unblock_client_forget_device_async, FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * cardpin_unblock_client_load_device_token_async:
+ * @self: a client
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when done
+ * @user_data: closure
+ *
+ * Asynchronous cardpin_unblock_client_load_device_token().
+ */
+void
+cardpin_unblock_client_load_device_token_async (CardpinUnblockClient *self,
+                                                GCancellable         *cancellable,
+                                                GAsyncReadyCallback   callback,
+                                                gpointer              user_data)
+{
+  g_return_if_fail (CARDPIN_IS_UNBLOCK_CLIENT (self));
+  run_device_task (self, cardpin_unblock_client_load_device_token,
+                   cardpin_unblock_client_load_device_token_async, cancellable, callback,
+                   user_data);
+}
+
+/**
+ * cardpin_unblock_client_load_device_token_finish:
+ *
+ * Returns: %TRUE when a token was found; %FALSE without error when none is stored
+ */
+gboolean
+cardpin_unblock_client_load_device_token_finish (CardpinUnblockClient  *self,
+                                                 GAsyncResult          *result,
+                                                 GError               **error)
+{
+  g_return_val_if_fail (CARDPIN_IS_UNBLOCK_CLIENT (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        cardpin_unblock_client_load_device_token_async, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -21,6 +21,9 @@ CardpinUnblockClient *cardpin_unblock_client_new               (const char      
                                                                 GError               **error) G_GNUC_WARN_UNUSED_RESULT;
 CardpinUnblockClient *cardpin_unblock_client_new_from_settings (GSettings             *settings,
                                                                 GError               **error) G_GNUC_WARN_UNUSED_RESULT;
+/* "online" in allowed-unblock-methods; new_from_settings checks it */
+gboolean              cardpin_unblock_client_check_allowed     (GSettings             *settings,
+                                                                GError               **error);
 
 const char   *cardpin_unblock_client_get_server_url    (CardpinUnblockClient  *self);
 /* (nullable): %NULL means the system's trusted authorities */
@@ -112,6 +115,15 @@ gboolean      cardpin_unblock_client_remember_device_finish
  * %FALSE without error when none is stored. */
 gboolean      cardpin_unblock_client_load_device_token (CardpinUnblockClient  *self,
                                                         GCancellable          *cancellable,
+                                                        GError               **error);
+void          cardpin_unblock_client_load_device_token_async
+                                                       (CardpinUnblockClient  *self,
+                                                        GCancellable          *cancellable,
+                                                        GAsyncReadyCallback    callback,
+                                                        gpointer               user_data);
+gboolean      cardpin_unblock_client_load_device_token_finish
+                                                       (CardpinUnblockClient  *self,
+                                                        GAsyncResult          *result,
                                                         GError               **error);
 /* DELETE /v1/devices/current and removes the stored token. A token the service no longer
  * knows is removed too. */

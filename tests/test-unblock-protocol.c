@@ -297,6 +297,18 @@ test_settings (void)
   cardpin_unblock_client_set_user (client, "alice");
   g_assert_cmpstr (cardpin_unblock_client_get_user (client), ==, "alice");
   g_assert_finalize_object (g_steal_pointer (&client));
+
+  /* the administrator may forbid online unblocking */
+  g_assert_true (cardpin_unblock_client_check_allowed (settings, &error));
+  g_settings_set_strv (settings, "allowed-unblock-methods",
+                       (const char * const[]) { "puk", "offline", NULL });
+  g_assert_false (cardpin_unblock_client_check_allowed (settings, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+  client = cardpin_unblock_client_new_from_settings (settings, &error);
+  g_assert_null (client);
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "does not allow"));
 }
 
 /* A free loopback port with nothing listening */
