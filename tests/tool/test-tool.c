@@ -297,9 +297,11 @@ test_tool_setup (CardpinTestFixture *fixture,
   g_assert_no_error (error);
 }
 
-static void
-test_tool_challenge (CardpinTestFixture *fixture,
-                     gconstpointer  data)
+/* Starts `unblock --challenge` on a blocked card in reader 0 with the admin key AES_KEY
+ * and the new PIN 642913; returns the process and the right response code. */
+static GSubprocess *
+start_challenge (CardpinTestFixture  *fixture,
+                 char               **code)
 {
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GDataInputStream) out = NULL;
@@ -307,15 +309,13 @@ test_tool_challenge (CardpinTestFixture *fixture,
   g_autoptr(CardpinSecret) parsed = NULL;
   g_autoptr(GBytes) challenge = NULL;
   g_autofree char *line = NULL;
-  g_autofree char *code = NULL;
-  g_autofree char *typo = NULL;
-  g_autofree char *input = NULL;
-  GOutputStream *in;
   gsize len;
 
-  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, NULL });
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY,
+                                                                    NULL });
   for (guint i = 0; i < 3; i++)
     cardpin_test_yubico_verify (READER0, "999999");
+  g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), ==, 0);
 
   process = spawn_tool ((const char * const[]) { "unblock", "--challenge", "--new-pin-fd",
                                                  "3", NULL }, "642913\n", NULL, NULL,
@@ -330,19 +330,118 @@ test_tool_challenge (CardpinTestFixture *fixture,
   parsed = cardpin_code_parse (line, 16, &error);
   g_assert_no_error (error);
   challenge = g_bytes_new (cardpin_secret_get_data (parsed), cardpin_secret_get_length (parsed));
-  code = cardpin_test_response_code ("-aes-128-ecb", AES_KEY, challenge);
+  *code = cardpin_test_response_code ("-aes-128-ecb", AES_KEY, challenge);
+  return g_steal_pointer (&process);
+}
+
+static void
+write_input (GSubprocess *process,
+             const char  *input,
+             gsize        len,
+             gboolean     close_it)
+{
+  g_autoptr(GError) error = NULL;
+  GOutputStream *in = g_subprocess_get_stdin_pipe (process);
+
+  g_assert_true (g_output_stream_write_all (in, input, len, NULL, NULL, &error));
+  g_assert_no_error (error);
+  if (close_it)
+    g_assert_true (g_output_stream_close (in, NULL, &error));
+  else
+    g_assert_true (g_output_stream_flush (in, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_tool_challenge (CardpinTestFixture *fixture,
+                     gconstpointer       data)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *typo = NULL;
+  g_autofree char *input = NULL;
+
+  process = start_challenge (fixture, &code);
 
   /* first a typo (refused, no card try), then the right code */
   typo = g_strdup (code);
   typo[1] = typo[1] == '0' ? '1' : '0';
   input = g_strdup_printf ("%s\n%s\n", typo, code);
-  in = g_subprocess_get_stdin_pipe (process);
-  g_assert_true (g_output_stream_write_all (in, input, strlen (input), NULL, NULL, &error));
-  g_assert_true (g_output_stream_close (in, NULL, &error));
+  write_input (process, input, strlen (input), TRUE);
 
   g_assert_true (g_subprocess_wait (process, NULL, &error));
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
   g_assert_cmpint (cardpin_test_yubico_verify (READER0, "642913"), ==, 0);
+}
+
+/* A response line over 1 KiB, or with a NUL, is refused even when it starts with the right
+ * code; the tool exits by itself (its input stays open) and the PIN stays blocked. */
+static void
+challenge_refused (CardpinTestFixture *fixture,
+                   gboolean            with_nul)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) input = NULL;
+  g_autofree char *code = NULL;
+
+  process = start_challenge (fixture, &code);
+  input = g_string_new (code);
+  if (with_nul)
+    g_string_append_len (input, "\0 junk\n", 7);
+  else
+    {
+      for (guint i = 0; i < 10 * 1024; i++)
+        g_string_append_c (input, 'A');
+      g_string_append_c (input, '\n');
+    }
+  write_input (process, input->str, input->len, FALSE);
+
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 1);
+  g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), ==, 0);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "642913"), !=, 0);
+}
+
+static void
+test_tool_challenge_long_line (CardpinTestFixture *fixture,
+                               gconstpointer       data)
+{
+  challenge_refused (fixture, FALSE);
+}
+
+static void
+test_tool_challenge_nul (CardpinTestFixture *fixture,
+                         gconstpointer       data)
+{
+  challenge_refused (fixture, TRUE);
+}
+
+/* The card pulled out while the helpdesk reads the response: the tool says so */
+static void
+test_tool_challenge_removed (CardpinTestFixture *fixture,
+                             gconstpointer       data)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *input = NULL;
+  g_autofree char *err = NULL;
+
+  process = start_challenge (fixture, &code);
+  cardpin_test_fixture_pull (fixture, 0);
+  input = g_strdup_printf ("%s\n", code);
+  write_input (process, input, strlen (input), TRUE);
+
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 1);
+  err = g_malloc0 (4096);
+  g_assert_true (g_input_stream_read_all (g_subprocess_get_stderr_pipe (process), err, 4095,
+                                          NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("stderr: %s", err);
+  g_assert_nonnull (strstr (err, "the challenge is no longer valid"));
 }
 
 int
@@ -360,6 +459,9 @@ main (int   argc,
   ADD ("change-and-unblock", test_tool_change_and_unblock);
   ADD ("setup", test_tool_setup);
   ADD ("challenge", test_tool_challenge);
+  ADD ("challenge-long-line", test_tool_challenge_long_line);
+  ADD ("challenge-nul", test_tool_challenge_nul);
+  ADD ("challenge-removed", test_tool_challenge_removed);
 
 #undef ADD
 
