@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "cardpin-code.h"
@@ -37,19 +38,23 @@ run_tool_json (int *exit_status)
   g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
+  g_auto(GStrv) envp = g_environ_setenv (g_get_environ (), "G_MESSAGES_DEBUG", "all", TRUE);
   JsonNode *root;
   int status = -1;
 
+  /* stdout holds the JSON alone, whatever G_MESSAGES_DEBUG says: the debug messages
+   * (there are some) go to stderr */
   g_assert_nonnull (tool);
   g_assert_true (g_spawn_sync (NULL,
                                (char *[]) { (char *) tool, "status", "--json", "--module",
                                             (char *) cardpin_test_opensc_module (), NULL },
-                               NULL, 0, NULL, NULL, &out, &err, &status, &error));
+                               envp, 0, NULL, NULL, &out, &err, &status, &error));
   g_assert_no_error (error);
   g_assert_true (WIFEXITED (status));
   *exit_status = WEXITSTATUS (status);
   if (*exit_status == 1)
     g_test_message ("stderr: %s", err);
+  g_assert_nonnull (strstr (err, "DEBUG"));
 
   g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
   g_assert_no_error (error);
@@ -444,6 +449,61 @@ test_tool_challenge_removed (CardpinTestFixture *fixture,
   g_assert_nonnull (strstr (err, "the challenge is no longer valid"));
 }
 
+/* The tool waiting for a PIN is already hardened: no core dumps, not dumpable */
+static void
+test_tool_hardened (CardpinTestFixture *fixture,
+                    gconstpointer       data)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *limits_path = NULL;
+  g_autofree char *status_path = NULL;
+  g_autofree char *limits = NULL;
+  int fds[2];
+  gboolean found = FALSE;
+
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  g_assert_cmpint (pipe (fds), ==, 0);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_take_fd (launcher, fds[0], 3);
+  process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CARDPIN_TOOL"), "change",
+                                         "--pin-fd", "3", "--new-pin-fd", "3", "--module",
+                                         cardpin_test_opensc_module (), NULL);
+  g_assert_no_error (error);
+
+  /* it waits for the PIN on fd 3, which stays empty */
+  limits_path = g_strdup_printf ("/proc/%s/limits", g_subprocess_get_identifier (process));
+  for (guint i = 0; i < 200 && !found; i++)
+    {
+      g_autoptr(GRegex) regex = g_regex_new ("^Max core file size +0 +0 ", G_REGEX_MULTILINE,
+                                             0, NULL);
+
+      g_clear_pointer (&limits, g_free);
+      if (g_file_get_contents (limits_path, &limits, NULL, NULL))
+        found = g_regex_match (regex, limits, 0, NULL);
+      if (!found)
+        g_usleep (50 * 1000);
+    }
+  g_test_message ("%s", limits);
+  g_assert_true (found);
+
+  /* not dumpable: its /proc files belong to root, not to the user who runs it */
+  if (getuid () != 0)
+    {
+      GStatBuf st;
+
+      status_path = g_strdup_printf ("/proc/%s/mem", g_subprocess_get_identifier (process));
+      g_assert_cmpint (g_stat (status_path, &st), ==, 0);
+      g_assert_cmpuint (st.st_uid, ==, 0);
+    }
+
+  close (fds[1]);
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), !=, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -462,6 +522,7 @@ main (int   argc,
   ADD ("challenge-long-line", test_tool_challenge_long_line);
   ADD ("challenge-nul", test_tool_challenge_nul);
   ADD ("challenge-removed", test_tool_challenge_removed);
+  ADD ("hardened", test_tool_hardened);
 
 #undef ADD
 
