@@ -12,19 +12,17 @@
 #include <string.h>
 
 #include <adwaita.h>
-#include <winscard.h>
 
-#include "cardpin-test-stack.h"
+#include "cardpin-test-fixture.h"
 #include "cardpin-token-row.h"
 #include "cardpin-window-private.h"
 
 #define SERIAL "00112233445566778899AABBCCDDEEFF"
-#define WAIT_MS 30000
+#define WAIT_MS CARDPIN_TEST_WAIT_MS
 
 typedef struct {
-  CardpinTestStack *stack;
-  CardpinTestCard  *card;
-  CardpinWindow    *window;
+  CardpinTestFixture  stack;   /* the shared card-stack fixture */
+  CardpinWindow      *window;
 } Fixture;
 
 typedef gboolean (*Condition) (Fixture *fixture);
@@ -92,47 +90,6 @@ row_settled (Fixture *fixture)
   return row != NULL && !cardpin_token_row_get_refreshing (row);
 }
 
-/* One wrong VERIFY of the PIV PIN (key reference 80) straight over PC/SC. */
-static void
-enter_wrong_pin (const char *reader)
-{
-  static const BYTE select_piv[] = {
-    0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00
-  };
-  static const BYTE verify[] = {
-    0x00, 0x20, 0x00, 0x80, 0x08, '9', '9', '9', '9', '9', '9', 0xFF, 0xFF
-  };
-  SCARDCONTEXT ctx;
-  SCARDHANDLE card;
-  DWORD proto = 0;
-  BYTE rbuf[258];
-  DWORD rlen;
-  const SCARD_IO_REQUEST *pci;
-
-  g_assert_cmpint (SCardEstablishContext (SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx), ==,
-                   SCARD_S_SUCCESS);
-  g_assert_cmpint (SCardConnect (ctx, reader, SCARD_SHARE_SHARED,
-                                 SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card, &proto), ==,
-                   SCARD_S_SUCCESS);
-  pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
-
-  rlen = sizeof rbuf;
-  g_assert_cmpint (SCardTransmit (card, pci, select_piv, sizeof select_piv, NULL, rbuf, &rlen),
-                   ==, SCARD_S_SUCCESS);
-  g_assert_cmpuint (rlen, >=, 2);
-  g_assert_cmphex (rbuf[rlen - 2], ==, 0x90);
-
-  rlen = sizeof rbuf;
-  g_assert_cmpint (SCardTransmit (card, pci, verify, sizeof verify, NULL, rbuf, &rlen),
-                   ==, SCARD_S_SUCCESS);
-  g_assert_cmpuint (rlen, ==, 2);
-  /* 63C2: wrong, two tries left */
-  g_assert_cmphex ((rbuf[0] << 8) | rbuf[1], ==, 0x63C2);
-
-  SCardDisconnect (card, SCARD_LEAVE_CARD);
-  SCardReleaseContext (ctx);
-}
-
 static void
 open_window (Fixture            *fixture,
              const char * const *modules)
@@ -142,14 +99,22 @@ open_window (Fixture            *fixture,
   gtk_window_present (GTK_WINDOW (fixture->window));
 }
 
+/* One wrong VERIFY of the PIV PIN (key reference 80) straight over PC/SC: 63C2 */
+static void
+enter_wrong_pin (const char *reader)
+{
+  static const guint8 verify[] = {
+    0x00, 0x20, 0x00, 0x80, 0x08, '9', '9', '9', '9', '9', '9', 0xFF, 0xFF
+  };
+
+  g_assert_cmphex (cardpin_test_send_apdu (reader, verify, sizeof verify), ==, 0x63C2);
+}
+
 static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  user_data)
 {
-  g_autoptr(GError) error = NULL;
-
-  fixture->stack = cardpin_test_stack_new (2, &error);
-  g_assert_no_error (error);
+  cardpin_test_fixture_setup (&fixture->stack, user_data);
 }
 
 static void
@@ -172,9 +137,7 @@ fixture_tear_down (Fixture       *fixture,
         }
       g_assert_null (window);
     }
-  if (fixture->card != NULL)
-    cardpin_test_card_remove (g_steal_pointer (&fixture->card));
-  g_clear_pointer (&fixture->stack, cardpin_test_stack_free);
+  cardpin_test_fixture_teardown (&fixture->stack, user_data);
 }
 
 static void
@@ -183,13 +146,11 @@ test_card_shown_and_removed (Fixture       *fixture,
 {
   const char * const card_args[] = { "--serial", SERIAL, NULL };
   const char *modules[] = { cardpin_test_opensc_module (), NULL };
-  g_autoptr(GError) error = NULL;
   CardpinTokenRow *row;
   const char *subtitle;
   g_autofree char *reader_line = NULL;
 
-  fixture->card = cardpin_test_stack_insert (fixture->stack, 0, card_args, &error);
-  g_assert_no_error (error);
+  cardpin_test_fixture_insert (&fixture->stack, 0, card_args);
 
   open_window (fixture, modules);
   g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
@@ -206,19 +167,19 @@ test_card_shown_and_removed (Fixture       *fixture,
                   adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)),
                   subtitle, cardpin_token_row_get_state_text (row));
   g_assert_nonnull (strstr (subtitle, "Serial: " SERIAL));
-  reader_line = g_strdup_printf ("Reader: %s", cardpin_test_card_get_reader (fixture->card));
+  reader_line = g_strdup_printf ("Reader: %s", CARDPIN_TEST_READER0);
   g_assert_nonnull (strstr (subtitle, reader_line));
   g_assert_cmpstr (cardpin_token_row_get_state_text (row), ==, "PIN OK");
 
   /* A wrong PIN from elsewhere shows after a refresh. */
-  enter_wrong_pin (cardpin_test_card_get_reader (fixture->card));
+  enter_wrong_pin (CARDPIN_TEST_READER0);
   cardpin_token_row_refresh (row);
   g_assert_true (cardpin_token_row_get_refreshing (row));
   g_assert_true (wait_for (fixture, row_settled, WAIT_MS));
   g_assert_cmpstr (cardpin_token_row_get_state_text (first_row (fixture)), ==, "2 tries left");
 
   /* Pull the card: the window asks for one. */
-  cardpin_test_card_remove (g_steal_pointer (&fixture->card));
+  cardpin_test_fixture_pull (&fixture->stack, 0);
   g_assert_true (wait_for (fixture, page_is_empty, WAIT_MS));
   g_assert_null (first_row (fixture));
 }
@@ -228,14 +189,12 @@ test_card_inserted_later (Fixture       *fixture,
                           gconstpointer  user_data)
 {
   const char *modules[] = { cardpin_test_opensc_module (), NULL };
-  g_autoptr(GError) error = NULL;
 
   open_window (fixture, modules);
   g_assert_true (wait_for (fixture, page_is_empty, WAIT_MS));
   gtk_test_widget_wait_for_draw (GTK_WIDGET (fixture->window));
 
-  fixture->card = cardpin_test_stack_insert (fixture->stack, 1, NULL, &error);
-  g_assert_no_error (error);
+  cardpin_test_fixture_insert (&fixture->stack, 1, NULL);
 
   g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
   g_assert_true (wait_for (fixture, row_settled, WAIT_MS));
@@ -269,7 +228,6 @@ test_no_service (Fixture       *fixture,
                  gconstpointer  user_data)
 {
   const char *modules[] = { cardpin_test_opensc_module (), NULL };
-  g_autoptr(GError) error = NULL;
   AdwStatusPage *error_page;
 
   /* no pcscd yet: the window says so, not "insert your card" */
@@ -281,10 +239,8 @@ test_no_service (Fixture       *fixture,
   g_assert_nonnull (strstr (adw_status_page_get_description (error_page), "pcscd"));
 
   /* the service starts and a card comes: it shows up without a restart */
-  fixture->stack = cardpin_test_stack_new (2, &error);
-  g_assert_no_error (error);
-  fixture->card = cardpin_test_stack_insert (fixture->stack, 0, NULL, &error);
-  g_assert_no_error (error);
+  cardpin_test_fixture_setup (&fixture->stack, NULL);
+  cardpin_test_fixture_insert (&fixture->stack, 0, NULL);
   g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
 }
 

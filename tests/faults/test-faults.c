@@ -20,7 +20,7 @@
 #include "cardpin-error.h"
 #include "cardpin-manager.h"
 #include "cardpin-secret.h"
-#include "cardpin-test-stack.h"
+#include "cardpin-test-fixture.h"
 #include "cardpin-token.h"
 #include "cardpin-unblock-session.h"
 
@@ -145,7 +145,6 @@ child_main (const char *op_name)
 {
   const char *reader = g_getenv ("CARDPIN_FAULT_READER");
   const char *log_path = g_getenv ("CARDPIN_FAULT_LOG");
-  const char *modules[] = { cardpin_test_opensc_module (), NULL };
   g_autoptr(CardpinManager) manager = NULL;
   g_autoptr(CardpinToken) token = NULL;
   g_autoptr(GError) error = NULL;
@@ -156,7 +155,7 @@ child_main (const char *op_name)
       op = i;
   g_assert_cmpint (op, <, N_OPS);
 
-  manager = cardpin_manager_new (modules, NULL, &error);
+  manager = cardpin_manager_new (cardpin_test_modules (NULL), NULL, &error);
   g_assert_no_error (error);
   token = cardpin_manager_find_token (manager, reader, NULL, &error);
   g_assert_no_error (error);
@@ -421,15 +420,11 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GError) error = NULL;
-
   self_path = argv[0];
   if (argc == 3 && g_str_equal (argv[1], "--fault-child"))
     return child_main (argv[2]);
 
-  if (!cardpin_test_stack_enter_namespace (&error))
-    g_error ("%s", error->message);
-  g_test_init (&argc, &argv, NULL);
+  cardpin_test_init (&argc, &argv);
 
   for (guint i = 0; i < N_OPS; i++)
     {

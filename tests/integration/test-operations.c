@@ -21,78 +21,15 @@
 #include "cardpin-error.h"
 #include "cardpin-manager.h"
 #include "cardpin-secret.h"
-#include "cardpin-test-stack.h"
+#include "cardpin-test-fixture.h"
 #include "cardpin-token.h"
 #include "cardpin-unblock-session.h"
 
-#define READER0 "Virtual PCD 00 00"
-#define READER1 "Virtual PCD 00 01"
+#define READER0 CARDPIN_TEST_READER0
+#define READER1 CARDPIN_TEST_READER1
 #define AES_KEY "00112233445566778899AABBCCDDEEFF"
 #define DES_KEY "010203040506070801020304050607080102030405060708"
 #define LIMITED_ATR "3B8C80014341524450494E4C494D49541B"
-
-typedef struct {
-  CardpinTestStack *stack;
-  CardpinTestCard  *cards[2];
-  CardpinManager   *manager;
-} Fixture;
-
-static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  fixture->stack = cardpin_test_stack_new (2, &error);
-  g_assert_no_error (error);
-}
-
-static void
-fixture_teardown (Fixture       *fixture,
-                  gconstpointer  data)
-{
-  guint i;
-
-  if (fixture->manager != NULL)
-    g_assert_finalize_object (g_steal_pointer (&fixture->manager));
-  for (i = 0; i < G_N_ELEMENTS (fixture->cards); i++)
-    if (fixture->cards[i] != NULL)
-      cardpin_test_card_remove (fixture->cards[i]);
-  cardpin_test_stack_free (fixture->stack);
-}
-
-static void
-insert (Fixture            *fixture,
-        guint               index,
-        const char * const *args)
-{
-  g_autoptr(GError) error = NULL;
-
-  fixture->cards[index] = cardpin_test_stack_insert (fixture->stack, index, args, &error);
-  g_assert_no_error (error);
-}
-
-/* The token in @reader, from a manager on OpenSC (plus @extra_module) */
-static CardpinToken *
-token_in (Fixture    *fixture,
-          const char *reader,
-          const char *extra_module)
-{
-  g_autoptr(GError) error = NULL;
-  const char *modules[3] = { cardpin_test_opensc_module (), extra_module, NULL };
-
-  if (fixture->manager == NULL)
-    {
-      fixture->manager = cardpin_manager_new (modules, NULL, &error);
-      g_assert_no_error (error);
-    }
-  else
-    {
-      g_assert_true (cardpin_manager_refresh (fixture->manager, NULL, &error));
-      g_assert_no_error (error);
-    }
-  return cardpin_manager_find_token (fixture->manager, reader, NULL, &error);
-}
 
 static CardpinSecret *
 secret (const char *text)
@@ -110,111 +47,17 @@ verify (CardpinToken  *token,
   return cardpin_token_verify_pin (token, s, NULL, error);
 }
 
-/* Runs a command; returns its exit status; stdout in @out when given. */
-static int
-run (const char * const *argv,
-     const char         *input,
-     char              **out)
-{
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *stdout_text = NULL;
-  g_autofree char *stderr_text = NULL;
-  GSubprocessFlags flags = G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE;
-
-  if (input != NULL)
-    flags |= G_SUBPROCESS_FLAGS_STDIN_PIPE;
-  process = g_subprocess_newv (argv, flags, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (process, input, NULL, &stdout_text,
-                                                &stderr_text, &error));
-  g_assert_no_error (error);
-  if (g_subprocess_get_exit_status (process) != 0)
-    g_test_message ("%s: %s%s", argv[0], stdout_text, stderr_text);
-  if (out != NULL)
-    *out = g_steal_pointer (&stdout_text);
-  return g_subprocess_get_exit_status (process);
-}
-
-/* Logs in with @pin through PKCS#11 in another process (pkcs11-tool) */
-static int
-pkcs11_tool_login (const char *reader,
-                   const char *pin)
-{
-  return run ((const char * const[]) { "pkcs11-tool", "--module",
-                                       cardpin_test_opensc_module (),
-                                       "--slot-description", reader, "--login", "--pin",
-                                       pin, "--list-objects", NULL }, NULL, NULL);
-}
-
-/* Verifies @pin with yubico-piv-tool, an independent PIV client */
-static int
-yubico_verify (const char *reader,
-               const char *pin)
-{
-  return run ((const char * const[]) { "yubico-piv-tool", "-r", reader, "-a", "verify-pin",
-                                       "-P", pin, NULL }, NULL, NULL);
-}
-
-/* E_K(challenge) computed by the openssl command line, independently of cardpin */
-static GBytes *
-openssl_response (const char *cipher,
-                  const char *key_hex,
-                  GBytes     *challenge)
-{
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) out = NULL;
-
-  process = g_subprocess_newv ((const char * const[]) { "openssl", "enc", cipher, "-K",
-                                                        key_hex, "-nopad", NULL },
-                               G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate (process, challenge, NULL, &out, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
-  g_assert_cmpuint (g_bytes_get_size (out), ==, g_bytes_get_size (challenge));
-  return g_steal_pointer (&out);
-}
-
-static char *
-response_code (const char *cipher,
-               const char *key_hex,
-               GBytes     *challenge)
-{
-  g_autoptr(GBytes) response = openssl_response (cipher, key_hex, challenge);
-
-  return cardpin_code_format (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
-}
-
-static void
-block_pin (CardpinToken *token,
-           guint         tries)
-{
-  guint i;
-
-  for (i = 0; i < tries; i++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      g_assert_false (verify (token, "999999", &error));
-      g_assert_nonnull (error);
-    }
-  g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_LOCKED);
-}
-
 /* Tests */
 
 static void
-test_verify (Fixture       *fixture,
+test_verify (CardpinTestFixture *fixture,
              gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
   g_autoptr(GError) error = NULL;
 
-  insert (fixture, 0, NULL);
-  token = token_in (fixture, READER0, NULL);
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  token = cardpin_test_fixture_token (fixture, READER0, NULL);
 
   g_assert_true (verify (token, "123456", &error));
   g_assert_no_error (error);
@@ -237,15 +80,15 @@ test_verify (Fixture       *fixture,
   g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
 
   /* the verified state does not outlive the operation: signing needs a PIN again */
-  g_assert_cmpint (run ((const char * const[]) { "pkcs11-tool", "--module",
+  g_assert_cmpint (cardpin_test_run ((const char * const[]) { "pkcs11-tool", "--module",
                                                  cardpin_test_opensc_module (),
                                                  "--slot-description", READER0,
                                                  "--sign", "--id", "01", "-m",
                                                  "SHA256-RSA-PKCS", "--input-file",
                                                  "/etc/hostname", "--output-file",
-                                                 "/dev/null", NULL }, NULL, NULL), !=, 0);
+                                                 "/dev/null", NULL }, NULL, NULL, NULL), !=, 0);
 
-  block_pin (token, 3);
+  cardpin_test_block_pin (token, 3);
   g_assert_false (verify (token, "123456", &error));
   g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_PIN_BLOCKED);
 }
@@ -263,7 +106,7 @@ change_cb (GObject      *source,
 }
 
 static void
-test_change_pin (Fixture       *fixture,
+test_change_pin (CardpinTestFixture *fixture,
                  gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -272,8 +115,8 @@ test_change_pin (Fixture       *fixture,
   g_autoptr(CardpinSecret) newer_pin = secret ("80421596");
   g_autoptr(GError) error = NULL;
 
-  insert (fixture, 0, NULL);
-  token = token_in (fixture, READER0, NULL);
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  token = cardpin_test_fixture_token (fixture, READER0, NULL);
   g_assert_true (cardpin_token_is_factory_pin (token, old_pin));
   g_assert_false (cardpin_token_is_factory_pin (token, new_pin));
   g_assert_cmpint (cardpin_token_get_pin_is_default (token), ==, 1);
@@ -283,8 +126,8 @@ test_change_pin (Fixture       *fixture,
   g_assert_cmpint (cardpin_token_get_pin_is_default (token), ==, 0);
 
   /* other clients agree */
-  g_assert_cmpint (yubico_verify (READER0, "739154"), ==, 0);
-  g_assert_cmpint (pkcs11_tool_login (READER0, "739154"), ==, 0);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "739154"), ==, 0);
+  g_assert_cmpint (cardpin_test_pkcs11_tool_login (READER0, "739154"), ==, 0);
 
   /* a wrong current PIN changes nothing and costs a try */
   g_assert_false (cardpin_token_change_pin (token, old_pin, newer_pin, NULL, &error));
@@ -305,7 +148,7 @@ test_change_pin (Fixture       *fixture,
 }
 
 static void
-test_change_puk_and_unblock (Fixture       *fixture,
+test_change_puk_and_unblock (CardpinTestFixture *fixture,
                              gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -314,13 +157,13 @@ test_change_puk_and_unblock (Fixture       *fixture,
   g_autoptr(CardpinSecret) new_pin = secret ("509172");
   g_autoptr(GError) error = NULL;
 
-  insert (fixture, 1, NULL);
-  token = token_in (fixture, READER1, NULL);
+  cardpin_test_fixture_insert (fixture, 1, NULL);
+  token = cardpin_test_fixture_token (fixture, READER1, NULL);
 
   g_assert_true (cardpin_token_change_puk (token, old_puk, new_puk, NULL, &error));
   g_assert_no_error (error);
 
-  block_pin (token, 3);
+  cardpin_test_block_pin (token, 3);
 
   /* the old PUK is wrong now */
   g_assert_false (cardpin_token_unblock_pin (token, old_puk, new_pin, NULL, &error));
@@ -335,11 +178,11 @@ test_change_puk_and_unblock (Fixture       *fixture,
   g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_OK);
   g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
   g_assert_cmpint (cardpin_token_get_puk_tries_left (token), ==, 3);
-  g_assert_cmpint (yubico_verify (READER1, "509172"), ==, 0);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER1, "509172"), ==, 0);
 }
 
 static void
-test_puk_blocked (Fixture       *fixture,
+test_puk_blocked (CardpinTestFixture *fixture,
                   gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -347,9 +190,9 @@ test_puk_blocked (Fixture       *fixture,
   g_autoptr(CardpinSecret) new_pin = secret ("509172");
   g_autoptr(GError) error = NULL;
 
-  insert (fixture, 0, (const char * const[]) { "--puk-tries", "1", NULL });
-  token = token_in (fixture, READER0, NULL);
-  block_pin (token, 3);
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--puk-tries", "1", NULL });
+  token = cardpin_test_fixture_token (fixture, READER0, NULL);
+  cardpin_test_block_pin (token, 3);
 
   g_assert_false (cardpin_token_unblock_pin (token, wrong, new_pin, NULL, &error));
   g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_PUK_BLOCKED);
@@ -358,7 +201,7 @@ test_puk_blocked (Fixture       *fixture,
 }
 
 static void
-test_challenge_aes (Fixture       *fixture,
+test_challenge_aes (CardpinTestFixture *fixture,
                     gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -369,10 +212,10 @@ test_challenge_aes (Fixture       *fixture,
   g_autofree char *typo = NULL;
   GBytes *challenge;
 
-  insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, "--serial", "A1",
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, "--serial", "A1",
                                                NULL });
-  token = token_in (fixture, READER0, NULL);
-  block_pin (token, 3);
+  token = cardpin_test_fixture_token (fixture, READER0, NULL);
+  cardpin_test_block_pin (token, 3);
 
   session = cardpin_token_begin_unblock (token, NULL, &error);
   g_assert_no_error (error);
@@ -386,11 +229,11 @@ test_challenge_aes (Fixture       *fixture,
   g_assert_true (g_str_has_suffix (cardpin_unblock_session_get_serial (session), "A1"));
 
   /* the card is held: another client waits for the transaction (killed after 2 s) */
-  g_assert_cmpint (run ((const char * const[]) { "timeout", "2", "yubico-piv-tool", "-r",
+  g_assert_cmpint (cardpin_test_run ((const char * const[]) { "timeout", "2", "yubico-piv-tool", "-r",
                                                  READER0, "-a", "verify-pin", "-P",
-                                                 "123456", NULL }, NULL, NULL), ==, 124);
+                                                 "123456", NULL }, NULL, NULL, NULL), ==, 124);
 
-  code = response_code ("-aes-128-ecb", AES_KEY, challenge);
+  code = cardpin_test_response_code ("-aes-128-ecb", AES_KEY, challenge);
   /* a typo is caught before the card: the session stays */
   typo = g_strdup (code);
   typo[0] = typo[0] == 'A' ? 'B' : 'A';
@@ -408,11 +251,11 @@ test_challenge_aes (Fixture       *fixture,
   g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
 
   /* OpenSC logs in with the new PIN */
-  g_assert_cmpint (pkcs11_tool_login (READER0, "642913"), ==, 0);
+  g_assert_cmpint (cardpin_test_pkcs11_tool_login (READER0, "642913"), ==, 0);
 }
 
 static void
-test_challenge_3des_wrong_response (Fixture       *fixture,
+test_challenge_3des_wrong_response (CardpinTestFixture *fixture,
                                     gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -423,8 +266,8 @@ test_challenge_3des_wrong_response (Fixture       *fixture,
   g_autofree char *code = NULL;
 
   /* the PIV default 3DES admin key */
-  insert (fixture, 1, (const char * const[]) { "--admin-tries", "3", NULL });
-  token = token_in (fixture, READER1, NULL);
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--admin-tries", "3", NULL });
+  token = cardpin_test_fixture_token (fixture, READER1, NULL);
 
   session = cardpin_token_begin_unblock (token, NULL, &error);
   g_assert_no_error (error);
@@ -447,11 +290,11 @@ test_challenge_3des_wrong_response (Fixture       *fixture,
   session = cardpin_token_begin_unblock (token, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (cardpin_unblock_session_get_admin_tries_left (session), ==, 2);
-  code = response_code ("-des-ede3", DES_KEY, cardpin_unblock_session_get_challenge (session));
+  code = cardpin_test_response_code ("-des-ede3", DES_KEY, cardpin_unblock_session_get_challenge (session));
   g_assert_true (cardpin_unblock_session_complete_code (session, code, new_pin, NULL,
                                                         &error));
   g_assert_no_error (error);
-  g_assert_cmpint (yubico_verify (READER1, "642913"), ==, 0);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER1, "642913"), ==, 0);
 }
 
 typedef struct {
@@ -485,7 +328,7 @@ complete_cb (GObject      *source,
 }
 
 static void
-test_challenge_async (Fixture       *fixture,
+test_challenge_async (CardpinTestFixture *fixture,
                       gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -494,9 +337,9 @@ test_challenge_async (Fixture       *fixture,
   g_autoptr(GBytes) bytes = NULL;
   AsyncState state = { 0 };
 
-  insert (fixture, 1, (const char * const[]) { "--admin-key", AES_KEY, NULL });
-  token = token_in (fixture, READER1, NULL);
-  block_pin (token, 3);
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--admin-key", AES_KEY, NULL });
+  token = cardpin_test_fixture_token (fixture, READER1, NULL);
+  cardpin_test_block_pin (token, 3);
 
   cardpin_token_begin_unblock_async (token, NULL, begin_cb, &state);
   while (!state.done)
@@ -504,7 +347,7 @@ test_challenge_async (Fixture       *fixture,
   g_assert_no_error (state.error);
   g_assert_nonnull (state.session);
 
-  bytes = openssl_response ("-aes-128-ecb", AES_KEY,
+  bytes = cardpin_test_openssl_response ("-aes-128-ecb", AES_KEY,
                             cardpin_unblock_session_get_challenge (state.session));
   response = cardpin_secret_new (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
   state.done = FALSE;
@@ -516,11 +359,11 @@ test_challenge_async (Fixture       *fixture,
   /* the token was refreshed before the callback */
   g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_OK);
   g_clear_object (&state.session);
-  g_assert_cmpint (pkcs11_tool_login (READER1, "642913"), ==, 0);
+  g_assert_cmpint (cardpin_test_pkcs11_tool_login (READER1, "642913"), ==, 0);
 }
 
 static void
-test_challenge_expired (Fixture       *fixture,
+test_challenge_expired (CardpinTestFixture *fixture,
                         gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -529,34 +372,34 @@ test_challenge_expired (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
   g_autofree char *code = NULL;
 
-  insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, NULL });
-  token = token_in (fixture, READER0, NULL);
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, NULL });
+  token = cardpin_test_fixture_token (fixture, READER0, NULL);
 
   /* cancel: the card is free again at once */
   session = cardpin_token_begin_unblock (token, NULL, &error);
   g_assert_no_error (error);
   cardpin_unblock_session_cancel (session);
   g_assert_false (cardpin_unblock_session_is_active (session));
-  g_assert_cmpint (yubico_verify (READER0, "123456"), ==, 0);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "123456"), ==, 0);
   g_clear_object (&session);
 
   /* removal between challenge and response */
   session = cardpin_token_begin_unblock (token, NULL, &error);
   g_assert_no_error (error);
-  code = response_code ("-aes-128-ecb", AES_KEY, cardpin_unblock_session_get_challenge (session));
-  cardpin_test_card_remove (g_steal_pointer (&fixture->cards[0]));
+  code = cardpin_test_response_code ("-aes-128-ecb", AES_KEY, cardpin_unblock_session_get_challenge (session));
+  cardpin_test_fixture_pull (fixture, 0);
   g_assert_false (cardpin_unblock_session_complete_code (session, code, new_pin, NULL,
                                                          &error));
   g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CHALLENGE_EXPIRED);
   g_clear_error (&error);
 
   /* the card back: its PIN is unchanged */
-  insert (fixture, 0, NULL);
-  g_assert_cmpint (yubico_verify (READER0, "123456"), ==, 0);
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "123456"), ==, 0);
 }
 
 static void
-test_change_limited (Fixture       *fixture,
+test_change_limited (CardpinTestFixture *fixture,
                      gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -569,9 +412,9 @@ test_change_limited (Fixture       *fixture,
 
   /* the data file: $CARDPIN_CHANGE_LIMITED_CARDS, the source tree's copy (meson) */
   g_assert_nonnull (g_getenv ("CARDPIN_CHANGE_LIMITED_CARDS"));
-  insert (fixture, 0, (const char * const[]) { "--pin-change-limit", "1", "--atr",
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--pin-change-limit", "1", "--atr",
                                                LIMITED_ATR, NULL });
-  token = token_in (fixture, READER0, NULL);
+  token = cardpin_test_fixture_token (fixture, READER0, NULL);
   g_assert_cmpstr (cardpin_token_get_atr (token), ==, LIMITED_ATR);
   g_assert_true (cardpin_token_lookup_change_limit (token, NULL, &max, &description));
   g_assert_cmpuint (max, ==, 1);
@@ -589,7 +432,7 @@ test_change_limited (Fixture       *fixture,
 }
 
 static void
-test_setup_piv (Fixture       *fixture,
+test_setup_piv (CardpinTestFixture *fixture,
                 gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -599,8 +442,8 @@ test_setup_piv (Fixture       *fixture,
   g_autoptr(CardpinSecret) new_puk = secret ("86421357");
   g_autoptr(GError) error = NULL;
 
-  insert (fixture, 0, NULL);
-  token = token_in (fixture, READER0, NULL);
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  token = cardpin_test_fixture_token (fixture, READER0, NULL);
   g_assert_true (cardpin_token_is_factory_puk (token, puk));
 
   g_assert_true (cardpin_token_setup (token, pin, new_pin, puk, new_puk, NULL, &error));
@@ -608,7 +451,7 @@ test_setup_piv (Fixture       *fixture,
   g_assert_cmpint (cardpin_token_get_pin_is_default (token), ==, 0);
 
   /* the factory PUK no longer works, the personal one does */
-  block_pin (token, 3);
+  cardpin_test_block_pin (token, 3);
   g_assert_false (cardpin_token_unblock_pin (token, puk, pin, NULL, &error));
   g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PUK);
   g_clear_error (&error);
@@ -617,7 +460,7 @@ test_setup_piv (Fixture       *fixture,
 }
 
 static void
-test_setup_softhsm (Fixture       *fixture,
+test_setup_softhsm (CardpinTestFixture *fixture,
                     gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -640,10 +483,11 @@ test_setup_softhsm (Fixture       *fixture,
   g_setenv ("SOFTHSM2_CONF", conf, TRUE);
 
   /* a token with an SO PIN and no user PIN yet */
-  g_assert_cmpint (run ((const char * const[]) { "pkcs11-tool", "--module", softhsm,
-                                                 "--init-token", "--label", "fresh",
-                                                 "--so-pin", "12345678", NULL },
-                        NULL, NULL), ==, 0);
+  g_assert_cmpint (cardpin_test_run ((const char * const[]) { "pkcs11-tool", "--module",
+                                                              softhsm, "--init-token",
+                                                              "--label", "fresh", "--so-pin",
+                                                              "12345678", NULL },
+                                     NULL, NULL, NULL), ==, 0);
 
   {
     const char *modules[] = { softhsm, NULL };
@@ -719,7 +563,7 @@ signer_done_cb (GObject      *source,
 }
 
 static void
-test_sign_during_poll (Fixture       *fixture,
+test_sign_during_poll (CardpinTestFixture *fixture,
                        gconstpointer  data)
 {
   g_autoptr(CardpinToken) token = NULL;
@@ -733,8 +577,8 @@ test_sign_during_poll (Fixture       *fixture,
   g_autofree char *signed_text = NULL;
   Poll poll = { 0 };
 
-  insert (fixture, 0, NULL);
-  token = token_in (fixture, READER0, NULL);
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  token = cardpin_test_fixture_token (fixture, READER0, NULL);
   g_assert_true (g_file_set_contents (input, "sign me while cardpin polls", -1, &error));
 
   /* signatures in a row by another process, each with its own C_Login: at least five,
@@ -779,232 +623,15 @@ test_sign_during_poll (Fixture       *fixture,
                   g_strstrip (signed_text));
 }
 
-/* cardpin-tool with secrets on file descriptors */
-
-static GSubprocess *
-spawn_tool_fds (const char * const *args,
-                const char         *fd3,
-                const char         *fd4,
-                const char         *fd5,
-                const char         *fd6,
-                GError            **error)
-{
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *texts[] = { fd3, fd4, fd5, fd6 };
-  guint i;
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  for (i = 0; i < G_N_ELEMENTS (texts); i++)
-    {
-      int fds[2];
-
-      if (texts[i] == NULL)
-        continue;
-      g_assert_cmpint (pipe (fds), ==, 0);
-      g_assert_cmpint (write (fds[1], texts[i], strlen (texts[i])), ==, strlen (texts[i]));
-      close (fds[1]);
-      g_subprocess_launcher_take_fd (launcher, fds[0], 3 + i);
-    }
-
-  g_ptr_array_add (argv, (char *) g_getenv ("CARDPIN_TOOL"));
-  for (i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, "--module");
-  g_ptr_array_add (argv, (char *) cardpin_test_opensc_module ());
-  g_ptr_array_add (argv, NULL);
-
-  return g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, error);
-}
-
-static GSubprocess *
-spawn_tool (const char * const *args,
-            const char         *fd3,
-            const char         *fd4,
-            const char         *fd5,
-            GError            **error)
-{
-  return spawn_tool_fds (args, fd3, fd4, fd5, NULL, error);
-}
-
-static int
-tool (const char * const *args,
-      const char         *fd3,
-      const char         *fd4,
-      const char         *fd5,
-      char              **err)
-{
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-
-  process = spawn_tool (args, fd3, fd4, fd5, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, err, &error));
-  g_assert_no_error (error);
-  return g_subprocess_get_exit_status (process);
-}
-
-static void
-test_tool_change_and_unblock (Fixture       *fixture,
-                              gconstpointer  data)
-{
-  g_autofree char *err = NULL;
-
-  insert (fixture, 0, NULL);
-  insert (fixture, 1, (const char * const[]) { "--serial", "BEEF", NULL });
-
-  /* two cards: the tool wants to know which */
-  g_assert_cmpint (tool ((const char * const[]) { "change", "--pin-fd", "3", "--new-pin-fd",
-                                                  "4", NULL }, "123456\n", "739154\n", NULL,
-                         &err), ==, 1);
-  g_assert_nonnull (strstr (err, "2 cards"));
-  g_clear_pointer (&err, g_free);
-
-  /* a weak new PIN is refused before the card */
-  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
-                                                  "3", "--new-pin-fd", "4", NULL },
-                         "123456\n", "111111\n", NULL, &err), ==, 1);
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (yubico_verify (READER0, "123456"), ==, 0);
-
-  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
-                                                  "3", "--new-pin-fd", "4", NULL },
-                         "123456\n", "739154\n", NULL, &err), ==, 0);
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (yubico_verify (READER0, "739154"), ==, 0);
-
-  /* the PUK of the second card, chosen by serial */
-  g_assert_cmpint (tool ((const char * const[]) { "change-puk", "--serial",
-                                                  "0000000000000000000000000000BEEF",
-                                                  "--puk-fd", "3", "--new-puk-fd", "4",
-                                                  NULL },
-                         "12345678\n", "86421357\n", NULL, &err), ==, 0);
-  g_clear_pointer (&err, g_free);
-
-  /* block the second card's PIN, unblock it with the new PUK */
-  for (guint i = 0; i < 3; i++)
-    yubico_verify (READER1, "999999");
-  /* --puk and --challenge are exclusive, one is needed */
-  g_assert_cmpint (tool ((const char * const[]) { "unblock", "--reader", READER1, NULL },
-                         NULL, NULL, NULL, &err), ==, 1);
-  g_clear_pointer (&err, g_free);
-  /* a secret on the command line is refused */
-  g_assert_cmpint (tool ((const char * const[]) { "unblock", "--puk", "--reader", READER1,
-                                                  "86421357", NULL },
-                         NULL, NULL, NULL, &err), ==, 1);
-  g_assert_nonnull (strstr (err, "never taken from the command line"));
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (tool ((const char * const[]) { "unblock", "--puk", "--reader", READER1,
-                                                  "--new-pin-fd", "4", "--puk-fd", "3",
-                                                  NULL },
-                         "86421357\n", "509172\n", NULL, &err), ==, 0);
-  g_clear_pointer (&err, g_free);
-  g_assert_cmpint (yubico_verify (READER1, "509172"), ==, 0);
-}
-
-static void
-test_tool_setup (Fixture       *fixture,
-                 gconstpointer  data)
-{
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(CardpinToken) token = NULL;
-  g_autoptr(CardpinSecret) new_puk = secret ("86421357");
-  g_autoptr(CardpinSecret) check_pin = secret ("509172");
-
-  insert (fixture, 0, NULL);
-
-  /* the factory PIN typed as the current one: the tool also sets a personal PUK */
-  process = spawn_tool_fds ((const char * const[]) { "setup", "--pin-fd", "3",
-                                                     "--new-pin-fd", "4", "--puk-fd", "5",
-                                                     "--new-puk-fd", "6", NULL },
-                            "123456\n", "739154\n", "12345678\n", "86421357\n", &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error));
-  g_assert_no_error (error);
-  if (g_subprocess_get_exit_status (process) != 0)
-    g_test_message ("setup: %s", err);
-  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
-  g_assert_nonnull (strstr (out, "PUK"));
-  g_assert_cmpint (yubico_verify (READER0, "739154"), ==, 0);
-
-  /* the personal PUK works */
-  token = token_in (fixture, READER0, NULL);
-  block_pin (token, 3);
-  g_assert_true (cardpin_token_unblock_pin (token, new_puk, check_pin, NULL, &error));
-  g_assert_no_error (error);
-}
-
-static void
-test_tool_challenge (Fixture       *fixture,
-                     gconstpointer  data)
-{
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GDataInputStream) out = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(CardpinSecret) parsed = NULL;
-  g_autoptr(GBytes) challenge = NULL;
-  g_autofree char *line = NULL;
-  g_autofree char *code = NULL;
-  g_autofree char *typo = NULL;
-  g_autofree char *input = NULL;
-  GOutputStream *in;
-  gsize len;
-
-  insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, NULL });
-  for (guint i = 0; i < 3; i++)
-    yubico_verify (READER0, "999999");
-
-  process = spawn_tool ((const char * const[]) { "unblock", "--challenge", "--new-pin-fd",
-                                                 "3", NULL }, "642913\n", NULL, NULL,
-                        &error);
-  g_assert_no_error (error);
-
-  /* the challenge: one line on stdout in the code format */
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
-  line = g_data_input_stream_read_line_utf8 (out, &len, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  parsed = cardpin_code_parse (line, 16, &error);
-  g_assert_no_error (error);
-  challenge = g_bytes_new (cardpin_secret_get_data (parsed), cardpin_secret_get_length (parsed));
-  code = response_code ("-aes-128-ecb", AES_KEY, challenge);
-
-  /* first a typo (refused, no card try), then the right code */
-  typo = g_strdup (code);
-  typo[1] = typo[1] == '0' ? '1' : '0';
-  input = g_strdup_printf ("%s\n%s\n", typo, code);
-  in = g_subprocess_get_stdin_pipe (process);
-  g_assert_true (g_output_stream_write_all (in, input, strlen (input), NULL, NULL, &error));
-  g_assert_true (g_output_stream_close (in, NULL, &error));
-
-  g_assert_true (g_subprocess_wait (process, NULL, &error));
-  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
-  g_assert_cmpint (yubico_verify (READER0, "642913"), ==, 0);
-}
-
 int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GError) error = NULL;
-
-  if (!cardpin_test_stack_enter_namespace (&error))
-    {
-      g_printerr ("Cannot enter a private namespace: %s\n", error->message);
-      return 1;
-    }
-
-  g_test_init (&argc, &argv, NULL);
+  cardpin_test_init (&argc, &argv);
 
 #define ADD(path, func) \
-  g_test_add ("/cardpin/operations/" path, Fixture, NULL, fixture_setup, func, \
-              fixture_teardown)
+  g_test_add ("/cardpin/operations/" path, CardpinTestFixture, NULL, \
+              cardpin_test_fixture_setup, func, cardpin_test_fixture_teardown)
 
   ADD ("verify", test_verify);
   ADD ("change-pin", test_change_pin);
@@ -1018,9 +645,6 @@ main (int   argc,
   ADD ("setup-piv", test_setup_piv);
   ADD ("setup-softhsm", test_setup_softhsm);
   ADD ("sign-during-poll", test_sign_during_poll);
-  ADD ("tool-change-and-unblock", test_tool_change_and_unblock);
-  ADD ("tool-setup", test_tool_setup);
-  ADD ("tool-challenge", test_tool_challenge);
 
 #undef ADD
 

@@ -12,72 +12,15 @@
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <PCSC/winscard.h>
 
 #include "cardpin-error.h"
 #include "cardpin-manager.h"
-#include "cardpin-test-stack.h"
+#include "cardpin-test-fixture.h"
 #include "cardpin-token.h"
 
 #define SERIAL_A "00112233445566778899AABBCCDDEEFF"
 #define SERIAL_B "C0FFEE"
 #define SERIAL_B_FULL "00000000000000000000000000C0FFEE"
-#define WAIT_MS 20000
-
-typedef struct {
-  CardpinTestStack *stack;
-  CardpinTestCard  *cards[2];
-} Fixture;
-
-static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  fixture->stack = cardpin_test_stack_new (2, &error);
-  g_assert_no_error (error);
-}
-
-static void
-fixture_teardown (Fixture       *fixture,
-                  gconstpointer  data)
-{
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (fixture->cards); i++)
-    if (fixture->cards[i] != NULL)
-      cardpin_test_card_remove (fixture->cards[i]);
-  cardpin_test_stack_free (fixture->stack);
-}
-
-static void
-insert (Fixture            *fixture,
-        guint               index,
-        const char * const *args)
-{
-  g_autoptr(GError) error = NULL;
-
-  fixture->cards[index] = cardpin_test_stack_insert (fixture->stack, index, args, &error);
-  g_assert_no_error (error);
-}
-
-static void
-pull (Fixture *fixture,
-      guint    index)
-{
-  cardpin_test_card_remove (g_steal_pointer (&fixture->cards[index]));
-}
-
-static const char * const *
-opensc_modules (void)
-{
-  static const char *modules[2];
-
-  modules[0] = cardpin_test_opensc_module ();
-  modules[1] = NULL;
-  return modules;
-}
 
 static CardpinManager *
 new_manager (void)
@@ -85,7 +28,7 @@ new_manager (void)
   g_autoptr(GError) error = NULL;
   CardpinManager *manager;
 
-  manager = cardpin_manager_new (opensc_modules (), NULL, &error);
+  manager = cardpin_manager_new (cardpin_test_modules (NULL), NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (manager);
   return manager;
@@ -103,75 +46,14 @@ only_token (CardpinManager *manager)
   return token;
 }
 
-/* Spends one PIN try the way another application would: C_Login through PKCS#11, in
- * another process (OpenSC's pkcs11-tool), so this process's module stays untouched. */
 static void
-wrong_pin_through_pkcs11 (const char *reader)
-{
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-
-  /* a throw-away test PIN in argv is fine here */
-  g_assert_true (g_spawn_sync (NULL,
-                               (char *[]) { "pkcs11-tool", "--module",
-                                            (char *) cardpin_test_opensc_module (),
-                                            "--slot-description", (char *) reader,
-                                            "--login", "--pin", "999999", "--list-objects",
-                                            NULL },
-                               NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
-                               &error));
-  g_assert_no_error (error);
-  /* the login must have failed because of the PIN */
-  g_assert_false (g_spawn_check_wait_status (status, NULL));
-  if (strstr (err, "CKR_PIN_INCORRECT") == NULL && strstr (err, "CKR_PIN_LOCKED") == NULL)
-    g_error ("pkcs11-tool did not fail on the PIN: %s", err);
-}
-
-/* Sends one raw APDU over PC/SC and returns the SW. */
-static guint
-send_apdu (const char   *reader,
-           const guint8 *apdu,
-           gsize         apdu_len)
-{
-  SCARDCONTEXT ctx;
-  SCARDHANDLE card;
-  DWORD proto = 0;
-  BYTE rbuf[258];
-  DWORD rlen = sizeof rbuf;
-  static const BYTE select_piv[] = {
-    0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00
-  };
-  const SCARD_IO_REQUEST *pci;
-  guint sw;
-
-  g_assert_cmpint (SCardEstablishContext (SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx), ==,
-                   SCARD_S_SUCCESS);
-  g_assert_cmpint (SCardConnect (ctx, reader, SCARD_SHARE_SHARED,
-                                 SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card, &proto), ==,
-                   SCARD_S_SUCCESS);
-  pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
-  g_assert_cmpint (SCardTransmit (card, pci, select_piv, sizeof select_piv, NULL, rbuf,
-                                  &rlen), ==, SCARD_S_SUCCESS);
-  rlen = sizeof rbuf;
-  g_assert_cmpint (SCardTransmit (card, pci, apdu, apdu_len, NULL, rbuf, &rlen), ==,
-                   SCARD_S_SUCCESS);
-  g_assert_cmpuint (rlen, >=, 2);
-  sw = (rbuf[rlen - 2] << 8) | rbuf[rlen - 1];
-  SCardDisconnect (card, SCARD_RESET_CARD);
-  SCardReleaseContext (ctx);
-  return sw;
-}
-
-static void
-test_fresh (Fixture       *fixture,
+test_fresh (CardpinTestFixture *fixture,
             gconstpointer  data)
 {
   g_autoptr(CardpinManager) manager = NULL;
   g_autoptr(CardpinToken) token = NULL;
 
-  insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
   manager = new_manager ();
   token = only_token (manager);
   g_assert_null (cardpin_manager_get_pcsc_error (manager));
@@ -212,7 +94,7 @@ new_cb (GObject      *source,
 }
 
 static void
-test_new_async (Fixture       *fixture,
+test_new_async (CardpinTestFixture *fixture,
                 gconstpointer  data)
 {
   g_autoptr(CardpinManager) manager = NULL;
@@ -220,8 +102,8 @@ test_new_async (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
   const char *bad[] = { "/nonexistent/module.so", NULL };
 
-  insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B, NULL });
-  cardpin_manager_new_async (opensc_modules (), NULL, new_cb, &manager);
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B, NULL });
+  cardpin_manager_new_async (cardpin_test_modules (NULL), NULL, new_cb, &manager);
   while (manager == NULL)
     g_main_context_iteration (NULL, TRUE);
   token = only_token (manager);
@@ -236,14 +118,14 @@ test_new_async (Fixture       *fixture,
 }
 
 static void
-test_wrong_pins (Fixture       *fixture,
+test_wrong_pins (CardpinTestFixture *fixture,
                  gconstpointer  data)
 {
   g_autoptr(CardpinManager) manager = NULL;
   g_autoptr(CardpinToken) token = NULL;
   g_autoptr(GError) error = NULL;
 
-  insert (fixture, 0, (const char * const[]) { "--pin-tries", "5", "--pin", "24681357",
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--pin-tries", "5", "--pin", "24681357",
                                                NULL });
   manager = new_manager ();
   token = only_token (manager);
@@ -251,14 +133,14 @@ test_wrong_pins (Fixture       *fixture,
   g_assert_cmpint (cardpin_token_get_pin_is_default (token), ==, 0);
 
   /* one wrong PIN */
-  wrong_pin_through_pkcs11 ("Virtual PCD 00 00");
+  cardpin_test_wrong_pin ("Virtual PCD 00 00");
   g_assert_true (cardpin_token_refresh (token, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 4);
   g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_COUNT_LOW);
 
   /* two wrong PINs; seen by a full re-enumeration too */
-  wrong_pin_through_pkcs11 ("Virtual PCD 00 00");
+  cardpin_test_wrong_pin ("Virtual PCD 00 00");
   g_assert_true (cardpin_manager_refresh (manager, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 1);
@@ -266,8 +148,8 @@ test_wrong_pins (Fixture       *fixture,
   g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_COUNT_LOW);
 
   /* down to the final try */
-  wrong_pin_through_pkcs11 ("Virtual PCD 00 00");
-  wrong_pin_through_pkcs11 ("Virtual PCD 00 00");
+  cardpin_test_wrong_pin ("Virtual PCD 00 00");
+  cardpin_test_wrong_pin ("Virtual PCD 00 00");
   g_assert_true (cardpin_token_refresh (token, NULL, &error));
   g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 1);
   g_assert_cmpint (cardpin_token_get_pin_state (token), ==, CARDPIN_PIN_STATE_FINAL_TRY);
@@ -287,7 +169,7 @@ refresh_cb (GObject      *source,
 }
 
 static void
-test_blocked (Fixture       *fixture,
+test_blocked (CardpinTestFixture *fixture,
               gconstpointer  data)
 {
   g_autoptr(CardpinManager) manager = NULL;
@@ -295,12 +177,12 @@ test_blocked (Fixture       *fixture,
   gboolean done = FALSE;
   guint i;
 
-  insert (fixture, 0, NULL);
+  cardpin_test_fixture_insert (fixture, 0, NULL);
   manager = new_manager ();
   token = only_token (manager);
 
   for (i = 0; i < 3; i++)
-    wrong_pin_through_pkcs11 ("Virtual PCD 00 00");
+    cardpin_test_wrong_pin ("Virtual PCD 00 00");
 
   cardpin_token_refresh_async (token, NULL, refresh_cb, &done);
   while (!done)
@@ -312,7 +194,7 @@ test_blocked (Fixture       *fixture,
 }
 
 static void
-test_puk_blocked (Fixture       *fixture,
+test_puk_blocked (CardpinTestFixture *fixture,
                   gconstpointer  data)
 {
   g_autoptr(CardpinManager) manager = NULL;
@@ -325,12 +207,12 @@ test_puk_blocked (Fixture       *fixture,
   };
   guint i;
 
-  insert (fixture, 1, (const char * const[]) { "--puk-tries", "2", "--pin-tries", "2",
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--puk-tries", "2", "--pin-tries", "2",
                                                NULL });
-  g_assert_cmphex (send_apdu ("Virtual PCD 00 01", wrong_puk, sizeof wrong_puk), ==, 0x63C1);
-  g_assert_cmphex (send_apdu ("Virtual PCD 00 01", wrong_puk, sizeof wrong_puk), ==, 0x63C0);
+  g_assert_cmphex (cardpin_test_send_apdu ("Virtual PCD 00 01", wrong_puk, sizeof wrong_puk), ==, 0x63C1);
+  g_assert_cmphex (cardpin_test_send_apdu ("Virtual PCD 00 01", wrong_puk, sizeof wrong_puk), ==, 0x63C0);
   for (i = 0; i < 2; i++)
-    wrong_pin_through_pkcs11 ("Virtual PCD 00 01");
+    cardpin_test_wrong_pin ("Virtual PCD 00 01");
 
   manager = new_manager ();
   token = only_token (manager);
@@ -341,7 +223,7 @@ test_puk_blocked (Fixture       *fixture,
 }
 
 static void
-test_two_cards (Fixture       *fixture,
+test_two_cards (CardpinTestFixture *fixture,
                 gconstpointer  data)
 {
   g_autoptr(CardpinManager) manager = NULL;
@@ -350,10 +232,10 @@ test_two_cards (Fixture       *fixture,
   g_autoptr(CardpinToken) none = NULL;
   g_autoptr(GError) error = NULL;
 
-  insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
-  insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B, "--pin-tries", "4",
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B, "--pin-tries", "4",
                                                NULL });
-  wrong_pin_through_pkcs11 ("Virtual PCD 00 01");
+  cardpin_test_wrong_pin ("Virtual PCD 00 01");
 
   manager = new_manager ();
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 2);
@@ -426,7 +308,7 @@ wait_for (guint *counter,
           guint  value)
 {
   gboolean timed_out = FALSE;
-  guint id = g_timeout_add (WAIT_MS, timeout_cb, &timed_out);
+  guint id = g_timeout_add (CARDPIN_TEST_WAIT_MS, timeout_cb, &timed_out);
 
   while (*counter < value && !timed_out)
     g_main_context_iteration (NULL, TRUE);
@@ -435,7 +317,7 @@ wait_for (guint *counter,
 }
 
 static void
-test_watch (Fixture       *fixture,
+test_watch (CardpinTestFixture *fixture,
             gconstpointer  data)
 {
   g_autoptr(CardpinManager) manager = NULL;
@@ -449,27 +331,27 @@ test_watch (Fixture       *fixture,
   g_signal_connect (manager, "items-changed", G_CALLBACK (items_changed_cb), &events);
   cardpin_manager_start_watching (manager);
 
-  insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
   wait_for (&events.added, 1);
   g_assert_cmpstr (events.last_serial, ==, SERIAL_A);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 1);
 
-  insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B, NULL });
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B, NULL });
   wait_for (&events.added, 2);
   g_assert_cmpstr (events.last_serial, ==, SERIAL_B_FULL);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 2);
 
-  pull (fixture, 0);
+  cardpin_test_fixture_pull (fixture, 0);
   wait_for (&events.removed, 1);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 1);
 
   /* the same card again */
-  insert (fixture, 0, NULL);
+  cardpin_test_fixture_insert (fixture, 0, NULL);
   wait_for (&events.added, 3);
   g_assert_cmpstr (events.last_serial, ==, SERIAL_A);
 
-  pull (fixture, 1);
-  pull (fixture, 0);
+  cardpin_test_fixture_pull (fixture, 1);
+  cardpin_test_fixture_pull (fixture, 0);
   wait_for (&events.removed, 3);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 0);
   g_assert_cmpuint (events.items_changed, ==, events.added + events.removed);
@@ -481,7 +363,7 @@ test_watch (Fixture       *fixture,
 }
 
 static void
-test_softhsm (Fixture       *fixture,
+test_softhsm (CardpinTestFixture *fixture,
               gconstpointer  data)
 {
   g_autoptr(CardpinManager) manager = NULL;
@@ -516,7 +398,7 @@ test_softhsm (Fixture       *fixture,
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, &error));
 
-  insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
 
   modules[0] = cardpin_test_opensc_module ();
   modules[1] = softhsm;
@@ -554,129 +436,15 @@ test_softhsm (Fixture       *fixture,
   g_unsetenv ("SOFTHSM2_CONF");
 }
 
-static JsonArray *
-run_tool_json (int *exit_status)
-{
-  const char *tool = g_getenv ("CARDPIN_TOOL");
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonNode *root;
-  int status = -1;
-
-  g_assert_nonnull (tool);
-  g_assert_true (g_spawn_sync (NULL,
-                               (char *[]) { (char *) tool, "status", "--json", "--module",
-                                            (char *) cardpin_test_opensc_module (), NULL },
-                               NULL, 0, NULL, NULL, &out, &err, &status, &error));
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (status));
-  *exit_status = WEXITSTATUS (status);
-  if (*exit_status == 1)
-    g_test_message ("stderr: %s", err);
-
-  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
-  g_assert_no_error (error);
-  root = json_parser_get_root (parser);
-  g_assert_true (JSON_NODE_HOLDS_ARRAY (root));
-  return json_array_ref (json_node_get_array (root));
-}
-
-static void
-test_tool_json (Fixture       *fixture,
-                gconstpointer  data)
-{
-  g_autoptr(JsonArray) array = NULL;
-  JsonObject *card;
-  int exit_status = -1;
-
-  insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
-  array = run_tool_json (&exit_status);
-  g_assert_cmpint (exit_status, ==, 0);
-  g_assert_cmpuint (json_array_get_length (array), ==, 1);
-  card = json_array_get_object_element (array, 0);
-  g_assert_cmpstr (json_object_get_string_member (card, "reader"), ==, "Virtual PCD 00 00");
-  g_assert_cmpstr (json_object_get_string_member (card, "serial"), ==, SERIAL_A);
-  g_assert_cmpstr (json_object_get_string_member (card, "pin_state"), ==, "ok");
-  g_assert_cmpint (json_object_get_int_member (card, "pin_tries_left"), ==, 3);
-  g_assert_cmpint (json_object_get_int_member (card, "puk_tries_left"), ==, 3);
-  g_assert_true (json_object_has_member (card, "label"));
-  g_assert_true (json_object_has_member (card, "manufacturer"));
-  g_assert_true (json_object_has_member (card, "model"));
-  g_assert_nonnull (json_object_get_string_member (card, "atr"));
-  g_clear_pointer (&array, json_array_unref);
-
-  /* a blocked PIN: exit status 2 */
-  insert (fixture, 1, (const char * const[]) { "--pin-tries", "1", NULL });
-  wrong_pin_through_pkcs11 ("Virtual PCD 00 01");
-  array = run_tool_json (&exit_status);
-  g_assert_cmpint (exit_status, ==, 2);
-  g_assert_cmpuint (json_array_get_length (array), ==, 2);
-  for (guint i = 0; i < 2; i++)
-    {
-      card = json_array_get_object_element (array, i);
-      if (g_str_equal (json_object_get_string_member (card, "reader"), "Virtual PCD 00 01"))
-        {
-          g_assert_cmpstr (json_object_get_string_member (card, "pin_state"), ==, "locked");
-          g_assert_cmpint (json_object_get_int_member (card, "pin_tries_left"), ==, 0);
-        }
-      else
-        {
-          g_assert_cmpstr (json_object_get_string_member (card, "pin_state"), ==, "ok");
-        }
-    }
-}
-
-static void
-test_tool_no_service (void)
-{
-  const char *tool = g_getenv ("CARDPIN_TOOL");
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-
-  const char *modules[] = { cardpin_test_opensc_module (), NULL };
-  g_autoptr(CardpinManager) manager = NULL;
-  const GError *pcsc_error;
-
-  /* no pcscd in this namespace at the moment: the manager says so */
-  manager = cardpin_manager_new (modules, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 0);
-  pcsc_error = cardpin_manager_get_pcsc_error (manager);
-  g_assert_error ((GError *) pcsc_error, CARDPIN_ERROR, CARDPIN_ERROR_PCSC_UNAVAILABLE);
-  g_assert_nonnull (strstr (pcsc_error->message, "pcscd"));
-
-  /* and the tool fails with that, instead of "insert your card" */
-  g_assert_true (g_spawn_sync (NULL,
-                               (char *[]) { (char *) tool, "status", "--json", "--module",
-                                            (char *) cardpin_test_opensc_module (), NULL },
-                               NULL, 0, NULL, NULL, &out, &err, &status, &error));
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (status));
-  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
-  g_assert_nonnull (strstr (err, "pcscd"));
-  g_assert_cmpstr (out, ==, "");
-}
-
 int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GError) error = NULL;
-
-  if (!cardpin_test_stack_enter_namespace (&error))
-    {
-      g_printerr ("Cannot enter a private namespace: %s\n", error->message);
-      return 1;
-    }
-
-  g_test_init (&argc, &argv, NULL);
+  cardpin_test_init (&argc, &argv);
 
 #define ADD(path, func) \
-  g_test_add ("/cardpin/status/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  g_test_add ("/cardpin/status/" path, CardpinTestFixture, NULL, \
+              cardpin_test_fixture_setup, func, cardpin_test_fixture_teardown)
 
   ADD ("fresh", test_fresh);
   ADD ("new-async", test_new_async);
@@ -686,8 +454,6 @@ main (int   argc,
   ADD ("two-cards", test_two_cards);
   ADD ("watch", test_watch);
   ADD ("softhsm", test_softhsm);
-  ADD ("tool-json", test_tool_json);
-  g_test_add_func ("/cardpin/status/tool-no-service", test_tool_no_service);
 
 #undef ADD
 

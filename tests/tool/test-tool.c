@@ -1,0 +1,367 @@
+/* test-tool.c — cardpin-tool, run as a subprocess on the real stack
+ *
+ * Status output and exit codes, and the PIN commands with secrets on file descriptors.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-glib/json-glib.h>
+
+#include "cardpin-code.h"
+#include "cardpin-error.h"
+#include "cardpin-secret.h"
+#include "cardpin-test-fixture.h"
+#include "cardpin-unblock-session.h"
+
+#define READER0 CARDPIN_TEST_READER0
+#define READER1 CARDPIN_TEST_READER1
+#define SERIAL_A "00112233445566778899AABBCCDDEEFF"
+#define AES_KEY "00112233445566778899AABBCCDDEEFF"
+
+static CardpinSecret *
+secret (const char *text)
+{
+  return cardpin_secret_new_from_string (text);
+}
+
+static JsonArray *
+run_tool_json (int *exit_status)
+{
+  const char *tool = g_getenv ("CARDPIN_TOOL");
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  int status = -1;
+
+  g_assert_nonnull (tool);
+  g_assert_true (g_spawn_sync (NULL,
+                               (char *[]) { (char *) tool, "status", "--json", "--module",
+                                            (char *) cardpin_test_opensc_module (), NULL },
+                               NULL, 0, NULL, NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  *exit_status = WEXITSTATUS (status);
+  if (*exit_status == 1)
+    g_test_message ("stderr: %s", err);
+
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  g_assert_no_error (error);
+  root = json_parser_get_root (parser);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (root));
+  return json_array_ref (json_node_get_array (root));
+}
+
+static void
+test_tool_json (CardpinTestFixture *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(JsonArray) array = NULL;
+  JsonObject *card;
+  int exit_status = -1;
+
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+  array = run_tool_json (&exit_status);
+  g_assert_cmpint (exit_status, ==, 0);
+  g_assert_cmpuint (json_array_get_length (array), ==, 1);
+  card = json_array_get_object_element (array, 0);
+  g_assert_cmpstr (json_object_get_string_member (card, "reader"), ==, "Virtual PCD 00 00");
+  g_assert_cmpstr (json_object_get_string_member (card, "serial"), ==, SERIAL_A);
+  g_assert_cmpstr (json_object_get_string_member (card, "pin_state"), ==, "ok");
+  g_assert_cmpint (json_object_get_int_member (card, "pin_tries_left"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (card, "puk_tries_left"), ==, 3);
+  g_assert_true (json_object_has_member (card, "label"));
+  g_assert_true (json_object_has_member (card, "manufacturer"));
+  g_assert_true (json_object_has_member (card, "model"));
+  g_assert_nonnull (json_object_get_string_member (card, "atr"));
+  g_clear_pointer (&array, json_array_unref);
+
+  /* a blocked PIN: exit status 2 */
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--pin-tries", "1", NULL });
+  cardpin_test_wrong_pin ("Virtual PCD 00 01");
+  array = run_tool_json (&exit_status);
+  g_assert_cmpint (exit_status, ==, 2);
+  g_assert_cmpuint (json_array_get_length (array), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      card = json_array_get_object_element (array, i);
+      if (g_str_equal (json_object_get_string_member (card, "reader"), "Virtual PCD 00 01"))
+        {
+          g_assert_cmpstr (json_object_get_string_member (card, "pin_state"), ==, "locked");
+          g_assert_cmpint (json_object_get_int_member (card, "pin_tries_left"), ==, 0);
+        }
+      else
+        {
+          g_assert_cmpstr (json_object_get_string_member (card, "pin_state"), ==, "ok");
+        }
+    }
+}
+
+static void
+test_tool_no_service (void)
+{
+  const char *tool = g_getenv ("CARDPIN_TOOL");
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  g_autoptr(CardpinManager) manager = NULL;
+  const GError *pcsc_error;
+
+  /* no pcscd in this namespace at the moment: the manager says so */
+  manager = cardpin_manager_new (modules, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 0);
+  pcsc_error = cardpin_manager_get_pcsc_error (manager);
+  g_assert_error ((GError *) pcsc_error, CARDPIN_ERROR, CARDPIN_ERROR_PCSC_UNAVAILABLE);
+  g_assert_nonnull (strstr (pcsc_error->message, "pcscd"));
+
+  /* and the tool fails with that, instead of "insert your card" */
+  g_assert_true (g_spawn_sync (NULL,
+                               (char *[]) { (char *) tool, "status", "--json", "--module",
+                                            (char *) cardpin_test_opensc_module (), NULL },
+                               NULL, 0, NULL, NULL, &out, &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (err, "pcscd"));
+  g_assert_cmpstr (out, ==, "");
+}
+
+/* cardpin-tool with secrets on file descriptors */
+
+static GSubprocess *
+spawn_tool_fds (const char * const *args,
+                const char         *fd3,
+                const char         *fd4,
+                const char         *fd5,
+                const char         *fd6,
+                GError            **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *texts[] = { fd3, fd4, fd5, fd6 };
+  guint i;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  for (i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      int fds[2];
+
+      if (texts[i] == NULL)
+        continue;
+      g_assert_cmpint (pipe (fds), ==, 0);
+      g_assert_cmpint (write (fds[1], texts[i], strlen (texts[i])), ==, strlen (texts[i]));
+      close (fds[1]);
+      g_subprocess_launcher_take_fd (launcher, fds[0], 3 + i);
+    }
+
+  g_ptr_array_add (argv, (char *) g_getenv ("CARDPIN_TOOL"));
+  for (i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, "--module");
+  g_ptr_array_add (argv, (char *) cardpin_test_opensc_module ());
+  g_ptr_array_add (argv, NULL);
+
+  return g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, error);
+}
+
+static GSubprocess *
+spawn_tool (const char * const *args,
+            const char         *fd3,
+            const char         *fd4,
+            const char         *fd5,
+            GError            **error)
+{
+  return spawn_tool_fds (args, fd3, fd4, fd5, NULL, error);
+}
+
+static int
+tool (const char * const *args,
+      const char         *fd3,
+      const char         *fd4,
+      const char         *fd5,
+      char              **err)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  process = spawn_tool (args, fd3, fd4, fd5, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, err, &error));
+  g_assert_no_error (error);
+  return g_subprocess_get_exit_status (process);
+}
+
+static void
+test_tool_change_and_unblock (CardpinTestFixture *fixture,
+                              gconstpointer  data)
+{
+  g_autofree char *err = NULL;
+
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--serial", "BEEF", NULL });
+
+  /* two cards: the tool wants to know which */
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--pin-fd", "3", "--new-pin-fd",
+                                                  "4", NULL }, "123456\n", "739154\n", NULL,
+                         &err), ==, 1);
+  g_assert_nonnull (strstr (err, "2 cards"));
+  g_clear_pointer (&err, g_free);
+
+  /* a weak new PIN is refused before the card */
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
+                                                  "3", "--new-pin-fd", "4", NULL },
+                         "123456\n", "111111\n", NULL, &err), ==, 1);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "123456"), ==, 0);
+
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
+                                                  "3", "--new-pin-fd", "4", NULL },
+                         "123456\n", "739154\n", NULL, &err), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "739154"), ==, 0);
+
+  /* the PUK of the second card, chosen by serial */
+  g_assert_cmpint (tool ((const char * const[]) { "change-puk", "--serial",
+                                                  "0000000000000000000000000000BEEF",
+                                                  "--puk-fd", "3", "--new-puk-fd", "4",
+                                                  NULL },
+                         "12345678\n", "86421357\n", NULL, &err), ==, 0);
+  g_clear_pointer (&err, g_free);
+
+  /* block the second card's PIN, unblock it with the new PUK */
+  for (guint i = 0; i < 3; i++)
+    cardpin_test_yubico_verify (READER1, "999999");
+  /* --puk and --challenge are exclusive, one is needed */
+  g_assert_cmpint (tool ((const char * const[]) { "unblock", "--reader", READER1, NULL },
+                         NULL, NULL, NULL, &err), ==, 1);
+  g_clear_pointer (&err, g_free);
+  /* a secret on the command line is refused */
+  g_assert_cmpint (tool ((const char * const[]) { "unblock", "--puk", "--reader", READER1,
+                                                  "86421357", NULL },
+                         NULL, NULL, NULL, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "never taken from the command line"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tool ((const char * const[]) { "unblock", "--puk", "--reader", READER1,
+                                                  "--new-pin-fd", "4", "--puk-fd", "3",
+                                                  NULL },
+                         "86421357\n", "509172\n", NULL, &err), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER1, "509172"), ==, 0);
+}
+
+static void
+test_tool_setup (CardpinTestFixture *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinSecret) new_puk = secret ("86421357");
+  g_autoptr(CardpinSecret) check_pin = secret ("509172");
+
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+
+  /* the factory PIN typed as the current one: the tool also sets a personal PUK */
+  process = spawn_tool_fds ((const char * const[]) { "setup", "--pin-fd", "3",
+                                                     "--new-pin-fd", "4", "--puk-fd", "5",
+                                                     "--new-puk-fd", "6", NULL },
+                            "123456\n", "739154\n", "12345678\n", "86421357\n", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error));
+  g_assert_no_error (error);
+  if (g_subprocess_get_exit_status (process) != 0)
+    g_test_message ("setup: %s", err);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+  g_assert_nonnull (strstr (out, "PUK"));
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "739154"), ==, 0);
+
+  /* the personal PUK works */
+  token = cardpin_test_fixture_token (fixture, READER0, NULL);
+  cardpin_test_block_pin (token, 3);
+  g_assert_true (cardpin_token_unblock_pin (token, new_puk, check_pin, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_tool_challenge (CardpinTestFixture *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinSecret) parsed = NULL;
+  g_autoptr(GBytes) challenge = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *typo = NULL;
+  g_autofree char *input = NULL;
+  GOutputStream *in;
+  gsize len;
+
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, NULL });
+  for (guint i = 0; i < 3; i++)
+    cardpin_test_yubico_verify (READER0, "999999");
+
+  process = spawn_tool ((const char * const[]) { "unblock", "--challenge", "--new-pin-fd",
+                                                 "3", NULL }, "642913\n", NULL, NULL,
+                        &error);
+  g_assert_no_error (error);
+
+  /* the challenge: one line on stdout in the code format */
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  line = g_data_input_stream_read_line_utf8 (out, &len, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  parsed = cardpin_code_parse (line, 16, &error);
+  g_assert_no_error (error);
+  challenge = g_bytes_new (cardpin_secret_get_data (parsed), cardpin_secret_get_length (parsed));
+  code = cardpin_test_response_code ("-aes-128-ecb", AES_KEY, challenge);
+
+  /* first a typo (refused, no card try), then the right code */
+  typo = g_strdup (code);
+  typo[1] = typo[1] == '0' ? '1' : '0';
+  input = g_strdup_printf ("%s\n%s\n", typo, code);
+  in = g_subprocess_get_stdin_pipe (process);
+  g_assert_true (g_output_stream_write_all (in, input, strlen (input), NULL, NULL, &error));
+  g_assert_true (g_output_stream_close (in, NULL, &error));
+
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "642913"), ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  cardpin_test_init (&argc, &argv);
+
+#define ADD(path, func) \
+  g_test_add ("/cardpin/tool/" path, CardpinTestFixture, NULL, \
+              cardpin_test_fixture_setup, func, cardpin_test_fixture_teardown)
+
+  ADD ("status-json", test_tool_json);
+  g_test_add_func ("/cardpin/tool/no-service", test_tool_no_service);
+  ADD ("change-and-unblock", test_tool_change_and_unblock);
+  ADD ("setup", test_tool_setup);
+  ADD ("challenge", test_tool_challenge);
+
+#undef ADD
+
+  return g_test_run ();
+}
