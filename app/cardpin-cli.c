@@ -268,12 +268,12 @@ command_status (char **argv)
       return CARDPIN_CLI_EXIT_ERROR;
     }
 
-  /* without pcscd no card can show: say so rather than "insert your card" */
+  /* without pcscd no card can show: say so rather than "insert your card", and report
+   * no state at all rather than a part of it */
   if (cardpin_manager_get_pcsc_error (manager) != NULL)
     {
       print_error (cardpin_manager_get_pcsc_error (manager));
-      if (g_list_model_get_n_items (G_LIST_MODEL (manager)) == 0)
-        return CARDPIN_CLI_EXIT_ERROR;
+      return CARDPIN_CLI_EXIT_ERROR;
     }
 
   if (json)
