@@ -45,6 +45,28 @@ static const Command commands[] = {
 
 /* Helpers */
 
+static GLogWriterOutput
+log_to_stderr (GLogLevelFlags   log_level,
+               const GLogField *fields,
+               gsize            n_fields,
+               gpointer         user_data)
+{
+  g_autofree char *line = NULL;
+  const char *domain = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "GLIB_DOMAIN"))
+      domain = fields[i].value;
+  /* G_MESSAGES_DEBUG decides, as with GLib's own writer */
+  if (g_log_writer_default_would_drop (log_level, domain))
+    return G_LOG_WRITER_HANDLED;
+  line = g_log_writer_format_fields (log_level, fields, n_fields,
+                                     g_log_writer_supports_color (fileno (stderr)));
+  fprintf (stderr, "%s\n", line);
+  fflush (stderr);
+  return G_LOG_WRITER_HANDLED;
+}
+
 static void
 print_error (const GError *error)
 {
@@ -806,6 +828,9 @@ cardpin_cli_run (char **argv)
 {
   g_autofree char *prgname = NULL;
   guint i;
+
+  /* stdout is for results (status --json): every log message goes to stderr */
+  g_log_set_writer_func (log_to_stderr, NULL, NULL);
 
   prgname = g_path_get_basename (argv[0] != NULL ? argv[0] : "cardpin-tool");
   g_set_prgname (prgname);

@@ -8,17 +8,26 @@
 #include <locale.h>
 
 #include "cardpin-application.h"
+#include "cardpin-process.h"
 
 int
 main (int   argc,
       char *argv[])
 {
   g_autoptr(CardpinApplication) app = NULL;
+  g_autoptr(GError) error = NULL;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+
+  /* before any secret is read: no core dumps, memory not readable by other processes */
+  if (!cardpin_process_harden (&error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
 
   app = cardpin_application_new ();
 

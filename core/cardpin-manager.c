@@ -152,6 +152,8 @@ enumerate (CardpinP11Modules  *modules,
         }
     }
 
+  g_debug ("Enumerated %u token(s) in %u reader(s)", infos->len,
+           readers != NULL ? g_strv_length (readers) : 0);
   return g_steal_pointer (&infos);
 }
 

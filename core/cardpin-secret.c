@@ -116,6 +116,7 @@ typedef enum {
   READ_LINE_OK,
   READ_LINE_EOF,
   READ_LINE_TOO_LONG,
+  READ_LINE_NUL,
   READ_LINE_ERROR,
   READ_LINE_INTERRUPTED,
 } ReadLineResult;
@@ -145,6 +146,7 @@ read_line (int               fd,
   gsize n = 0;
   gboolean any = FALSE;
   gboolean too_long = FALSE;
+  gboolean nul = FALSE;
 
   for (;;)
     {
@@ -187,10 +189,20 @@ read_line (int               fd,
       any = TRUE;
       if (byte == '\n')
         break;
-      if (n < CARDPIN_SECRET_MAX_LINE + 1)
-        self->data[n++] = byte;
-      else
-        too_long = TRUE;      /* keep reading to the end of the line, keep nothing */
+      if (byte == 0)
+        {
+          /* a NUL would cut the secret short where it is used as a string */
+          nul = TRUE;
+          break;
+        }
+      if (n == CARDPIN_SECRET_MAX_LINE)
+        {
+          /* bounded: stop at once instead of reading an endless line */
+          too_long = TRUE;
+          cardpin_secret_wipe (&byte, sizeof byte);
+          break;
+        }
+      self->data[n++] = byte;
       cardpin_secret_wipe (&byte, sizeof byte);
     }
 
@@ -198,10 +210,15 @@ read_line (int               fd,
     self->data[--n] = 0;
   self->length = n;
 
+  if (nul || too_long)
+    {
+      /* nothing of a refused line is kept */
+      cardpin_secret_wipe (self->data, n);
+      self->length = 0;
+      return nul ? READ_LINE_NUL : READ_LINE_TOO_LONG;
+    }
   if (!any)
     return READ_LINE_EOF;
-  if (too_long || n > CARDPIN_SECRET_MAX_LINE)
-    return READ_LINE_TOO_LONG;
   return READ_LINE_OK;
 }
 
@@ -222,6 +239,10 @@ read_line_result_to_error (ReadLineResult   result,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    _("The secret is longer than %u characters. Check the input: give one secret per line."),
                    (guint) CARDPIN_SECRET_MAX_LINE);
+      return FALSE;
+    case READ_LINE_NUL:
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           _("The input holds a NUL byte. Give one secret per line, as text."));
       return FALSE;
     case READ_LINE_INTERRUPTED:
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,

@@ -60,6 +60,7 @@ complete_locked (CardpinUnblockSession  *self,
 {
   g_autoptr(GError) local_error = NULL;
   CardpinCardIo io;
+  gboolean responded;
   gboolean ok;
 
   if (self->card == NULL)
@@ -81,14 +82,23 @@ complete_locked (CardpinUnblockSession  *self,
     }
 
   io = cardpin_pcsc_card_get_io (self->card);
-  ok = cardpin_piv_admin_respond (&io, self->algorithm, response, &local_error) &&
-       cardpin_piv_admin_set_pin (&io, new_pin, &local_error);
+  responded = cardpin_piv_admin_respond (&io, self->algorithm, response, &local_error);
+  ok = responded && cardpin_piv_admin_set_pin (&io, new_pin, &local_error);
 
   /* the card consumed the challenge whatever happened */
   end_locked (self);
 
   if (!ok)
     {
+      if (!responded &&
+          g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_REMOVED))
+        {
+          /* nothing was changed on the card */
+          g_set_error_literal (error, CARDPIN_ERROR, CARDPIN_ERROR_CHALLENGE_EXPIRED,
+                               _("The card was removed; the challenge is no longer valid. "
+                                 "Insert the card and start again with a new challenge."));
+          return FALSE;
+        }
       if (g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_REMOVED))
         {
           g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CHALLENGE_EXPIRED,

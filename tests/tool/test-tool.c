@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "cardpin-code.h"
@@ -37,19 +38,23 @@ run_tool_json (int *exit_status)
   g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
+  g_auto(GStrv) envp = g_environ_setenv (g_get_environ (), "G_MESSAGES_DEBUG", "all", TRUE);
   JsonNode *root;
   int status = -1;
 
+  /* stdout holds the JSON alone, whatever G_MESSAGES_DEBUG says: the debug messages
+   * (there are some) go to stderr */
   g_assert_nonnull (tool);
   g_assert_true (g_spawn_sync (NULL,
                                (char *[]) { (char *) tool, "status", "--json", "--module",
                                             (char *) cardpin_test_opensc_module (), NULL },
-                               NULL, 0, NULL, NULL, &out, &err, &status, &error));
+                               envp, 0, NULL, NULL, &out, &err, &status, &error));
   g_assert_no_error (error);
   g_assert_true (WIFEXITED (status));
   *exit_status = WEXITSTATUS (status);
   if (*exit_status == 1)
     g_test_message ("stderr: %s", err);
+  g_assert_nonnull (strstr (err, "DEBUG"));
 
   g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
   g_assert_no_error (error);
@@ -297,9 +302,11 @@ test_tool_setup (CardpinTestFixture *fixture,
   g_assert_no_error (error);
 }
 
-static void
-test_tool_challenge (CardpinTestFixture *fixture,
-                     gconstpointer  data)
+/* Starts `unblock --challenge` on a blocked card in reader 0 with the admin key AES_KEY
+ * and the new PIN 642913; returns the process and the right response code. */
+static GSubprocess *
+start_challenge (CardpinTestFixture  *fixture,
+                 char               **code)
 {
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GDataInputStream) out = NULL;
@@ -307,15 +314,13 @@ test_tool_challenge (CardpinTestFixture *fixture,
   g_autoptr(CardpinSecret) parsed = NULL;
   g_autoptr(GBytes) challenge = NULL;
   g_autofree char *line = NULL;
-  g_autofree char *code = NULL;
-  g_autofree char *typo = NULL;
-  g_autofree char *input = NULL;
-  GOutputStream *in;
   gsize len;
 
-  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY, NULL });
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY,
+                                                                    NULL });
   for (guint i = 0; i < 3; i++)
     cardpin_test_yubico_verify (READER0, "999999");
+  g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), ==, 0);
 
   process = spawn_tool ((const char * const[]) { "unblock", "--challenge", "--new-pin-fd",
                                                  "3", NULL }, "642913\n", NULL, NULL,
@@ -330,19 +335,173 @@ test_tool_challenge (CardpinTestFixture *fixture,
   parsed = cardpin_code_parse (line, 16, &error);
   g_assert_no_error (error);
   challenge = g_bytes_new (cardpin_secret_get_data (parsed), cardpin_secret_get_length (parsed));
-  code = cardpin_test_response_code ("-aes-128-ecb", AES_KEY, challenge);
+  *code = cardpin_test_response_code ("-aes-128-ecb", AES_KEY, challenge);
+  return g_steal_pointer (&process);
+}
+
+static void
+write_input (GSubprocess *process,
+             const char  *input,
+             gsize        len,
+             gboolean     close_it)
+{
+  g_autoptr(GError) error = NULL;
+  GOutputStream *in = g_subprocess_get_stdin_pipe (process);
+
+  g_assert_true (g_output_stream_write_all (in, input, len, NULL, NULL, &error));
+  g_assert_no_error (error);
+  if (close_it)
+    g_assert_true (g_output_stream_close (in, NULL, &error));
+  else
+    g_assert_true (g_output_stream_flush (in, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_tool_challenge (CardpinTestFixture *fixture,
+                     gconstpointer       data)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *typo = NULL;
+  g_autofree char *input = NULL;
+
+  process = start_challenge (fixture, &code);
 
   /* first a typo (refused, no card try), then the right code */
   typo = g_strdup (code);
   typo[1] = typo[1] == '0' ? '1' : '0';
   input = g_strdup_printf ("%s\n%s\n", typo, code);
-  in = g_subprocess_get_stdin_pipe (process);
-  g_assert_true (g_output_stream_write_all (in, input, strlen (input), NULL, NULL, &error));
-  g_assert_true (g_output_stream_close (in, NULL, &error));
+  write_input (process, input, strlen (input), TRUE);
 
   g_assert_true (g_subprocess_wait (process, NULL, &error));
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
   g_assert_cmpint (cardpin_test_yubico_verify (READER0, "642913"), ==, 0);
+}
+
+/* A response line over 1 KiB, or with a NUL, is refused even when it starts with the right
+ * code; the tool exits by itself (its input stays open) and the PIN stays blocked. */
+static void
+challenge_refused (CardpinTestFixture *fixture,
+                   gboolean            with_nul)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) input = NULL;
+  g_autofree char *code = NULL;
+
+  process = start_challenge (fixture, &code);
+  input = g_string_new (code);
+  if (with_nul)
+    g_string_append_len (input, "\0 junk\n", 7);
+  else
+    {
+      for (guint i = 0; i < 10 * 1024; i++)
+        g_string_append_c (input, 'A');
+      g_string_append_c (input, '\n');
+    }
+  write_input (process, input->str, input->len, FALSE);
+
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 1);
+  g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), ==, 0);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "642913"), !=, 0);
+}
+
+static void
+test_tool_challenge_long_line (CardpinTestFixture *fixture,
+                               gconstpointer       data)
+{
+  challenge_refused (fixture, FALSE);
+}
+
+static void
+test_tool_challenge_nul (CardpinTestFixture *fixture,
+                         gconstpointer       data)
+{
+  challenge_refused (fixture, TRUE);
+}
+
+/* The card pulled out while the helpdesk reads the response: the tool says so */
+static void
+test_tool_challenge_removed (CardpinTestFixture *fixture,
+                             gconstpointer       data)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *input = NULL;
+  g_autofree char *err = NULL;
+
+  process = start_challenge (fixture, &code);
+  cardpin_test_fixture_pull (fixture, 0);
+  input = g_strdup_printf ("%s\n", code);
+  write_input (process, input, strlen (input), TRUE);
+
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 1);
+  err = g_malloc0 (4096);
+  g_assert_true (g_input_stream_read_all (g_subprocess_get_stderr_pipe (process), err, 4095,
+                                          NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("stderr: %s", err);
+  g_assert_nonnull (strstr (err, "the challenge is no longer valid"));
+}
+
+/* The tool waiting for a PIN is already hardened: no core dumps, not dumpable */
+static void
+test_tool_hardened (CardpinTestFixture *fixture,
+                    gconstpointer       data)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *limits_path = NULL;
+  g_autofree char *status_path = NULL;
+  g_autofree char *limits = NULL;
+  int fds[2];
+  gboolean found = FALSE;
+
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  g_assert_cmpint (pipe (fds), ==, 0);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_take_fd (launcher, fds[0], 3);
+  process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CARDPIN_TOOL"), "change",
+                                         "--pin-fd", "3", "--new-pin-fd", "3", "--module",
+                                         cardpin_test_opensc_module (), NULL);
+  g_assert_no_error (error);
+
+  /* it waits for the PIN on fd 3, which stays empty */
+  limits_path = g_strdup_printf ("/proc/%s/limits", g_subprocess_get_identifier (process));
+  for (guint i = 0; i < 200 && !found; i++)
+    {
+      g_autoptr(GRegex) regex = g_regex_new ("^Max core file size +0 +0 ", G_REGEX_MULTILINE,
+                                             0, NULL);
+
+      g_clear_pointer (&limits, g_free);
+      if (g_file_get_contents (limits_path, &limits, NULL, NULL))
+        found = g_regex_match (regex, limits, 0, NULL);
+      if (!found)
+        g_usleep (50 * 1000);
+    }
+  g_test_message ("%s", limits);
+  g_assert_true (found);
+
+  /* not dumpable: its /proc files belong to root, not to the user who runs it */
+  if (getuid () != 0)
+    {
+      GStatBuf st;
+
+      status_path = g_strdup_printf ("/proc/%s/mem", g_subprocess_get_identifier (process));
+      g_assert_cmpint (g_stat (status_path, &st), ==, 0);
+      g_assert_cmpuint (st.st_uid, ==, 0);
+    }
+
+  close (fds[1]);
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), !=, 0);
 }
 
 int
@@ -360,6 +519,10 @@ main (int   argc,
   ADD ("change-and-unblock", test_tool_change_and_unblock);
   ADD ("setup", test_tool_setup);
   ADD ("challenge", test_tool_challenge);
+  ADD ("challenge-long-line", test_tool_challenge_long_line);
+  ADD ("challenge-nul", test_tool_challenge_nul);
+  ADD ("challenge-removed", test_tool_challenge_removed);
+  ADD ("hardened", test_tool_hardened);
 
 #undef ADD
 
