@@ -376,32 +376,76 @@ cardpin_piv_set_sw_error (GError  **error,
   set_unexpected (error, sw);
 }
 
-/* FF-pads a PIN or PUK to the 8 bytes PIV wants; %FALSE when it cannot be one. */
+/**
+ * cardpin_piv_check_reference:
+ * @value: a PIN or PUK as typed
+ * @key: %CARDPIN_PIV_KEY_PIN or %CARDPIN_PIV_KEY_PUK
+ * @is_new: whether @value is to be set (otherwise it is the current one)
+ * @error: return location
+ *
+ * Whether @value is something a PIV card can hold: 6 to 8 bytes, none of them a control
+ * character (NUL included) or the padding byte 0xFF. A current value that fails this
+ * cannot be right, so it must never reach the card, where it would cost a try.
+ *
+ * Returns: %TRUE when @value can be sent
+ */
+gboolean
+cardpin_piv_check_reference (const CardpinSecret  *value,
+                             guint8                key,
+                             gboolean              is_new,
+                             GError              **error)
+{
+  gsize len = cardpin_secret_get_length (value);
+  const guint8 *data = cardpin_secret_get_data (value);
+  gboolean puk = key == CARDPIN_PIV_KEY_PUK;
+  const char *what;
+
+  for (gsize i = 0; i < len; i++)
+    if (data[i] < 0x20 || data[i] == 0x7F || data[i] == 0xFF)
+      {
+        if (is_new)
+          what = puk ? _("The new PUK holds a character a card cannot take. Use digits.")
+                     : _("The new PIN holds a character a card cannot take. Use digits.");
+        else
+          what = puk ? _("This cannot be your PUK: it holds a character a card cannot take. "
+                         "Nothing was sent to the card and no try was used.")
+                     : _("This cannot be your PIN: it holds a character a card cannot take. "
+                         "Nothing was sent to the card and no try was used.");
+        cardpin_set_policy_error (error, CARDPIN_POLICY_BAD_CHARACTER, "%s", what);
+        return FALSE;
+      }
+
+  if (len >= CARDPIN_PIV_PIN_MIN && len <= CARDPIN_PIV_PIN_MAX)
+    return TRUE;
+
+  if (is_new)
+    what = puk ? _("A PIV card's PUK has 6 to 8 characters. Choose one of that length.")
+               : _("A PIV card's PIN has 6 to 8 characters. Choose one of that length.");
+  else
+    what = puk ? _("This cannot be your PUK: a PIV card's PUK has 6 to 8 characters. "
+                   "Nothing was sent to the card and no try was used.")
+               : _("This cannot be your PIN: a PIV card's PIN has 6 to 8 characters. "
+                   "Nothing was sent to the card and no try was used.");
+  cardpin_set_policy_error (error,
+                            len > CARDPIN_PIV_PIN_MAX ? CARDPIN_POLICY_TOO_LONG
+                                                      : CARDPIN_POLICY_TOO_SHORT,
+                            "%s", what);
+  return FALSE;
+}
+
+/* FF-pads a PIN or PUK, checked with cardpin_piv_check_reference(), to 8 bytes */
 static gboolean
 pad_reference (const CardpinSecret  *value,
+               guint8                key,
                guint8                out[8],
                gboolean              is_new,
                GError              **error)
 {
-  gsize len = cardpin_secret_get_length (value);
-
-  if (len > CARDPIN_PIV_PIN_MAX)
-    {
-      cardpin_set_policy_error (error, CARDPIN_POLICY_TOO_LONG,
-                                _("PIV cards take at most 8 characters. Nothing was sent "
-                                  "to the card."));
-      return FALSE;
-    }
-  if (len == 0 || (is_new && len < CARDPIN_PIV_PIN_MIN))
-    {
-      cardpin_set_policy_error (error, CARDPIN_POLICY_TOO_SHORT,
-                                _("PIV cards need at least 6 characters. Nothing was sent "
-                                  "to the card."));
-      return FALSE;
-    }
+  if (!cardpin_piv_check_reference (value, key, is_new, error))
+    return FALSE;
 
   memset (out, 0xFF, 8);
-  memcpy (out, cardpin_secret_get_data (value), len);
+  memcpy (out, cardpin_secret_get_data (value), cardpin_secret_get_length (value));
   return TRUE;
 }
 
@@ -442,7 +486,7 @@ cardpin_piv_verify (const CardpinCardIo  *io,
   guint8 block[8];
   guint16 sw;
 
-  if (!pad_reference (pin, block, FALSE, error))
+  if (!pad_reference (pin, CARDPIN_PIV_KEY_PIN, block, FALSE, error))
     return FALSE;
   sw = send_secret (io, INS_VERIFY, 0x00, CARDPIN_PIV_KEY_PIN, block, sizeof block, error);
   cardpin_secret_wipe (block, sizeof block);
@@ -494,8 +538,8 @@ cardpin_piv_change_reference (const CardpinCardIo  *io,
   guint8 block[16];
   guint16 sw;
 
-  if (!pad_reference (new_value, block + 8, TRUE, error) ||
-      !pad_reference (old_value, block, FALSE, error))
+  if (!pad_reference (old_value, key_ref, block, FALSE, error) ||
+      !pad_reference (new_value, key_ref, block + 8, TRUE, error))
     {
       cardpin_secret_wipe (block, sizeof block);
       return FALSE;
@@ -531,8 +575,8 @@ cardpin_piv_reset_retry_counter (const CardpinCardIo  *io,
   guint8 block[16];
   guint16 sw;
 
-  if (!pad_reference (new_pin, block + 8, TRUE, error) ||
-      !pad_reference (puk, block, FALSE, error))
+  if (!pad_reference (puk, CARDPIN_PIV_KEY_PUK, block, FALSE, error) ||
+      !pad_reference (new_pin, CARDPIN_PIV_KEY_PIN, block + 8, TRUE, error))
     {
       cardpin_secret_wipe (block, sizeof block);
       return FALSE;
@@ -700,7 +744,7 @@ cardpin_piv_admin_set_pin (const CardpinCardIo  *io,
   guint8 block[8];
   guint16 sw;
 
-  if (!pad_reference (new_pin, block, TRUE, error))
+  if (!pad_reference (new_pin, CARDPIN_PIV_KEY_PIN, block, TRUE, error))
     return FALSE;
   sw = send_secret (io, INS_RESET_RETRY_COUNTER, 0x02, CARDPIN_PIV_KEY_PIN, block,
                     sizeof block, error);

@@ -34,6 +34,10 @@ typedef struct {
   int algorithm;
 } CardpinPivTries;
 
+gboolean  cardpin_piv_check_reference (const CardpinSecret  *value,
+                                       guint8                key,
+                                       gboolean              is_new,
+                                       GError              **error);
 gboolean  cardpin_piv_select          (const CardpinCardIo  *io,
                                        GError              **error);
 gboolean  cardpin_piv_get_tries       (const CardpinCardIo  *io,

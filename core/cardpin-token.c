@@ -933,6 +933,8 @@ typedef struct {
   gboolean            is_piv;
   gboolean            pinpad;
   CK_FLAGS            flags;
+  guint               min_pin_length;
+  guint               max_pin_length;
   CardpinTokenInfo   *info;       /* the status read after the operation */
 } Op;
 
@@ -974,6 +976,8 @@ op_new (CardpinToken        *self,
   op->is_piv = self->is_piv;
   op->pinpad = self->pinpad;
   op->flags = self->flags;
+  op->min_pin_length = self->min_pin_length;
+  op->max_pin_length = self->max_pin_length;
   return op;
 }
 
@@ -1143,6 +1147,29 @@ op_run_p11 (Op            *op,
   return ok;
 }
 
+/* The PIV key each secret of @kind is for, and whether it is a new value */
+static gboolean
+check_piv_secrets (OpKind                kind,
+                   CardpinSecret * const *s,
+                   GError              **error)
+{
+  static const struct { guint8 key; gboolean is_new; } roles[][4] = {
+    [OP_VERIFY]      = { { CARDPIN_PIV_KEY_PIN, FALSE } },
+    [OP_CHANGE_PIN]  = { { CARDPIN_PIV_KEY_PIN, FALSE }, { CARDPIN_PIV_KEY_PIN, TRUE } },
+    [OP_CHANGE_PUK]  = { { CARDPIN_PIV_KEY_PUK, FALSE }, { CARDPIN_PIV_KEY_PUK, TRUE } },
+    [OP_UNBLOCK_PUK] = { { CARDPIN_PIV_KEY_PUK, FALSE }, { CARDPIN_PIV_KEY_PIN, TRUE } },
+    [OP_SETUP]       = { { CARDPIN_PIV_KEY_PIN, FALSE }, { CARDPIN_PIV_KEY_PIN, TRUE },
+                         { CARDPIN_PIV_KEY_PUK, FALSE }, { CARDPIN_PIV_KEY_PUK, TRUE } },
+  };
+  guint n = kind == OP_VERIFY ? 1 : kind == OP_SETUP ? 4 : 2;
+
+  for (guint i = 0; i < n; i++)
+    if (s[i] != NULL &&
+        !cardpin_piv_check_reference (s[i], roles[kind][i].key, roles[kind][i].is_new, error))
+      return FALSE;
+  return TRUE;
+}
+
 /**
  * _cardpin_piv_run_op:
  * @kind: the operation
@@ -1163,6 +1190,11 @@ _cardpin_piv_run_op (OpKind                kind,
   CardpinSecret * const *s = secrets;
   gboolean ok = FALSE;
 
+  /* every value is checked before the first APDU: a value the card cannot hold never
+   * reaches it, so it never costs a try (nor a half-done operation) */
+  if (!check_piv_secrets (kind, secrets, error))
+    return FALSE;
+
   if (!cardpin_piv_select (io, error))
     return FALSE;
 
@@ -1181,12 +1213,20 @@ _cardpin_piv_run_op (OpKind                kind,
       ok = cardpin_piv_reset_retry_counter (io, s[0], s[1], error);
       break;
     case OP_SETUP:
-      ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
-      if (ok && s[2] != NULL && s[3] != NULL)
+      /* all or nothing: verify the current PIN, then change the PUK (which checks the
+       * current PUK), and only then the PIN, which can no longer fail on a wrong value */
+      if (s[2] == NULL || s[3] == NULL)
         {
-          ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PUK, s[2], s[3], error);
+          ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
+          break;
+        }
+      ok = cardpin_piv_verify (io, s[0], error) &&
+           cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PUK, s[2], s[3], error);
+      if (ok)
+        {
+          ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
           if (!ok)
-            g_prefix_error (error, _("Your new PIN is set, but the PUK was not changed: "));
+            g_prefix_error (error, _("Your new PUK is set, but the PIN was not changed: "));
         }
       break;
     default:
@@ -1219,6 +1259,42 @@ op_run_piv (Op            *op,
   return ok;
 }
 
+/* The PKCS#11 route: a value the token cannot hold (outside its PIN lengths, or with a
+ * NUL, which C_Login would not see) is refused before any call that could cost a try. */
+static gboolean
+check_p11_secrets (Op      *op,
+                   GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (op->secrets); i++)
+    {
+      const CardpinSecret *secret = op->secrets[i];
+      gsize len;
+
+      if (secret == NULL)
+        continue;
+      len = cardpin_secret_get_length (secret);
+      if (memchr (cardpin_secret_get_data (secret), 0, len) != NULL)
+        {
+          cardpin_set_policy_error (error, CARDPIN_POLICY_BAD_CHARACTER, "%s",
+                                    _("A PIN cannot hold a NUL character. Nothing was sent "
+                                      "to the token and no try was used."));
+          return FALSE;
+        }
+      if ((op->min_pin_length > 0 && len < op->min_pin_length) ||
+          (op->max_pin_length > 0 && len > op->max_pin_length))
+        {
+          cardpin_set_policy_error (error,
+                                    len < op->min_pin_length ? CARDPIN_POLICY_TOO_SHORT
+                                                             : CARDPIN_POLICY_TOO_LONG,
+                                    _("This token takes PINs of %u to %u characters. Nothing "
+                                      "was sent to the token and no try was used."),
+                                    op->min_pin_length, op->max_pin_length);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 op_run (Op            *op,
         GCancellable  *cancellable,
@@ -1241,7 +1317,8 @@ op_run (Op            *op,
     {
       /* on a pinpad reader the reader asks: no secrets needed */
       if (!require_secret (op->secrets[0], op->pinpad, error) ||
-          (op->kind != OP_VERIFY && !require_secret (op->secrets[1], op->pinpad, error)))
+          (op->kind != OP_VERIFY && !require_secret (op->secrets[1], op->pinpad, error)) ||
+          !check_p11_secrets (op, error))
         return FALSE;
       ok = op_run_p11 (op, cancellable, &local_error);
     }
