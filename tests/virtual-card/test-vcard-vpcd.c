@@ -264,6 +264,22 @@ test_session (Fixture       *fixture,
   g_assert_null (strstr (fixture->stderr_text, "39 38 37"));
 }
 
+/* --apdu-delay-ms 200: each answer comes at least 200 ms after its command */
+static void
+test_apdu_delay (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  gint64 start;
+
+  send_frame (fixture, "01");
+  start = g_get_monotonic_time ();
+  assert_exchange (fixture, SELECT, SELECTED);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 200 * G_TIME_SPAN_MILLISECOND);
+
+  g_io_stream_close (G_IO_STREAM (fixture->connection), NULL, NULL);
+  g_assert_cmpint (wait_card (fixture), ==, 0);
+}
+
 static void
 test_drop_before (Fixture       *fixture,
                   gconstpointer  data)
@@ -355,6 +371,8 @@ main (int   argc,
 
   g_test_add ("/cardpin/vcard-vpcd/session", Fixture, NULL,
               fixture_setup, test_session, fixture_teardown);
+  g_test_add ("/cardpin/vcard-vpcd/apdu-delay", Fixture, "--apdu-delay-ms 200",
+              fixture_setup, test_apdu_delay, fixture_teardown);
   g_test_add ("/cardpin/vcard-vpcd/drop-before", Fixture, "--drop-after 2:before",
               fixture_setup, test_drop_before, fixture_teardown);
   g_test_add ("/cardpin/vcard-vpcd/drop-after", Fixture, "--drop-after 3:after",

@@ -1175,6 +1175,10 @@ test_options (void)
     "--port 1 --atr 3B8",
     "--port 1 --key-alg rsa1024",
     "--port 1 --drop-after 0",
+    "--port 1 --apdu-delay-ms -5",
+    "--port 1 --apdu-delay-ms abc",
+    "--port 1 --apdu-delay-ms 10001",
+    "--port 1 --apdu-delay-ms ''",
     "--port 1 --subject ''",
     "--port 1 --state ''",
     "--port 1 extra",
@@ -1204,6 +1208,7 @@ test_options (void)
   g_assert_cmpint (options->key_alg, ==, VCARD_KEY_ALG_RSA2048);
   g_assert_cmpstr (options->subject, ==, "Virtual Card User");
   g_assert_cmpuint (options->drop_after, ==, 0);
+  g_assert_cmpuint (options->apdu_delay_ms, ==, 0);
   pad_pin ("123456", pin);
   g_assert_cmpmem (options->pin, 8, pin, 8);
   pad_pin ("12345678", pin);
@@ -1218,7 +1223,7 @@ test_options (void)
                              "--admin-key 00112233445566778899aabbccddeeff --pin-tries 5 "
                              "--puk-tries 4 --admin-tries 15 --pin-change-limit 2 "
                              "--atr 3B00 --subject 'Jane Doe' --key-alg eccp256 "
-                             "--drop-after 7:after -v --state /tmp/x", &options));
+                             "--drop-after 7:after -v --state /tmp/x --apdu-delay-ms 10000", &options));
   g_assert_cmpstr (options->serial, ==, "ABC");
   pad_pin ("87654321", pin);
   g_assert_cmpmem (options->pin, 8, pin, 8);
@@ -1235,6 +1240,7 @@ test_options (void)
   g_assert_cmpint (options->drop_mode, ==, VCARD_DROP_AFTER);
   g_assert_true (options->verbose);
   g_assert_cmpstr (options->state_path, ==, "/tmp/x");
+  g_assert_cmpuint (options->apdu_delay_ms, ==, 10000);
 }
 
 static void

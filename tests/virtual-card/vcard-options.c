@@ -271,6 +271,7 @@ vcard_options_parse (VcardOptions  *self,
   g_autofree char *subject = NULL;
   g_autofree char *key_alg = NULL;
   g_autofree char *drop_after = NULL;
+  g_autofree char *apdu_delay = NULL;
   char *pin = NULL;
   char *puk = NULL;
   char *admin_key = NULL;
@@ -299,6 +300,9 @@ vcard_options_parse (VcardOptions  *self,
     { "drop-after", 0, 0, G_OPTION_ARG_STRING, &drop_after,
       N_("Drop off the reader at the N-th command, before or after applying it"),
       "N[:before|:after]" },
+    { "apdu-delay-ms", 0, 0, G_OPTION_ARG_STRING, &apdu_delay,
+      N_("Delay every answer to a command by N milliseconds, 0 to 10000 (default 0), "
+         "like a real card’s latency"), "N" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
       N_("Log each command header and status word"), NULL },
     { NULL }
@@ -371,7 +375,8 @@ vcard_options_parse (VcardOptions  *self,
       !parse_uint ("--puk-tries", puk_tries, 1, 15, &self->puk_tries, error) ||
       !parse_uint ("--admin-tries", admin_tries, 1, 15, &self->admin_tries, error) ||
       !parse_uint ("--pin-change-limit", change_limit, 0, G_MAXINT, &self->pin_change_limit,
-                   error))
+                   error) ||
+      !parse_uint ("--apdu-delay-ms", apdu_delay, 0, 10000, &self->apdu_delay_ms, error))
     goto out;
 
   if (state_path != NULL)

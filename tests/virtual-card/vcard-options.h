@@ -63,6 +63,7 @@ typedef struct
   VcardKeyAlg   key_alg;
   guint         drop_after;        /* 0: never */
   VcardDropMode drop_mode;
+  guint         apdu_delay_ms;     /* delay of each APDU answer; 0: none */
   gboolean      verbose;
 } VcardOptions;
 

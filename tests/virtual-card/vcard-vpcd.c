@@ -217,6 +217,10 @@ vcard_vpcd_run (VcardCard           *card,
           break;
         }
 
+      /* --apdu-delay-ms: model a real card's latency */
+      if (options->apdu_delay_ms > 0)
+        g_usleep ((gulong) options->apdu_delay_ms * 1000);
+
       data = g_bytes_get_data (response, &response_len);
       ok = write_message (output, data, response_len, &local_error);
       block_termination (FALSE);
