@@ -15,6 +15,7 @@
 #include "cardpin-error.h"
 #include "cardpin-p11.h"
 #include "cardpin-pcsc.h"
+#include "cardpin-pin-state.h"
 #include "cardpin-piv.h"
 #include "cardpin-token-private.h"
 
@@ -918,8 +919,6 @@ cardpin_token_refresh_finish (CardpinToken  *self,
 
 /* PIN operations */
 
-#define FACTORY_PIN "123456"
-#define FACTORY_PUK "12345678"
 
 /* One operation and a snapshot of what it needs from the token, so that it can run in
  * a worker thread while the token's properties change in the main context. */
@@ -1815,7 +1814,7 @@ cardpin_token_is_factory_pin (CardpinToken        *self,
 {
   g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
   return self->is_piv && pin != NULL &&
-         cardpin_secret_equal_bytes (pin, (const guint8 *) FACTORY_PIN, strlen (FACTORY_PIN));
+         cardpin_secret_equal_bytes (pin, (const guint8 *) CARDPIN_PIV_FACTORY_PIN, strlen (CARDPIN_PIV_FACTORY_PIN));
 }
 
 gboolean
@@ -1824,7 +1823,7 @@ cardpin_token_is_factory_puk (CardpinToken        *self,
 {
   g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
   return self->is_piv && puk != NULL &&
-         cardpin_secret_equal_bytes (puk, (const guint8 *) FACTORY_PUK, strlen (FACTORY_PUK));
+         cardpin_secret_equal_bytes (puk, (const guint8 *) CARDPIN_PIV_FACTORY_PUK, strlen (CARDPIN_PIV_FACTORY_PUK));
 }
 
 /**
