@@ -15,6 +15,7 @@
 #include "cardpin-cli-online.h"
 #include "cardpin-error.h"
 #include "cardpin-manager.h"
+#include "cardpin-pin-state.h"
 #include "cardpin-policy.h"
 #include "cardpin-secret.h"
 #include "cardpin-token.h"
@@ -76,36 +77,9 @@ print_error (const GError *error)
 static char *
 pin_state_words (CardpinToken *token)
 {
-  int left = cardpin_token_get_pin_tries_left (token);
-  int puk = cardpin_token_get_puk_tries_left (token);
-
-  switch (cardpin_token_get_pin_state (token))
-    {
-    case CARDPIN_PIN_STATE_OK:
-      if (left > 0)
-        return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "PIN OK (%d try left)",
-                                             "PIN OK (%d tries left)", left), left);
-      return g_strdup (_("PIN OK"));
-    case CARDPIN_PIN_STATE_COUNT_LOW:
-      if (left > 0)
-        return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                             "Wrong PIN entered: %d try left",
-                                             "Wrong PIN entered: %d tries left", left),
-                                left);
-      return g_strdup (_("Wrong PIN entered: few tries left"));
-    case CARDPIN_PIN_STATE_FINAL_TRY:
-      return g_strdup (_("Final try: one more wrong PIN blocks the card"));
-    case CARDPIN_PIN_STATE_LOCKED:
-      if (puk == 0)
-        return g_strdup (_("PIN blocked, PUK blocked too: ask your administrator"));
-      return g_strdup (_("PIN blocked: unblock it with the PUK or your administrator"));
-    case CARDPIN_PIN_STATE_MUST_CHANGE:
-      return g_strdup (_("The PIN must be changed before use"));
-    case CARDPIN_PIN_STATE_NOT_INITIALIZED:
-      return g_strdup (_("No PIN set yet: set one up first"));
-    default:
-      return g_strdup (_("Unknown"));
-    }
+  return cardpin_pin_state_explain (cardpin_token_get_pin_state (token),
+                                    cardpin_token_get_pin_tries_left (token),
+                                    cardpin_token_get_puk_tries_left (token));
 }
 
 static gboolean
@@ -268,12 +242,12 @@ command_status (char **argv)
       return CARDPIN_CLI_EXIT_ERROR;
     }
 
-  /* without pcscd no card can show: say so rather than "insert your card" */
+  /* without pcscd no card can show: say so rather than "insert your card", and report
+   * no state at all rather than a part of it */
   if (cardpin_manager_get_pcsc_error (manager) != NULL)
     {
       print_error (cardpin_manager_get_pcsc_error (manager));
-      if (g_list_model_get_n_items (G_LIST_MODEL (manager)) == 0)
-        return CARDPIN_CLI_EXIT_ERROR;
+      return CARDPIN_CLI_EXIT_ERROR;
     }
 
   if (json)

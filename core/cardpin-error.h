@@ -34,6 +34,8 @@ G_BEGIN_DECLS
  * @CARDPIN_ERROR_SERVICE_DENIED: the unblock service refuses this card for this user
  * @CARDPIN_ERROR_SERVICE_QUOTA: too many unblock requests; try again later
  * @CARDPIN_ERROR_SERVICE_PROTOCOL: the unblock service answered something malformed
+ * @CARDPIN_ERROR_NO_SUCH_READER: there is no reader of the requested name; the message
+ *   lists the readers there are
  *
  * Error codes in the `CARDPIN_ERROR` domain. Messages are translated and say what to
  * do next; a user interface acts on the code.
@@ -60,6 +62,7 @@ typedef enum {
   CARDPIN_ERROR_SERVICE_DENIED,
   CARDPIN_ERROR_SERVICE_QUOTA,
   CARDPIN_ERROR_SERVICE_PROTOCOL,
+  CARDPIN_ERROR_NO_SUCH_READER,
 } CardpinError;
 
 /**

@@ -66,11 +66,17 @@ static guint signals[N_SIGNALS];
 
 /* Helpers */
 
-/* Lists every token of every module. Blocking. Failures of one module or one card are
- * logged and skipped: the other tokens are still worth showing. */
-/* @pcsc_error_out: why PC/SC could not be reached (pcscd not running), or %NULL */
+/* Lists every token of every module. Blocking.
+ *
+ * @strict: a read that breaks off (pcscd gone, a card pulled or failing in the middle) is
+ * an error, never a shorter list or a token with half its state: what a caller that
+ * reports the state (cardpin-tool status, the first load) needs. Without it (the
+ * background watch, which reads again at the next change) such tokens are logged and
+ * skipped.
+ * @pcsc_error_out: why PC/SC could not be reached (pcscd not running), or %NULL */
 static GPtrArray *
 enumerate (CardpinP11Modules  *modules,
+           gboolean            strict,
            GError            **pcsc_error_out,
            GCancellable       *cancellable,
            GError            **error)
@@ -119,6 +125,11 @@ enumerate (CardpinP11Modules  *modules,
         }
       if (rv != CKR_OK)
         {
+          if (strict)
+            {
+              cardpin_p11_set_error (error, rv, "C_GetSlotList");
+              return NULL;
+            }
           g_debug ("%s: C_GetSlotList(TRUE): %lu", cardpin_p11_modules_get_name (modules, m),
                    (gulong) rv);
           continue;
@@ -130,11 +141,11 @@ enumerate (CardpinP11Modules  *modules,
           CardpinTokenInfo *info;
 
           info = _cardpin_token_info_read (modules, m, slots[i],
-                                           (const char * const *) readers, FALSE,
+                                           (const char * const *) readers, strict,
                                            cancellable, &token_error);
           if (info == NULL)
             {
-              if (g_error_matches (token_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+              if (strict || g_error_matches (token_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 {
                   g_propagate_error (error, g_steal_pointer (&token_error));
                   return NULL;
@@ -297,7 +308,7 @@ watch_post (Watch *watch)
   GPtrArray *infos;
   Result *result;
 
-  infos = enumerate (watch->modules, &pcsc_error, NULL, &error);
+  infos = enumerate (watch->modules, FALSE, &pcsc_error, NULL, &error);
   if (infos == NULL)
     {
       g_debug ("Enumerating tokens: %s", error->message);
@@ -616,7 +627,7 @@ cardpin_manager_new (const char * const  *modules,
   if (self->modules == NULL)
     return NULL;
 
-  infos = enumerate (self->modules, &pcsc_error, cancellable, error);
+  infos = enumerate (self->modules, TRUE, &pcsc_error, cancellable, error);
   if (infos == NULL)
     return NULL;
   apply (self, infos, pcsc_error);
@@ -692,7 +703,7 @@ cardpin_manager_refresh (CardpinManager  *self,
 
   g_return_val_if_fail (CARDPIN_IS_MANAGER (self), FALSE);
 
-  infos = enumerate (self->modules, &pcsc_error, cancellable, error);
+  infos = enumerate (self->modules, TRUE, &pcsc_error, cancellable, error);
   if (infos == NULL)
     return FALSE;
   apply (self, infos, pcsc_error);
@@ -776,6 +787,38 @@ cardpin_manager_stop_watching (CardpinManager *self)
   watch_free (watch);
 }
 
+/* %FALSE with CARDPIN_ERROR_NO_SUCH_READER (listing the readers there are) when there is
+ * no reader @name, or with the PC/SC error when the readers cannot be listed. */
+static gboolean
+reader_exists (const char  *name,
+               GError     **error)
+{
+  g_auto(GStrv) readers = NULL;
+  g_autofree char *list = NULL;
+  SCARDCONTEXT context = 0;
+
+  if (!cardpin_pcsc_establish (&context, error))
+    return FALSE;
+  readers = cardpin_pcsc_list_readers (context, error);
+  SCardReleaseContext (context);
+  if (readers == NULL)
+    return FALSE;
+  if (g_strv_contains ((const char * const *) readers, name))
+    return TRUE;
+
+  if (readers[0] == NULL)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NO_SUCH_READER,
+                   _("There is no reader “%s”, and no smart card reader is connected. "
+                     "Connect the reader and try again."), name);
+      return FALSE;
+    }
+  list = g_strjoinv ("”, “", readers);
+  g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NO_SUCH_READER,
+               _("There is no reader “%s”. The readers are: “%s”."), name, list);
+  return FALSE;
+}
+
 /**
  * cardpin_manager_find_token:
  * @self: a manager
@@ -819,7 +862,9 @@ cardpin_manager_find_token (CardpinManager  *self,
 
   if (n_found == 0)
     {
-      if (reader != NULL)
+      if (reader != NULL && !reader_exists (reader, error))
+        ;
+      else if (reader != NULL)
         g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NO_CARD,
                      _("No card in reader “%s”. Insert the card and try again."), reader);
       else if (serial != NULL)

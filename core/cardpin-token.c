@@ -14,6 +14,7 @@
 #include "cardpin-error.h"
 #include "cardpin-p11.h"
 #include "cardpin-pcsc.h"
+#include "cardpin-pin-state.h"
 #include "cardpin-piv.h"
 #include "cardpin-token-private.h"
 
@@ -562,17 +563,16 @@ cardpin_token_has_pinpad (CardpinToken *self)
   return self->pinpad;
 }
 
-/* PIN operations */
+/* Factory values */
 
-#define FACTORY_PIN "123456"
-#define FACTORY_PUK "12345678"
 gboolean
 cardpin_token_is_factory_pin (CardpinToken        *self,
                               const CardpinSecret *pin)
 {
   g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
   return self->is_piv && pin != NULL &&
-         cardpin_secret_equal_bytes (pin, (const guint8 *) FACTORY_PIN, strlen (FACTORY_PIN));
+         cardpin_secret_equal_bytes (pin, (const guint8 *) CARDPIN_PIV_FACTORY_PIN,
+                                     strlen (CARDPIN_PIV_FACTORY_PIN));
 }
 
 gboolean
@@ -581,7 +581,8 @@ cardpin_token_is_factory_puk (CardpinToken        *self,
 {
   g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
   return self->is_piv && puk != NULL &&
-         cardpin_secret_equal_bytes (puk, (const guint8 *) FACTORY_PUK, strlen (FACTORY_PUK));
+         cardpin_secret_equal_bytes (puk, (const guint8 *) CARDPIN_PIV_FACTORY_PUK,
+                                     strlen (CARDPIN_PIV_FACTORY_PUK));
 }
 
 /**

@@ -24,11 +24,11 @@
 #include "cardpin-error.h"
 #include "cardpin-manager.h"
 #include "cardpin-secret.h"
-#include "cardpin-test-stack.h"
+#include "cardpin-test-fixture.h"
 #include "cardpin-token.h"
 #include "cardpin-unblock-client.h"
 
-#define READER0 "Virtual PCD 00 00"
+#define READER0 CARDPIN_TEST_READER0
 
 /* canaries: none may ever appear in the service's log, database or audit */
 #define ALICE_PASSWORD "canary-Pw-7f3a91"
@@ -49,9 +49,7 @@ typedef struct {
   char              *log;
   char              *admin_key;       /* hex, for SERIAL_ALICE */
   GSubprocess       *service;
-  CardpinTestStack  *stack;
-  CardpinTestCard   *card;
-  CardpinManager    *manager;
+  CardpinTestFixture cards;           /* the stack, the card, the manager */
   GPtrArray         *canaries;        /* every secret this run used */
 } World;
 
@@ -168,13 +166,8 @@ client_new (const char *ca,
 static CardpinToken *
 alice_token (void)
 {
-  g_autoptr(GError) error = NULL;
-  CardpinToken *token;
+  CardpinToken *token = cardpin_test_fixture_token (&world.cards, READER0, NULL);
 
-  g_assert_true (cardpin_manager_refresh (world.manager, NULL, &error));
-  g_assert_no_error (error);
-  token = cardpin_manager_find_token (world.manager, READER0, NULL, &error);
-  g_assert_no_error (error);
   g_assert_cmpstr (cardpin_token_get_serial (token), ==, SERIAL_ALICE);
   return token;
 }
@@ -182,30 +175,15 @@ alice_token (void)
 static void
 block_pin (CardpinToken *token)
 {
-  while (cardpin_token_get_pin_state (token) != CARDPIN_PIN_STATE_LOCKED)
-    {
-      g_autoptr(CardpinSecret) wrong = cardpin_secret_new_from_string ("99999999");
-      g_autoptr(GError) error = NULL;
-
-      g_assert_false (cardpin_token_verify_pin (token, wrong, NULL, &error));
-      g_assert_nonnull (error);
-    }
+  if (cardpin_token_get_pin_state (token) != CARDPIN_PIN_STATE_LOCKED)
+    cardpin_test_block_pin (token, MAX (cardpin_token_get_pin_tries_left (token), 1));
 }
 
 /* An independent PIV client verifies @pin on the card */
 static int
 yubico_verify (const char *pin)
 {
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
-
-  process = g_subprocess_newv ((const char * const[]) { "yubico-piv-tool", "-r", READER0,
-                                                        "-a", "verify-pin", "-P", pin, NULL },
-                               G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                               G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_wait (process, NULL, &error));
-  return g_subprocess_get_exit_status (process);
+  return cardpin_test_yubico_verify (READER0, pin);
 }
 
 static guint
@@ -365,8 +343,6 @@ static void
 world_setup (void)
 {
   g_autoptr(GError) error = NULL;
-  const char *modules[] = { cardpin_test_opensc_module (), NULL };
-  g_autofree char *state = NULL;
 
   world.canaries = g_ptr_array_new_with_free_func (g_free);
   add_canary (ALICE_PASSWORD);
@@ -389,16 +365,11 @@ world_setup (void)
   make_inventory ();
   start_service ();
 
-  world.stack = cardpin_test_stack_new (2, &error);
-  g_assert_no_error (error);
-  world.card = cardpin_test_stack_insert (world.stack, 0,
-                                          (const char * const[]) {
-                                            "--serial", SERIAL_ALICE,
-                                            "--admin-key", world.admin_key, NULL },
-                                          &error);
-  g_assert_no_error (error);
-  world.manager = cardpin_manager_new (modules, NULL, &error);
-  g_assert_no_error (error);
+  cardpin_test_fixture_setup (&world.cards, NULL);
+  cardpin_test_fixture_insert (&world.cards, 0,
+                               (const char * const[]) { "--serial", SERIAL_ALICE,
+                                                        "--admin-key", world.admin_key,
+                                                        NULL });
 }
 
 static void
@@ -406,11 +377,7 @@ world_teardown (void)
 {
   g_autofree char *rm = NULL;
 
-  g_clear_object (&world.manager);
-  if (world.card != NULL)
-    cardpin_test_card_remove (world.card);
-  if (world.stack != NULL)
-    cardpin_test_stack_free (world.stack);
+  cardpin_test_fixture_teardown (&world.cards, NULL);
   if (world.service != NULL)
     {
       g_subprocess_send_signal (world.service, SIGTERM);
@@ -733,16 +700,9 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GError) error = NULL;
   int result;
 
-  if (!cardpin_test_stack_enter_namespace (&error))
-    {
-      g_printerr ("Cannot enter a private namespace: %s\n", error->message);
-      return 1;
-    }
-
-  g_test_init (&argc, &argv, NULL);
+  cardpin_test_init (&argc, &argv);
   world_setup ();
 
   g_test_add_func ("/cardpin/online/unblock", test_unblock);

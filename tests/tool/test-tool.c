@@ -449,6 +449,83 @@ test_tool_challenge_removed (CardpinTestFixture *fixture,
   g_assert_nonnull (strstr (err, "the challenge is no longer valid"));
 }
 
+/* --reader for a reader that is not there: exit 1, says so, lists the readers */
+static void
+test_tool_no_such_reader (CardpinTestFixture *fixture,
+                          gconstpointer       data)
+{
+  g_autofree char *err = NULL;
+
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", "Virtual PCD 09 09",
+                                                  "--pin-fd", "3", "--new-pin-fd", "4",
+                                                  NULL }, "123456\n", "739154\n", NULL,
+                         &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "There is no reader “Virtual PCD 09 09”"));
+  g_assert_nonnull (strstr (err, "“Virtual PCD 00 00”"));
+  g_assert_nonnull (strstr (err, "“Virtual PCD 00 01”"));
+  g_assert_null (strstr (err, "Insert"));
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "123456"), ==, 0);
+}
+
+/* The card goes away in the middle of the status read: never a success with no card or
+ * half a state. Either the read finished before (the whole state, exit 0) or it fails
+ * (exit 1, the reason on stderr, nothing on stdout). */
+static void
+test_tool_status_interrupted (CardpinTestFixture *fixture,
+                              gconstpointer       data)
+{
+  guint failed = 0;
+
+  for (guint k = 1; k <= 49; k += 4)
+    {
+      g_autofree char *drop = g_strdup_printf ("%u", k);
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      CardpinTestCard *card;
+      int status;
+
+      card = cardpin_test_fixture_insert (fixture, 0, (const char * const[]) {
+                                            "--drop-after", drop, NULL });
+      status = cardpin_test_run ((const char * const[]) { g_getenv ("CARDPIN_TOOL"), "status",
+                                                          "--json", "--module",
+                                                          cardpin_test_opensc_module (),
+                                                          NULL }, NULL, &out, &err);
+      g_test_message ("drop after APDU %u: exit %d, %s", k, status, err);
+      if (status == 0)
+        {
+          g_autoptr(JsonParser) parser = json_parser_new ();
+          JsonArray *array;
+          JsonObject *object;
+
+          g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
+          array = json_node_get_array (json_parser_get_root (parser));
+          /* gone before it was seen at all: no card is the truth */
+          if (json_array_get_length (array) == 0)
+            goto next;
+          g_assert_cmpuint (json_array_get_length (array), ==, 1);
+          object = json_array_get_object_element (array, 0);
+          g_assert_cmpint (json_object_get_int_member (object, "pin_tries_left"), ==, 3);
+          g_assert_cmpint (json_object_get_int_member (object, "puk_tries_left"), ==, 3);
+          g_assert_nonnull (json_object_get_string_member (object, "serial"));
+        }
+      else
+        {
+          g_assert_cmpint (status, ==, 1);
+          g_assert_cmpstr (out, ==, "");
+          g_assert_cmpuint (strlen (err), >, 0);
+          failed++;
+        }
+    next:
+      /* the card dropped itself, or is stopped now (the read needed fewer APDUs) */
+      cardpin_test_card_wait_gone (card, 1000);
+      fixture->cards[0] = NULL;
+    }
+  /* the drops did hit the read */
+  g_assert_cmpuint (failed, >, 0);
+}
+
 /* The tool waiting for a PIN is already hardened: no core dumps, not dumpable */
 static void
 test_tool_hardened (CardpinTestFixture *fixture,
@@ -523,6 +600,8 @@ main (int   argc,
   ADD ("challenge-nul", test_tool_challenge_nul);
   ADD ("challenge-removed", test_tool_challenge_removed);
   ADD ("hardened", test_tool_hardened);
+  ADD ("no-such-reader", test_tool_no_such_reader);
+  ADD ("status-interrupted", test_tool_status_interrupted);
 
 #undef ADD
 
