@@ -505,17 +505,39 @@ cardpin_piv_verify (const CardpinCardIo  *io,
  * @io: the card, PIV selected
  * @error: return location
  *
- * VERIFY 00 20 FF 80: resets the PIN's security status.
+ * VERIFY 00 20 FF 80 resets the PIN's security status; then an empty VERIFY checks that
+ * the PIN is no longer verified (9000 there would mean it still is).
+ *
+ * Returns: %TRUE when the card has verifiably forgotten the PIN; otherwise reset it
  */
 gboolean
 cardpin_piv_logout (const CardpinCardIo  *io,
                     GError              **error)
 {
   g_autoptr(CardpinApduResponse) response = NULL;
+  g_autoptr(CardpinApduResponse) check = NULL;
 
   response = send_command (io, INS_VERIFY, 0xFF, CARDPIN_PIV_KEY_PIN, NULL, 0,
                            CARDPIN_APDU_NO_LE, error);
-  return response != NULL;
+  if (response == NULL)
+    return FALSE;
+  if (!cardpin_sw_is_ok (response->sw))
+    {
+      set_unexpected (error, response->sw);
+      return FALSE;
+    }
+
+  check = send_command (io, INS_VERIFY, 0x00, CARDPIN_PIV_KEY_PIN, NULL, 0,
+                        CARDPIN_APDU_NO_LE, error);
+  if (check == NULL)
+    return FALSE;
+  if (cardpin_sw_is_ok (check->sw))
+    {
+      g_set_error_literal (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_ERROR,
+                           _("The card still counts the PIN as entered after the log-out."));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**

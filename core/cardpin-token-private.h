@@ -80,6 +80,7 @@ gboolean          _cardpin_token_info_read_card (CardpinTokenInfo      *info,
 gboolean          _cardpin_piv_run_op           (OpKind                 kind,
                                                  CardpinSecret * const *secrets,
                                                  const CardpinCardIo   *io,
+                                                 gboolean              *cleared,
                                                  GError               **error);
 
 G_END_DECLS

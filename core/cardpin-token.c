@@ -1184,10 +1184,14 @@ gboolean
 _cardpin_piv_run_op (OpKind                kind,
                      CardpinSecret * const *secrets,
                      const CardpinCardIo  *io,
+                     gboolean             *cleared,
                      GError              **error)
 {
   CardpinSecret * const *s = secrets;
   gboolean ok = FALSE;
+
+  if (cleared != NULL)
+    *cleared = FALSE;
 
   /* every value is checked before the first APDU: a value the card cannot hold never
    * reaches it, so it never costs a try (nor a half-done operation) */
@@ -1232,8 +1236,12 @@ _cardpin_piv_run_op (OpKind                kind,
       g_assert_not_reached ();
     }
 
-  /* leave no verified PIN behind in the card session */
-  cardpin_piv_logout (io, NULL);
+  /* leave no verified PIN behind in the card session; when the card cannot be seen to
+   * have forgotten it, the caller resets the card */
+  if (cleared != NULL)
+    *cleared = cardpin_piv_logout (io, NULL);
+  else
+    cardpin_piv_logout (io, NULL);
   return ok;
 }
 
@@ -1244,6 +1252,7 @@ op_run_piv (Op            *op,
 {
   g_autoptr(CardpinPcscCard) card = NULL;
   CardpinCardIo io;
+  gboolean cleared = FALSE;
   gboolean ok;
 
   card = cardpin_pcsc_card_connect (op->reader, cancellable, error);
@@ -1253,8 +1262,10 @@ op_run_piv (Op            *op,
     return FALSE;
 
   io = cardpin_pcsc_card_get_io (card);
-  ok = _cardpin_piv_run_op (op->kind, op->secrets, &io, error);
-  cardpin_pcsc_card_end_transaction (card, SCARD_LEAVE_CARD, NULL);
+  ok = _cardpin_piv_run_op (op->kind, op->secrets, &io, &cleared, error);
+  /* the card is left as it was only when it has verifiably forgotten the PIN */
+  cardpin_pcsc_card_end_transaction (card, cleared ? SCARD_LEAVE_CARD : SCARD_RESET_CARD,
+                                     NULL);
   return ok;
 }
 

@@ -786,6 +786,51 @@ test_piv_admin_challenge (void)
   fake_card_clear (&fake);
 }
 
+/* The PIN's security status is cleared and the clearing checked; anything else says the
+ * card must be reset */
+static void
+test_piv_logout_checked (void)
+{
+  CardpinCardIo io = { fake_transmit, NULL };
+  g_autofree char *logout = NULL;
+  g_autofree char *check = NULL;
+  FakeCard fake;
+
+  /* cleared: the empty VERIFY says "not verified, 3 tries" */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  fake_card_add (&fake, "9000");
+  fake_card_add (&fake, "63C3");
+  g_assert_true (cardpin_piv_logout (&io, NULL));
+  logout = fake_card_command (&fake, 0);
+  check = fake_card_command (&fake, 1);
+  g_assert_cmpstr (logout, ==, "0020FF80");
+  g_assert_cmpstr (check, ==, "00200080");
+  fake_card_clear (&fake);
+
+  /* a card that refuses the log-out */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  fake_card_add (&fake, "6A86");
+  g_assert_false (cardpin_piv_logout (&io, NULL));
+  fake_card_clear (&fake);
+
+  /* a card that accepts it but still counts the PIN as verified */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  fake_card_add (&fake, "9000");
+  fake_card_add (&fake, "9000");
+  g_assert_false (cardpin_piv_logout (&io, NULL));
+  fake_card_clear (&fake);
+
+  /* a card gone in between */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  fake_card_add (&fake, "9000");
+  g_assert_false (cardpin_piv_logout (&io, NULL));
+  fake_card_clear (&fake);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -819,6 +864,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/apdu/piv-sw-errors", test_piv_sw_errors);
   g_test_add_func ("/cardpin/apdu/piv-secrets-checked-first", test_piv_secrets_checked_first);
   g_test_add_func ("/cardpin/apdu/piv-admin-challenge", test_piv_admin_challenge);
+  g_test_add_func ("/cardpin/apdu/piv-logout-checked", test_piv_logout_checked);
 
   return g_test_run ();
 }
