@@ -995,6 +995,7 @@ require_secret (const CardpinSecret  *secret,
 /* PKCS#11 results of C_Login / C_SetPIN / C_InitPIN as CARDPIN_ERROR codes */
 static void
 set_p11_pin_error (GError   **error,
+                   const Op  *op,
                    CK_RV      rv,
                    gboolean   so,
                    gboolean   changing,
@@ -1023,10 +1024,26 @@ set_p11_pin_error (GError   **error,
                                         "ask your administrator."));
       return;
     case CKR_PIN_LEN_RANGE:
-      cardpin_set_policy_error (error, CARDPIN_POLICY_TOO_SHORT,
-                                _("The card does not accept a PIN of this length. Choose "
-                                  "another PIN."));
-      return;
+      {
+        /* the new PIN is the one out of range: the current one was checked before */
+        gsize len = op->secrets[1] != NULL ? cardpin_secret_get_length (op->secrets[1]) : 0;
+        gboolean too_long = op->max_pin_length > 0 && len > op->max_pin_length;
+
+        if (op->min_pin_length > 0 && op->max_pin_length > 0)
+          cardpin_set_policy_error (error,
+                                    too_long ? CARDPIN_POLICY_TOO_LONG : CARDPIN_POLICY_TOO_SHORT,
+                                    too_long ? _("This PIN is too long: the card takes %u to %u "
+                                                 "characters. Choose a shorter PIN.")
+                                             : _("This PIN is too short: the card takes %u to %u "
+                                                 "characters. Choose a longer PIN."),
+                                    op->min_pin_length, op->max_pin_length);
+        else
+          cardpin_set_policy_error (error,
+                                    too_long ? CARDPIN_POLICY_TOO_LONG : CARDPIN_POLICY_TOO_SHORT,
+                                    "%s", _("The card does not accept a PIN of this length. "
+                                            "Choose another PIN."));
+        return;
+      }
     case CKR_PIN_INVALID:
       cardpin_set_policy_error (error, CARDPIN_POLICY_BAD_CHARACTER,
                                 _("The card does not accept these characters in a PIN. "
@@ -1093,7 +1110,7 @@ op_run_p11 (Op            *op,
         }
       else
         {
-          set_p11_pin_error (error, rv, FALSE, FALSE, "C_Login");
+          set_p11_pin_error (error, op, rv, FALSE, FALSE, "C_Login");
         }
       break;
 
@@ -1102,7 +1119,7 @@ op_run_p11 (Op            *op,
                             secret_ptr (s[1]), secret_len (s[1]));
       ok = rv == CKR_OK;
       if (!ok)
-        set_p11_pin_error (error, rv, FALSE, TRUE, "C_SetPIN");
+        set_p11_pin_error (error, op, rv, FALSE, TRUE, "C_SetPIN");
       break;
 
     case OP_UNBLOCK_PUK:
@@ -1113,14 +1130,14 @@ op_run_p11 (Op            *op,
                                 secret_ptr (s[1]), secret_len (s[1]));
           ok = rv == CKR_OK;
           if (!ok)
-            set_p11_pin_error (error, rv, FALSE, TRUE, "C_SetPIN");
+            set_p11_pin_error (error, op, rv, FALSE, TRUE, "C_SetPIN");
           break;
         }
       /* the PKCS#11 route: log in as SO with the PUK (or SO PIN), C_InitPIN */
       rv = funcs->C_Login (session, CKU_SO, secret_ptr (s[0]), secret_len (s[0]));
       if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
         {
-          set_p11_pin_error (error, rv, TRUE, FALSE, "C_Login");
+          set_p11_pin_error (error, op, rv, TRUE, FALSE, "C_Login");
           break;
         }
       rv = funcs->C_InitPIN (session, secret_ptr (s[1]), secret_len (s[1]));
@@ -1132,7 +1149,7 @@ op_run_p11 (Op            *op,
                          _("This token cannot set a new PIN with the PUK. Ask your "
                            "administrator."));
           else
-            set_p11_pin_error (error, rv, FALSE, TRUE, "C_InitPIN");
+            set_p11_pin_error (error, op, rv, FALSE, TRUE, "C_InitPIN");
         }
       funcs->C_Logout (session);
       break;
