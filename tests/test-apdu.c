@@ -311,6 +311,25 @@ test_transceive_wrong_le_once (void)
   fake_card_clear (&fake);
 }
 
+/* a command with data (a PIN block) is never sent twice: 6CXX to it is its answer */
+static void
+test_transceive_wrong_le_with_data (void)
+{
+  g_autoptr(CardpinApduResponse) response = NULL;
+  g_autoptr(GError) error = NULL;
+  FakeCard fake;
+
+  fake_card_init (&fake);
+  fake_card_add (&fake, "6C04");
+  fake_card_add (&fake, "9000");
+  /* VERIFY 80 with a PIN block and an Le */
+  response = run_script (&fake, "002000800831323334353637FF00", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (response->sw, ==, 0x6C04);
+  g_assert_cmpuint (fake.commands->len, ==, 1);
+  fake_card_clear (&fake);
+}
+
 static void
 test_transceive_endless (void)
 {
@@ -865,6 +884,8 @@ main (int   argc,
   g_test_add_func ("/cardpin/apdu/piv-secrets-checked-first", test_piv_secrets_checked_first);
   g_test_add_func ("/cardpin/apdu/piv-admin-challenge", test_piv_admin_challenge);
   g_test_add_func ("/cardpin/apdu/piv-logout-checked", test_piv_logout_checked);
+  g_test_add_func ("/cardpin/apdu/transceive-wrong-le-with-data",
+                   test_transceive_wrong_le_with_data);
 
   return g_test_run ();
 }
