@@ -337,6 +337,9 @@ cardpin_p11_modules_get_name (CardpinP11Modules *modules,
  * @rv: what C_Login, C_SetPIN or C_InitPIN returned (not CKR_OK)
  * @so: whether the secret was the PUK (SO PIN)
  * @changing: whether a new value was being set
+ * @new_value: (nullable): the new value, if any
+ * @min_pin_length: the token's ulMinPinLen (0: unknown)
+ * @max_pin_length: the token's ulMaxPinLen (0: unknown)
  * @what: the function, for other errors
  *
  * The PKCS#11 results of the PIN functions as CARDPIN_ERROR codes.
@@ -346,6 +349,9 @@ cardpin_p11_set_pin_error (GError   **error,
                            CK_RV      rv,
                            gboolean   so,
                            gboolean   changing,
+                           const CardpinSecret *new_value,
+                           guint      min_pin_length,
+                           guint      max_pin_length,
                            const char *what)
 {
   switch (rv)
@@ -371,10 +377,26 @@ cardpin_p11_set_pin_error (GError   **error,
                                         "ask your administrator."));
       return;
     case CKR_PIN_LEN_RANGE:
-      cardpin_set_policy_error (error, CARDPIN_POLICY_TOO_SHORT,
-                                _("The card does not accept a PIN of this length. Choose "
-                                  "another PIN."));
-      return;
+      {
+        /* the new PIN is the one out of range: the current one was checked before */
+        gsize len = new_value != NULL ? cardpin_secret_get_length (new_value) : 0;
+        gboolean too_long = max_pin_length > 0 && len > max_pin_length;
+
+        if (min_pin_length > 0 && max_pin_length > 0)
+          cardpin_set_policy_error (error,
+                                    too_long ? CARDPIN_POLICY_TOO_LONG : CARDPIN_POLICY_TOO_SHORT,
+                                    too_long ? _("This PIN is too long: the card takes %u to %u "
+                                                 "characters. Choose a shorter PIN.")
+                                             : _("This PIN is too short: the card takes %u to %u "
+                                                 "characters. Choose a longer PIN."),
+                                    min_pin_length, max_pin_length);
+        else
+          cardpin_set_policy_error (error,
+                                    too_long ? CARDPIN_POLICY_TOO_LONG : CARDPIN_POLICY_TOO_SHORT,
+                                    "%s", _("The card does not accept a PIN of this length. "
+                                            "Choose another PIN."));
+        return;
+      }
     case CKR_PIN_INVALID:
       cardpin_set_policy_error (error, CARDPIN_POLICY_BAD_CHARACTER,
                                 _("The card does not accept these characters in a PIN. "
@@ -411,6 +433,8 @@ secret_len (const CardpinSecret *secret)
  * @funcs: the token's module
  * @slot: the token's slot
  * @token_flags: the token's flags (CKF_USER_PIN_INITIALIZED decides the set-up route)
+ * @min_pin_length: the token's ulMinPinLen, for the error messages
+ * @max_pin_length: the token's ulMaxPinLen, for the error messages
  * @kind: the operation
  * @secrets: (array fixed-size=4): as in #OpKind; %NULL on a pinpad reader
  * @error: return location
@@ -422,6 +446,8 @@ gboolean
 _cardpin_p11_run_op (CK_FUNCTION_LIST      *funcs,
                      CK_SLOT_ID             slot,
                      CK_FLAGS               token_flags,
+                     guint                  min_pin_length,
+                     guint                  max_pin_length,
                      OpKind                 kind,
                      CardpinSecret * const *secrets,
                      GError               **error)
@@ -455,7 +481,8 @@ _cardpin_p11_run_op (CK_FUNCTION_LIST      *funcs,
         }
       else
         {
-          cardpin_p11_set_pin_error (error, rv, FALSE, FALSE, "C_Login");
+          cardpin_p11_set_pin_error (error, rv, FALSE, FALSE, s[1],
+                                     min_pin_length, max_pin_length, "C_Login");
         }
       break;
 
@@ -464,7 +491,8 @@ _cardpin_p11_run_op (CK_FUNCTION_LIST      *funcs,
                             secret_ptr (s[1]), secret_len (s[1]));
       ok = rv == CKR_OK;
       if (!ok)
-        cardpin_p11_set_pin_error (error, rv, FALSE, TRUE, "C_SetPIN");
+        cardpin_p11_set_pin_error (error, rv, FALSE, TRUE, s[1],
+                                   min_pin_length, max_pin_length, "C_SetPIN");
       break;
 
     case OP_UNBLOCK_PUK:
@@ -475,14 +503,16 @@ _cardpin_p11_run_op (CK_FUNCTION_LIST      *funcs,
                                 secret_ptr (s[1]), secret_len (s[1]));
           ok = rv == CKR_OK;
           if (!ok)
-            cardpin_p11_set_pin_error (error, rv, FALSE, TRUE, "C_SetPIN");
+            cardpin_p11_set_pin_error (error, rv, FALSE, TRUE, s[1],
+                                       min_pin_length, max_pin_length, "C_SetPIN");
           break;
         }
       /* the PKCS#11 route: log in as SO with the PUK (or SO PIN), C_InitPIN */
       rv = funcs->C_Login (session, CKU_SO, secret_ptr (s[0]), secret_len (s[0]));
       if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
         {
-          cardpin_p11_set_pin_error (error, rv, TRUE, FALSE, "C_Login");
+          cardpin_p11_set_pin_error (error, rv, TRUE, FALSE, s[1],
+                                     min_pin_length, max_pin_length, "C_Login");
           break;
         }
       rv = funcs->C_InitPIN (session, secret_ptr (s[1]), secret_len (s[1]));
@@ -494,7 +524,8 @@ _cardpin_p11_run_op (CK_FUNCTION_LIST      *funcs,
                          _("This token cannot set a new PIN with the PUK. Ask your "
                            "administrator."));
           else
-            cardpin_p11_set_pin_error (error, rv, FALSE, TRUE, "C_InitPIN");
+            cardpin_p11_set_pin_error (error, rv, FALSE, TRUE, s[1],
+                                       min_pin_length, max_pin_length, "C_InitPIN");
         }
       funcs->C_Logout (session);
       break;

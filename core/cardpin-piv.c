@@ -505,17 +505,39 @@ cardpin_piv_verify (const CardpinCardIo  *io,
  * @io: the card, PIV selected
  * @error: return location
  *
- * VERIFY 00 20 FF 80: resets the PIN's security status.
+ * VERIFY 00 20 FF 80 resets the PIN's security status; then an empty VERIFY checks that
+ * the PIN is no longer verified (9000 there would mean it still is).
+ *
+ * Returns: %TRUE when the card has verifiably forgotten the PIN; otherwise reset it
  */
 gboolean
 cardpin_piv_logout (const CardpinCardIo  *io,
                     GError              **error)
 {
   g_autoptr(CardpinApduResponse) response = NULL;
+  g_autoptr(CardpinApduResponse) check = NULL;
 
   response = send_command (io, INS_VERIFY, 0xFF, CARDPIN_PIV_KEY_PIN, NULL, 0,
                            CARDPIN_APDU_NO_LE, error);
-  return response != NULL;
+  if (response == NULL)
+    return FALSE;
+  if (!cardpin_sw_is_ok (response->sw))
+    {
+      set_unexpected (error, response->sw);
+      return FALSE;
+    }
+
+  check = send_command (io, INS_VERIFY, 0x00, CARDPIN_PIV_KEY_PIN, NULL, 0,
+                        CARDPIN_APDU_NO_LE, error);
+  if (check == NULL)
+    return FALSE;
+  if (cardpin_sw_is_ok (check->sw))
+    {
+      g_set_error_literal (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_ERROR,
+                           _("The card still counts the PIN as entered after the log-out."));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -791,6 +813,8 @@ check_piv_secrets (OpKind                kind,
  * @secrets: (array fixed-size=4): its secrets: current and new value; for set-up also
  *   the current and the new PUK (both %NULL: the PUK stays)
  * @io: the card, inside a transaction
+ * @cleared: (out) (optional): whether the card confirmed the PIN's log-out (9000); when
+ *   not, the caller resets the card
  * @error: return location
  *
  * Runs a PIN operation with PIV APDUs, then logs the PIN out again. Any transport will
@@ -800,10 +824,14 @@ gboolean
 _cardpin_piv_run_op (OpKind                kind,
                      CardpinSecret * const *secrets,
                      const CardpinCardIo  *io,
+                     gboolean             *cleared,
                      GError              **error)
 {
   CardpinSecret * const *s = secrets;
   gboolean ok = FALSE;
+
+  if (cleared != NULL)
+    *cleared = FALSE;
 
   /* every value is checked before the first APDU: a value the card cannot hold never
    * reaches it, so it never costs a try (nor a half-done operation) */
@@ -848,8 +876,12 @@ _cardpin_piv_run_op (OpKind                kind,
       g_assert_not_reached ();
     }
 
-  /* leave no verified PIN behind in the card session */
-  cardpin_piv_logout (io, NULL);
+  /* leave no verified PIN behind in the card session; when the card cannot be seen to
+   * have forgotten it, the caller resets the card */
+  if (cleared != NULL)
+    *cleared = cardpin_piv_logout (io, NULL);
+  else
+    cardpin_piv_logout (io, NULL);
   return ok;
 }
 

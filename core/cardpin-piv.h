@@ -96,6 +96,7 @@ gboolean  cardpin_piv_admin_complete  (const CardpinCardIo  *io,
 gboolean  _cardpin_piv_run_op         (OpKind                 kind,
                                        CardpinSecret * const *secrets,
                                        const CardpinCardIo   *io,
+                                       gboolean              *cleared,
                                        GError               **error);
 
 void      cardpin_piv_set_sw_error    (GError              **error,

@@ -219,6 +219,7 @@ op_run_piv (Op            *op,
 {
   g_autoptr(CardpinPcscCard) card = NULL;
   CardpinCardIo io;
+  gboolean cleared = FALSE;
   gboolean ok;
 
   card = cardpin_pcsc_card_connect (op->reader, cancellable, error);
@@ -228,8 +229,10 @@ op_run_piv (Op            *op,
     return FALSE;
 
   io = cardpin_pcsc_card_get_io (card);
-  ok = _cardpin_piv_run_op (op->kind, op->secrets, &io, error);
-  cardpin_pcsc_card_end_transaction (card, SCARD_LEAVE_CARD, NULL);
+  ok = _cardpin_piv_run_op (op->kind, op->secrets, &io, &cleared, error);
+  /* the card is left as it was only when it has verifiably forgotten the PIN */
+  cardpin_pcsc_card_end_transaction (card, cleared ? SCARD_LEAVE_CARD : SCARD_RESET_CARD,
+                                     NULL);
   return ok;
 }
 
@@ -260,7 +263,8 @@ op_run (Op            *op,
                                        op->max_pin_length, error))
         return FALSE;
       ok = _cardpin_p11_run_op (cardpin_p11_modules_get (op->modules, op->module_index),
-                                op->slot, op->flags, op->kind, op->secrets, &local_error);
+                                op->slot, op->flags, op->min_pin_length, op->max_pin_length,
+                                op->kind, op->secrets, &local_error);
     }
 
   /* the status after the operation: exact tries for the error and the properties */

@@ -304,7 +304,7 @@ run_pin_operation (const CardpinCardIo *io,
       g_assert_not_reached ();
     }
 
-  ok = _cardpin_piv_run_op (kind, secrets, io, &error);
+  ok = _cardpin_piv_run_op (kind, secrets, io, NULL, &error);
   check_result (ok, error);
 }
 
