@@ -50,6 +50,7 @@ struct _CardpinToken {
   int                 pin_tries_max;
   int                 puk_tries_left;
   int                 pin_is_default;
+  int                 puk_is_default;
   CardpinPinState     pin_state;
 };
 
@@ -204,6 +205,7 @@ _cardpin_token_info_read_card (CardpinTokenInfo     *info,
   if (!cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PUK, &tries, error))
     return FALSE;
   info->puk_tries_left = tries.tries_left;
+  info->puk_is_default = tries.is_default;
 
   serial = cardpin_piv_read_serial (io, &local_error);
   if (local_error != NULL)
@@ -285,6 +287,7 @@ _cardpin_token_info_read (CardpinP11Modules   *modules,
   info->pin_tries_max = -1;
   info->puk_tries_left = -1;
   info->pin_is_default = -1;
+  info->puk_is_default = -1;
 
   rv = funcs->C_GetSlotInfo (slot, &slot_info);
   if (!cardpin_p11_set_error (error, rv, "C_GetSlotInfo"))
@@ -448,6 +451,7 @@ _cardpin_token_update (CardpinToken           *self,
     g_object_notify_by_pspec (object, props[PROP_PUK_TRIES_LEFT]);
   if (set_int (&self->pin_is_default, info->pin_is_default))
     g_object_notify_by_pspec (object, props[PROP_PIN_IS_DEFAULT]);
+  self->puk_is_default = info->puk_is_default;
   if (self->pin_state != pin_state)
     {
       self->pin_state = pin_state;
@@ -642,6 +646,7 @@ cardpin_token_init (CardpinToken *self)
   self->pin_tries_max = -1;
   self->puk_tries_left = -1;
   self->pin_is_default = -1;
+  self->puk_is_default = -1;
   self->pin_state = CARDPIN_PIN_STATE_OK;
 }
 
@@ -778,6 +783,20 @@ cardpin_token_get_pin_is_default (CardpinToken *self)
 {
   g_return_val_if_fail (CARDPIN_IS_TOKEN (self), -1);
   return self->pin_is_default;
+}
+
+/**
+ * cardpin_token_get_puk_is_default:
+ * @self: a token
+ *
+ * Returns: 1 when the card reports its PUK is still the factory default, 0 when not,
+ *   -1 when it cannot tell (no card try is ever spent to find out)
+ */
+int
+cardpin_token_get_puk_is_default (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), -1);
+  return self->puk_is_default;
 }
 
 guint
