@@ -534,7 +534,8 @@ command_change (char **argv)
     return fail (error);
 
   g_print ("%s\n", _("The PIN was changed."));
-  if (cardpin_token_is_factory_pin (token, old_pin))
+  /* what the card says of its PUK, not a guess from the old PIN */
+  if (cardpin_token_get_puk_is_default (token) == 1)
     g_print ("%s\n", _("The card still has its factory PUK: set a personal one with "
                        "“cardpin-tool change-puk”."));
   return CARDPIN_CLI_EXIT_OK;

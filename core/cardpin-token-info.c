@@ -141,6 +141,7 @@ _cardpin_token_info_read_card (CardpinTokenInfo     *info,
   if (!cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PUK, &tries, error))
     return FALSE;
   info->puk_tries_left = tries.tries_left;
+  info->puk_is_default = tries.is_default;
 
   serial = cardpin_piv_read_serial (io, &local_error);
   if (local_error != NULL)
@@ -222,6 +223,7 @@ _cardpin_token_info_read (CardpinP11Modules   *modules,
   info->pin_tries_max = -1;
   info->puk_tries_left = -1;
   info->pin_is_default = -1;
+  info->puk_is_default = -1;
 
   rv = funcs->C_GetSlotInfo (slot, &slot_info);
   if (!cardpin_p11_set_error (error, rv, "C_GetSlotInfo"))

@@ -37,6 +37,7 @@ struct _CardpinToken {
   int                 pin_tries_max;
   int                 puk_tries_left;
   int                 pin_is_default;
+  int                 puk_is_default;
   CardpinPinState     pin_state;
 };
 
@@ -60,6 +61,7 @@ typedef struct {
   int         pin_tries_max;
   int         puk_tries_left;
   int         pin_is_default;
+  int         puk_is_default;
 } CardpinTokenInfo;
 
 CardpinTokenInfo *_cardpin_token_info_read     (CardpinP11Modules   *modules,

@@ -140,6 +140,7 @@ _cardpin_token_update (CardpinToken           *self,
     g_object_notify_by_pspec (object, props[PROP_PUK_TRIES_LEFT]);
   if (set_int (&self->pin_is_default, info->pin_is_default))
     g_object_notify_by_pspec (object, props[PROP_PIN_IS_DEFAULT]);
+  self->puk_is_default = info->puk_is_default;
   if (self->pin_state != pin_state)
     {
       self->pin_state = pin_state;
@@ -397,6 +398,7 @@ cardpin_token_init (CardpinToken *self)
   self->pin_tries_max = -1;
   self->puk_tries_left = -1;
   self->pin_is_default = -1;
+  self->puk_is_default = -1;
   self->pin_state = CARDPIN_PIN_STATE_OK;
 }
 
@@ -533,6 +535,20 @@ cardpin_token_get_pin_is_default (CardpinToken *self)
 {
   g_return_val_if_fail (CARDPIN_IS_TOKEN (self), -1);
   return self->pin_is_default;
+}
+
+/**
+ * cardpin_token_get_puk_is_default:
+ * @self: a token
+ *
+ * Returns: 1 when the card reports its PUK is still the factory default, 0 when not,
+ *   -1 when it cannot tell (no card try is ever spent to find out)
+ */
+int
+cardpin_token_get_puk_is_default (CardpinToken *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), -1);
+  return self->puk_is_default;
 }
 
 guint
