@@ -15,6 +15,7 @@
 #include "cardpin-cli-online.h"
 #include "cardpin-error.h"
 #include "cardpin-manager.h"
+#include "cardpin-pin-state.h"
 #include "cardpin-policy.h"
 #include "cardpin-secret.h"
 #include "cardpin-token.h"
@@ -76,36 +77,9 @@ print_error (const GError *error)
 static char *
 pin_state_words (CardpinToken *token)
 {
-  int left = cardpin_token_get_pin_tries_left (token);
-  int puk = cardpin_token_get_puk_tries_left (token);
-
-  switch (cardpin_token_get_pin_state (token))
-    {
-    case CARDPIN_PIN_STATE_OK:
-      if (left > 0)
-        return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "PIN OK (%d try left)",
-                                             "PIN OK (%d tries left)", left), left);
-      return g_strdup (_("PIN OK"));
-    case CARDPIN_PIN_STATE_COUNT_LOW:
-      if (left > 0)
-        return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                             "Wrong PIN entered: %d try left",
-                                             "Wrong PIN entered: %d tries left", left),
-                                left);
-      return g_strdup (_("Wrong PIN entered: few tries left"));
-    case CARDPIN_PIN_STATE_FINAL_TRY:
-      return g_strdup (_("Final try: one more wrong PIN blocks the card"));
-    case CARDPIN_PIN_STATE_LOCKED:
-      if (puk == 0)
-        return g_strdup (_("PIN blocked, PUK blocked too: ask your administrator"));
-      return g_strdup (_("PIN blocked: unblock it with the PUK or your administrator"));
-    case CARDPIN_PIN_STATE_MUST_CHANGE:
-      return g_strdup (_("The PIN must be changed before use"));
-    case CARDPIN_PIN_STATE_NOT_INITIALIZED:
-      return g_strdup (_("No PIN set yet: set one up first"));
-    default:
-      return g_strdup (_("Unknown"));
-    }
+  return cardpin_pin_state_explain (cardpin_token_get_pin_state (token),
+                                    cardpin_token_get_pin_tries_left (token),
+                                    cardpin_token_get_puk_tries_left (token));
 }
 
 static gboolean
@@ -560,7 +534,8 @@ command_change (char **argv)
     return fail (error);
 
   g_print ("%s\n", _("The PIN was changed."));
-  if (cardpin_token_is_factory_pin (token, old_pin))
+  /* what the card says of its PUK, not a guess from the old PIN */
+  if (cardpin_token_get_puk_is_default (token) == 1)
     g_print ("%s\n", _("The card still has its factory PUK: set a personal one with "
                        "“cardpin-tool change-puk”."));
   return CARDPIN_CLI_EXIT_OK;

@@ -7,7 +7,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "cardpin-application.h"
-#include "cardpin-status-text.h"
+#include "cardpin-pin-state.h"
 #include "cardpin-token-row.h"
 
 /**
@@ -364,12 +364,12 @@ cardpin_token_row_update (CardpinTokenRow *self)
   subtitle = g_strjoin ("\n", reader_line, serial_line, NULL);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), subtitle);
 
-  state_text = cardpin_status_text (pin_state,
-                                    cardpin_token_get_pin_tries_left (self->token),
-                                    cardpin_token_get_puk_tries_left (self->token));
+  state_text = cardpin_pin_state_words (pin_state,
+                                        cardpin_token_get_pin_tries_left (self->token),
+                                        cardpin_token_get_puk_tries_left (self->token));
   set_state (self, state_text,
-             cardpin_status_icon_name (pin_state),
-             cardpin_status_css_class (pin_state),
+             cardpin_pin_state_icon_name (pin_state),
+             cardpin_pin_state_style_class (pin_state),
              NULL);
 }
 

@@ -174,12 +174,20 @@ set_manager (CardpinWindow  *self,
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MANAGER]);
 }
 
+/* One load of the manager: the window and the cancellable it was started with */
+typedef struct {
+  CardpinWindow *self;
+  GCancellable  *cancellable;
+} Load;
+
 static void
 manager_new_cb (GObject      *object,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  g_autoptr(CardpinWindow) self = user_data;
+  g_autofree Load *load = user_data;
+  g_autoptr(CardpinWindow) self = load->self;
+  g_autoptr(GCancellable) cancellable = load->cancellable;
   g_autoptr(CardpinManager) manager = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -189,7 +197,7 @@ manager_new_cb (GObject      *object,
     return;
 
   /* A load that was superseded (reload, window closed) but finished anyway. */
-  if (G_IS_TASK (result) && g_task_get_cancellable (G_TASK (result)) != self->cancellable)
+  if (cancellable != self->cancellable)
     return;
 
   g_clear_object (&self->cancellable);
@@ -387,6 +395,8 @@ cardpin_window_get_manager (CardpinWindow *self)
 void
 cardpin_window_reload (CardpinWindow *self)
 {
+  Load *load;
+
   g_return_if_fail (CARDPIN_IS_WINDOW (self));
 
   g_cancellable_cancel (self->cancellable);
@@ -395,8 +405,11 @@ cardpin_window_reload (CardpinWindow *self)
 
   self->cancellable = g_cancellable_new ();
   set_page (self, "loading");
+  load = g_new0 (Load, 1);
+  load->self = g_object_ref (self);
+  load->cancellable = g_object_ref (self->cancellable);
   cardpin_manager_new_async ((const char * const *) self->modules, self->cancellable,
-                             manager_new_cb, g_object_ref (self));
+                             manager_new_cb, load);
 }
 
 const char *

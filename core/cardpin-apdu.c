@@ -226,7 +226,9 @@ cardpin_apdu_transceive (CardpinTransmitFunc   transmit,
 
   cla = apdu->bytes[0] & 0x0F; /* keep channel and secure-messaging bits, drop chaining */
   buffer = g_malloc (CARDPIN_APDU_MAX_RESPONSE);
-  collected = g_byte_array_new ();
+  /* sized for the longest answer up front: a growing array would leave unwiped copies
+   * of what it held behind in the heap (the limit is checked before each append) */
+  collected = g_byte_array_sized_new (CARDPIN_APDU_MAX_RESPONSE);
 
   for (i = 0; i < MAX_EXCHANGES; i++)
     {
@@ -248,9 +250,11 @@ cardpin_apdu_transceive (CardpinTransmitFunc   transmit,
           goto out;
         }
 
-      if (sw1 == 0x6C && !resent && command == apdu->bytes)
+      if (sw1 == 0x6C && !resent && command == apdu->bytes && apdu->body_len == 4)
         {
-          /* wrong Le: send the same command again with Le = SW2 */
+          /* wrong Le: send the same command again with Le = SW2. Only a command without
+           * data is sent again: one with data (a PIN block) is never repeated, the 6CXX
+           * stands as the answer. */
           memcpy (resend.bytes, apdu->bytes, apdu->body_len);
           resend.len = apdu->body_len;
           if (apdu->extended)

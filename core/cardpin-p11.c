@@ -328,3 +328,260 @@ cardpin_p11_modules_get_name (CardpinP11Modules *modules,
   g_return_val_if_fail (index < modules->n_modules, NULL);
   return modules->names[index];
 }
+
+/* PIN operations */
+
+/**
+ * cardpin_p11_set_pin_error:
+ * @error: return location
+ * @rv: what C_Login, C_SetPIN or C_InitPIN returned (not CKR_OK)
+ * @so: whether the secret was the PUK (SO PIN)
+ * @changing: whether a new value was being set
+ * @new_value: (nullable): the new value, if any
+ * @min_pin_length: the token's ulMinPinLen (0: unknown)
+ * @max_pin_length: the token's ulMaxPinLen (0: unknown)
+ * @what: the function, for other errors
+ *
+ * The PKCS#11 results of the PIN functions as CARDPIN_ERROR codes.
+ */
+void
+cardpin_p11_set_pin_error (GError   **error,
+                           CK_RV      rv,
+                           gboolean   so,
+                           gboolean   changing,
+                           const CardpinSecret *new_value,
+                           guint      min_pin_length,
+                           guint      max_pin_length,
+                           const char *what)
+{
+  switch (rv)
+    {
+    case CKR_PIN_INCORRECT:
+      if (so)
+        cardpin_set_error_with_tries (error, CARDPIN_ERROR_WRONG_PUK, -1,
+                                      _("Wrong PUK or administrator PIN. Check it and try "
+                                        "again; each wrong try counts."));
+      else
+        cardpin_set_error_with_tries (error, CARDPIN_ERROR_WRONG_PIN, -1,
+                                      _("Wrong PIN. Check it and try again; each wrong try "
+                                        "counts."));
+      return;
+    case CKR_PIN_LOCKED:
+      if (so)
+        cardpin_set_error_with_tries (error, CARDPIN_ERROR_PUK_BLOCKED, 0,
+                                      _("The PUK is blocked. Ask your administrator to "
+                                        "unblock the card."));
+      else
+        cardpin_set_error_with_tries (error, CARDPIN_ERROR_PIN_BLOCKED, 0,
+                                      _("The PIN is blocked. Unblock it with your PUK or "
+                                        "ask your administrator."));
+      return;
+    case CKR_PIN_LEN_RANGE:
+      {
+        /* the new PIN is the one out of range: the current one was checked before */
+        gsize len = new_value != NULL ? cardpin_secret_get_length (new_value) : 0;
+        gboolean too_long = max_pin_length > 0 && len > max_pin_length;
+
+        if (min_pin_length > 0 && max_pin_length > 0)
+          cardpin_set_policy_error (error,
+                                    too_long ? CARDPIN_POLICY_TOO_LONG : CARDPIN_POLICY_TOO_SHORT,
+                                    too_long ? _("This PIN is too long: the card takes %u to %u "
+                                                 "characters. Choose a shorter PIN.")
+                                             : _("This PIN is too short: the card takes %u to %u "
+                                                 "characters. Choose a longer PIN."),
+                                    min_pin_length, max_pin_length);
+        else
+          cardpin_set_policy_error (error,
+                                    too_long ? CARDPIN_POLICY_TOO_LONG : CARDPIN_POLICY_TOO_SHORT,
+                                    "%s", _("The card does not accept a PIN of this length. "
+                                            "Choose another PIN."));
+        return;
+      }
+    case CKR_PIN_INVALID:
+      cardpin_set_policy_error (error, CARDPIN_POLICY_BAD_CHARACTER,
+                                _("The card does not accept these characters in a PIN. "
+                                  "Choose another PIN."));
+      return;
+    case CKR_USER_PIN_NOT_INITIALIZED:
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("This token has no PIN yet. Set one up first."));
+      return;
+    case CKR_FUNCTION_CANCELED:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                   _("The PIN entry on the reader was cancelled."));
+      return;
+    default:
+      break;
+    }
+  cardpin_p11_set_error (error, rv, what);
+}
+
+static CK_UTF8CHAR_PTR
+secret_ptr (const CardpinSecret *secret)
+{
+  return secret ? (CK_UTF8CHAR_PTR) cardpin_secret_get_data (secret) : NULL;
+}
+
+static CK_ULONG
+secret_len (const CardpinSecret *secret)
+{
+  return secret ? cardpin_secret_get_length (secret) : 0;
+}
+
+/**
+ * _cardpin_p11_run_op:
+ * @funcs: the token's module
+ * @slot: the token's slot
+ * @token_flags: the token's flags (CKF_USER_PIN_INITIALIZED decides the set-up route)
+ * @min_pin_length: the token's ulMinPinLen, for the error messages
+ * @max_pin_length: the token's ulMaxPinLen, for the error messages
+ * @kind: the operation
+ * @secrets: (array fixed-size=4): as in #OpKind; %NULL on a pinpad reader
+ * @error: return location
+ *
+ * Runs a PIN operation through PKCS#11. Check the secrets with
+ * _cardpin_p11_check_secrets() first.
+ */
+gboolean
+_cardpin_p11_run_op (CK_FUNCTION_LIST      *funcs,
+                     CK_SLOT_ID             slot,
+                     CK_FLAGS               token_flags,
+                     guint                  min_pin_length,
+                     guint                  max_pin_length,
+                     OpKind                 kind,
+                     CardpinSecret * const *secrets,
+                     GError               **error)
+{
+  CardpinSecret * const *s = secrets;
+  CK_SESSION_HANDLE session;
+  gboolean ok = FALSE;
+  CK_RV rv;
+
+  if (kind == OP_CHANGE_PUK)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("cardpin can change the PUK of PIV cards only. Ask your "
+                     "administrator."));
+      return FALSE;
+    }
+
+  rv = funcs->C_OpenSession (slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                             &session);
+  if (!cardpin_p11_set_error (error, rv, "C_OpenSession"))
+    return FALSE;
+
+  switch (kind)
+    {
+    case OP_VERIFY:
+      rv = funcs->C_Login (session, CKU_USER, secret_ptr (s[0]), secret_len (s[0]));
+      if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
+        {
+          funcs->C_Logout (session);
+          ok = TRUE;
+        }
+      else
+        {
+          cardpin_p11_set_pin_error (error, rv, FALSE, FALSE, s[1],
+                                     min_pin_length, max_pin_length, "C_Login");
+        }
+      break;
+
+    case OP_CHANGE_PIN:
+      rv = funcs->C_SetPIN (session, secret_ptr (s[0]), secret_len (s[0]),
+                            secret_ptr (s[1]), secret_len (s[1]));
+      ok = rv == CKR_OK;
+      if (!ok)
+        cardpin_p11_set_pin_error (error, rv, FALSE, TRUE, s[1],
+                                   min_pin_length, max_pin_length, "C_SetPIN");
+      break;
+
+    case OP_UNBLOCK_PUK:
+    case OP_SETUP:
+      if (kind == OP_SETUP && (token_flags & CKF_USER_PIN_INITIALIZED))
+        {
+          rv = funcs->C_SetPIN (session, secret_ptr (s[0]), secret_len (s[0]),
+                                secret_ptr (s[1]), secret_len (s[1]));
+          ok = rv == CKR_OK;
+          if (!ok)
+            cardpin_p11_set_pin_error (error, rv, FALSE, TRUE, s[1],
+                                       min_pin_length, max_pin_length, "C_SetPIN");
+          break;
+        }
+      /* the PKCS#11 route: log in as SO with the PUK (or SO PIN), C_InitPIN */
+      rv = funcs->C_Login (session, CKU_SO, secret_ptr (s[0]), secret_len (s[0]));
+      if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
+        {
+          cardpin_p11_set_pin_error (error, rv, TRUE, FALSE, s[1],
+                                     min_pin_length, max_pin_length, "C_Login");
+          break;
+        }
+      rv = funcs->C_InitPIN (session, secret_ptr (s[1]), secret_len (s[1]));
+      ok = rv == CKR_OK;
+      if (!ok)
+        {
+          if (rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_USER_NOT_LOGGED_IN)
+            g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                         _("This token cannot set a new PIN with the PUK. Ask your "
+                           "administrator."));
+          else
+            cardpin_p11_set_pin_error (error, rv, FALSE, TRUE, s[1],
+                                       min_pin_length, max_pin_length, "C_InitPIN");
+        }
+      funcs->C_Logout (session);
+      break;
+
+    case OP_CHANGE_PUK:
+    default:
+      g_assert_not_reached ();
+    }
+
+  funcs->C_CloseSession (session);
+  return ok;
+}
+
+/**
+ * _cardpin_p11_check_secrets:
+ * @secrets: (array fixed-size=4): as in #OpKind
+ * @min_pin_length: the token's ulMinPinLen (0: no limit)
+ * @max_pin_length: the token's ulMaxPinLen (0: no limit)
+ * @error: return location
+ *
+ * The PKCS#11 route: a value the token cannot hold (outside its PIN lengths, or with a
+ * NUL, which C_Login would not see) is refused before any call that could cost a try.
+ */
+gboolean
+_cardpin_p11_check_secrets (CardpinSecret * const *secrets,
+                            guint                  min_pin_length,
+                            guint                  max_pin_length,
+                            GError               **error)
+{
+  for (guint i = 0; i < 4; i++)
+    {
+      const CardpinSecret *secret = secrets[i];
+      gsize len;
+
+      if (secret == NULL)
+        continue;
+      len = cardpin_secret_get_length (secret);
+      if (memchr (cardpin_secret_get_data (secret), 0, len) != NULL)
+        {
+          cardpin_set_policy_error (error, CARDPIN_POLICY_BAD_CHARACTER, "%s",
+                                    _("A PIN cannot hold a NUL character. Nothing was sent "
+                                      "to the token and no try was used."));
+          return FALSE;
+        }
+      if ((min_pin_length > 0 && len < min_pin_length) ||
+          (max_pin_length > 0 && len > max_pin_length))
+        {
+          cardpin_set_policy_error (error,
+                                    len < min_pin_length ? CARDPIN_POLICY_TOO_SHORT
+                                                             : CARDPIN_POLICY_TOO_LONG,
+                                    _("This token takes PINs of %u to %u characters. Nothing "
+                                      "was sent to the token and no try was used."),
+                                    min_pin_length, max_pin_length);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+

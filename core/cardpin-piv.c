@@ -505,17 +505,39 @@ cardpin_piv_verify (const CardpinCardIo  *io,
  * @io: the card, PIV selected
  * @error: return location
  *
- * VERIFY 00 20 FF 80: resets the PIN's security status.
+ * VERIFY 00 20 FF 80 resets the PIN's security status; then an empty VERIFY checks that
+ * the PIN is no longer verified (9000 there would mean it still is).
+ *
+ * Returns: %TRUE when the card has verifiably forgotten the PIN; otherwise reset it
  */
 gboolean
 cardpin_piv_logout (const CardpinCardIo  *io,
                     GError              **error)
 {
   g_autoptr(CardpinApduResponse) response = NULL;
+  g_autoptr(CardpinApduResponse) check = NULL;
 
   response = send_command (io, INS_VERIFY, 0xFF, CARDPIN_PIV_KEY_PIN, NULL, 0,
                            CARDPIN_APDU_NO_LE, error);
-  return response != NULL;
+  if (response == NULL)
+    return FALSE;
+  if (!cardpin_sw_is_ok (response->sw))
+    {
+      set_unexpected (error, response->sw);
+      return FALSE;
+    }
+
+  check = send_command (io, INS_VERIFY, 0x00, CARDPIN_PIV_KEY_PIN, NULL, 0,
+                        CARDPIN_APDU_NO_LE, error);
+  if (check == NULL)
+    return FALSE;
+  if (cardpin_sw_is_ok (check->sw))
+    {
+      g_set_error_literal (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_ERROR,
+                           _("The card still counts the PIN as entered after the log-out."));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -757,4 +779,174 @@ cardpin_piv_admin_set_pin (const CardpinCardIo  *io,
       return FALSE;
     }
   return TRUE;
+}
+
+/* PIN operations and the admin unblock, over any transport: PC/SC for the token, a
+ * scripted card for the fuzzer */
+
+/* The PIV key each secret of @kind is for, and whether it is a new value */
+static gboolean
+check_piv_secrets (OpKind                kind,
+                   CardpinSecret * const *s,
+                   GError              **error)
+{
+  static const struct { guint8 key; gboolean is_new; } roles[][4] = {
+    [OP_VERIFY]      = { { CARDPIN_PIV_KEY_PIN, FALSE } },
+    [OP_CHANGE_PIN]  = { { CARDPIN_PIV_KEY_PIN, FALSE }, { CARDPIN_PIV_KEY_PIN, TRUE } },
+    [OP_CHANGE_PUK]  = { { CARDPIN_PIV_KEY_PUK, FALSE }, { CARDPIN_PIV_KEY_PUK, TRUE } },
+    [OP_UNBLOCK_PUK] = { { CARDPIN_PIV_KEY_PUK, FALSE }, { CARDPIN_PIV_KEY_PIN, TRUE } },
+    [OP_SETUP]       = { { CARDPIN_PIV_KEY_PIN, FALSE }, { CARDPIN_PIV_KEY_PIN, TRUE },
+                         { CARDPIN_PIV_KEY_PUK, FALSE }, { CARDPIN_PIV_KEY_PUK, TRUE } },
+  };
+  guint n = kind == OP_VERIFY ? 1 : kind == OP_SETUP ? 4 : 2;
+
+  for (guint i = 0; i < n; i++)
+    if (s[i] != NULL &&
+        !cardpin_piv_check_reference (s[i], roles[kind][i].key, roles[kind][i].is_new, error))
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * _cardpin_piv_run_op:
+ * @kind: the operation
+ * @secrets: (array fixed-size=4): its secrets: current and new value; for set-up also
+ *   the current and the new PUK (both %NULL: the PUK stays)
+ * @io: the card, inside a transaction
+ * @cleared: (out) (optional): whether the card confirmed the PIN's log-out (9000); when
+ *   not, the caller resets the card
+ * @error: return location
+ *
+ * Runs a PIN operation with PIV APDUs, then logs the PIN out again. Any transport will
+ * do: PC/SC for the token, a scripted card for the fuzzer.
+ */
+gboolean
+_cardpin_piv_run_op (OpKind                kind,
+                     CardpinSecret * const *secrets,
+                     const CardpinCardIo  *io,
+                     gboolean             *cleared,
+                     GError              **error)
+{
+  CardpinSecret * const *s = secrets;
+  gboolean ok = FALSE;
+
+  if (cleared != NULL)
+    *cleared = FALSE;
+
+  /* every value is checked before the first APDU: a value the card cannot hold never
+   * reaches it, so it never costs a try (nor a half-done operation) */
+  if (!check_piv_secrets (kind, secrets, error))
+    return FALSE;
+
+  if (!cardpin_piv_select (io, error))
+    return FALSE;
+
+  switch (kind)
+    {
+    case OP_VERIFY:
+      ok = cardpin_piv_verify (io, s[0], error);
+      break;
+    case OP_CHANGE_PIN:
+      ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
+      break;
+    case OP_CHANGE_PUK:
+      ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PUK, s[0], s[1], error);
+      break;
+    case OP_UNBLOCK_PUK:
+      ok = cardpin_piv_reset_retry_counter (io, s[0], s[1], error);
+      break;
+    case OP_SETUP:
+      /* all or nothing: verify the current PIN, then change the PUK (which checks the
+       * current PUK), and only then the PIN, which can no longer fail on a wrong value */
+      if (s[2] == NULL || s[3] == NULL)
+        {
+          ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
+          break;
+        }
+      ok = cardpin_piv_verify (io, s[0], error) &&
+           cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PUK, s[2], s[3], error);
+      if (ok)
+        {
+          ok = cardpin_piv_change_reference (io, CARDPIN_PIV_KEY_PIN, s[0], s[1], error);
+          if (!ok)
+            g_prefix_error (error, _("Your new PUK is set, but the PIN was not changed: "));
+        }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  /* leave no verified PIN behind in the card session; when the card cannot be seen to
+   * have forgotten it, the caller resets the card */
+  if (cleared != NULL)
+    *cleared = cardpin_piv_logout (io, NULL);
+  else
+    cardpin_piv_logout (io, NULL);
+  return ok;
+}
+
+/**
+ * cardpin_piv_admin_begin:
+ * @io: the card, inside a transaction the caller keeps until the unblock ends
+ * @algorithm: (inout): 0 to find out, or the algorithm to use; set to the one used
+ * @admin_tries_left: (out): the admin key's tries left
+ * @error: return location
+ *
+ * Starts an admin challenge/response unblock: SELECT, the admin key's tries (its
+ * metadata names the algorithm, so no second GET METADATA), then the challenge.
+ *
+ * Returns: (transfer full): the challenge, or %NULL (%CARDPIN_ERROR_ADMIN_BLOCKED when the
+ *   admin key is blocked)
+ */
+GBytes *
+cardpin_piv_admin_begin (const CardpinCardIo  *io,
+                         guint8               *algorithm,
+                         int                  *admin_tries_left,
+                         GError              **error)
+{
+  CardpinPivTries tries;
+
+  if (!cardpin_piv_select (io, error) ||
+      !cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_ADMIN, &tries, error))
+    return NULL;
+
+  *admin_tries_left = tries.tries_left;
+  if (tries.tries_left == 0)
+    {
+      cardpin_set_error_with_tries (error, CARDPIN_ERROR_ADMIN_BLOCKED, 0,
+                                    _("The card's unblock key is blocked. The card must "
+                                      "be replaced or reset by its issuer."));
+      return NULL;
+    }
+
+  if (*algorithm == 0 && (tries.algorithm == 0x03 || tries.algorithm == 0x08))
+    *algorithm = tries.algorithm;
+  return cardpin_piv_admin_challenge (io, algorithm, error);
+}
+
+/**
+ * cardpin_piv_admin_complete:
+ * @io: the card, in the transaction of cardpin_piv_admin_begin()
+ * @algorithm: the algorithm of the challenge
+ * @response: the response to the challenge
+ * @new_pin: the new PIN
+ * @responded: (out) (optional): whether the card accepted the response
+ * @error: return location
+ *
+ * Answers the challenge and sets the new PIN. The caller resets the card afterwards
+ * whatever the result: neither the admin authentication nor the challenge survives.
+ */
+gboolean
+cardpin_piv_admin_complete (const CardpinCardIo  *io,
+                            guint8                algorithm,
+                            const CardpinSecret  *response,
+                            const CardpinSecret  *new_pin,
+                            gboolean             *responded,
+                            GError              **error)
+{
+  gboolean ok = cardpin_piv_admin_respond (io, algorithm, response, error);
+
+  if (responded != NULL)
+    *responded = ok;
+  return ok && cardpin_piv_admin_set_pin (io, new_pin, error);
 }

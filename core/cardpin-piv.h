@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include "cardpin-op.h"
 #include "cardpin-pcsc.h"
 #include "cardpin-secret.h"
 
@@ -79,6 +80,24 @@ gboolean  cardpin_piv_admin_respond   (const CardpinCardIo  *io,
 gboolean  cardpin_piv_admin_set_pin   (const CardpinCardIo  *io,
                                        const CardpinSecret  *new_pin,
                                        GError              **error);
+
+GBytes   *cardpin_piv_admin_begin     (const CardpinCardIo  *io,
+                                       guint8               *algorithm,
+                                       int                  *admin_tries_left,
+                                       GError              **error);
+gboolean  cardpin_piv_admin_complete  (const CardpinCardIo  *io,
+                                       guint8                algorithm,
+                                       const CardpinSecret  *response,
+                                       const CardpinSecret  *new_pin,
+                                       gboolean             *responded,
+                                       GError              **error);
+
+/* A PIN operation with PIV APDUs; @secrets as in #OpKind */
+gboolean  _cardpin_piv_run_op         (OpKind                 kind,
+                                       CardpinSecret * const *secrets,
+                                       const CardpinCardIo   *io,
+                                       gboolean              *cleared,
+                                       GError               **error);
 
 void      cardpin_piv_set_sw_error    (GError              **error,
                                        guint8                key_ref,

@@ -10,6 +10,7 @@
 
 #include "cardpin-error.h"
 #include "cardpin-policy.h"
+#include "cardpin-pin-state.h"
 
 /**
  * CardpinPolicy:
@@ -66,8 +67,8 @@ enum {
 static GParamSpec *props[N_PROPS];
 
 static const char * const factory_defaults[] = {
-  "123456",
-  "12345678",
+  CARDPIN_PIV_FACTORY_PIN,
+  CARDPIN_PIV_FACTORY_PUK,
 };
 
 static gboolean

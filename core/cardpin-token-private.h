@@ -1,4 +1,5 @@
-/* cardpin-token-private.h — friend API between CardpinToken and CardpinManager
+/* cardpin-token-private.h — friend API of CardpinToken for the rest of core (manager,
+ * operations, unblock session)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -6,10 +7,39 @@
 
 #include "cardpin-p11.h"
 #include "cardpin-pcsc.h"
+#include "cardpin-op.h"
 #include "cardpin-token.h"
-#include "cardpin-unblock-session.h"
 
 G_BEGIN_DECLS
+
+/* The token's fields, shared by the files of core that implement it */
+struct _CardpinToken {
+  GObject             parent_instance;
+
+  CardpinP11Modules  *modules;
+  guint               module_index;
+  CK_SLOT_ID          slot;
+  char               *key;
+
+  char               *label;
+  char               *manufacturer;
+  char               *model;
+  char               *serial;
+  char               *reader;
+  char               *atr;
+  gboolean            hardware;
+  gboolean            is_piv;
+  gboolean            pinpad;
+  CK_FLAGS            flags;
+  guint               min_pin_length;
+  guint               max_pin_length;
+  int                 pin_tries_left;
+  int                 pin_tries_max;
+  int                 puk_tries_left;
+  int                 pin_is_default;
+  int                 puk_is_default;
+  CardpinPinState     pin_state;
+};
 
 /* What one read of a token found: PKCS#11 token info plus what the card said over PC/SC */
 typedef struct {
@@ -31,6 +61,7 @@ typedef struct {
   int         pin_tries_max;
   int         puk_tries_left;
   int         pin_is_default;
+  int         puk_is_default;
 } CardpinTokenInfo;
 
 CardpinTokenInfo *_cardpin_token_info_read     (CardpinP11Modules   *modules,
@@ -56,29 +87,10 @@ CardpinTokenInfo *_cardpin_token_read          (CardpinToken        *self,
                                                 GCancellable        *cancellable,
                                                 GError             **error);
 
-CardpinUnblockSession *
-                  _cardpin_unblock_session_new (CardpinToken        *token,
-                                                CardpinPcscCard     *card,
-                                                guint8               algorithm,
-                                                GBytes              *challenge,
-                                                int                  admin_tries_left);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CardpinTokenInfo, _cardpin_token_info_free)
 
-/* The card side of a status read and of the PIN operations, over any transport */
-typedef enum {
-  OP_VERIFY,
-  OP_CHANGE_PIN,
-  OP_CHANGE_PUK,
-  OP_UNBLOCK_PUK,
-  OP_SETUP,
-} OpKind;
-
+/* The card side of a status read, over any transport */
 gboolean          _cardpin_token_info_read_card (CardpinTokenInfo      *info,
-                                                 const CardpinCardIo   *io,
-                                                 GError               **error);
-gboolean          _cardpin_piv_run_op           (OpKind                 kind,
-                                                 CardpinSecret * const *secrets,
                                                  const CardpinCardIo   *io,
                                                  GError               **error);
 

@@ -57,6 +57,7 @@ gboolean         cardpin_token_has_pinpad          (CardpinToken  *self);
 /* added by core: the card has a PIV application; 1/0/-1 PIN still the factory value */
 gboolean         cardpin_token_is_piv              (CardpinToken  *self);
 int              cardpin_token_get_pin_is_default  (CardpinToken  *self);
+int              cardpin_token_get_puk_is_default  (CardpinToken  *self);
 
 /* Re-reads flags and tries left from the token and the card. Blocking. */
 gboolean         cardpin_token_refresh             (CardpinToken         *self,

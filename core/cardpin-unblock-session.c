@@ -82,8 +82,8 @@ complete_locked (CardpinUnblockSession  *self,
     }
 
   io = cardpin_pcsc_card_get_io (self->card);
-  responded = cardpin_piv_admin_respond (&io, self->algorithm, response, &local_error);
-  ok = responded && cardpin_piv_admin_set_pin (&io, new_pin, &local_error);
+  ok = cardpin_piv_admin_complete (&io, self->algorithm, response, new_pin, &responded,
+                                   &local_error);
 
   /* the card consumed the challenge whatever happened */
   end_locked (self);
@@ -158,14 +158,14 @@ cardpin_unblock_session_init (CardpinUnblockSession *self)
   self->admin_tries_left = -1;
 }
 
-/* Friend API */
+/* Starting a session */
 
-CardpinUnblockSession *
-_cardpin_unblock_session_new (CardpinToken    *token,
-                              CardpinPcscCard *card,
-                              guint8           algorithm,
-                              GBytes          *challenge,
-                              int              admin_tries_left)
+static CardpinUnblockSession *
+unblock_session_new (CardpinToken    *token,
+                     CardpinPcscCard *card,
+                     guint8           algorithm,
+                     GBytes          *challenge,
+                     int              admin_tries_left)
 {
   CardpinUnblockSession *self = g_object_new (CARDPIN_TYPE_UNBLOCK_SESSION, NULL);
   gsize len;
@@ -180,6 +180,113 @@ _cardpin_unblock_session_new (CardpinToken    *token,
   self->admin_tries_left = admin_tries_left;
   return self;
 }
+
+static CardpinUnblockSession *
+begin_unblock (CardpinToken  *self,
+               const char    *reader,
+               gboolean       is_piv,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(CardpinPcscCard) card = NULL;
+  g_autoptr(GBytes) challenge = NULL;
+  int admin_tries_left = -1;
+  CardpinCardIo io;
+  guint8 algorithm = 0;
+
+  if (!is_piv || reader == NULL)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("This card cannot be unblocked with a challenge code. Ask your "
+                     "administrator."));
+      return NULL;
+    }
+
+  card = cardpin_pcsc_card_connect (reader, cancellable, error);
+  if (card == NULL)
+    return NULL;
+  if (!cardpin_pcsc_card_begin_transaction (card, error))
+    return NULL;
+
+  io = cardpin_pcsc_card_get_io (card);
+  challenge = cardpin_piv_admin_begin (&io, &algorithm, &admin_tries_left, error);
+  if (challenge == NULL)
+    return NULL;
+
+  /* the session keeps the card and its transaction until complete or cancel */
+  return unblock_session_new (self, g_steal_pointer (&card), algorithm, challenge,
+                              admin_tries_left);
+}
+
+/**
+ * cardpin_token_begin_unblock:
+ * @self: a PIV card token
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Starts an admin challenge/response unblock: holds the card in one transaction and
+ * asks it for a challenge. Complete or cancel the session soon: other processes cannot
+ * use the card meanwhile.
+ *
+ * Returns: (transfer full): the session
+ */
+CardpinUnblockSession *
+cardpin_token_begin_unblock (CardpinToken  *self,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  return begin_unblock (self, self->reader, self->is_piv, cancellable, error);
+}
+
+static void
+begin_unblock_thread (GTask        *task,
+                      gpointer      source_object,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  CardpinToken *self = source_object;
+  const char *reader = task_data;
+  CardpinUnblockSession *session;
+  GError *error = NULL;
+
+  session = begin_unblock (self, reader, reader != NULL, cancellable, &error);
+  if (session == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, session, g_object_unref);
+}
+
+void
+cardpin_token_begin_unblock_async (CardpinToken        *self,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (CARDPIN_IS_TOKEN (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cardpin_token_begin_unblock_async);
+  /* a non-PIV token passes no reader: NOT_SUPPORTED from the thread */
+  g_task_set_task_data (task, self->is_piv ? g_strdup (self->reader) : NULL, g_free);
+  g_task_run_in_thread (task, begin_unblock_thread);
+}
+
+CardpinUnblockSession *
+cardpin_token_begin_unblock_finish (CardpinToken  *self,
+                                    GAsyncResult  *result,
+                                    GError       **error)
+{
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        cardpin_token_begin_unblock_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 
 /* Public API */
 

@@ -311,6 +311,25 @@ test_transceive_wrong_le_once (void)
   fake_card_clear (&fake);
 }
 
+/* a command with data (a PIN block) is never sent twice: 6CXX to it is its answer */
+static void
+test_transceive_wrong_le_with_data (void)
+{
+  g_autoptr(CardpinApduResponse) response = NULL;
+  g_autoptr(GError) error = NULL;
+  FakeCard fake;
+
+  fake_card_init (&fake);
+  fake_card_add (&fake, "6C04");
+  fake_card_add (&fake, "9000");
+  /* VERIFY 80 with a PIN block and an Le */
+  response = run_script (&fake, "002000800831323334353637FF00", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (response->sw, ==, 0x6C04);
+  g_assert_cmpuint (fake.commands->len, ==, 1);
+  fake_card_clear (&fake);
+}
+
 static void
 test_transceive_endless (void)
 {
@@ -786,6 +805,51 @@ test_piv_admin_challenge (void)
   fake_card_clear (&fake);
 }
 
+/* The PIN's security status is cleared and the clearing checked; anything else says the
+ * card must be reset */
+static void
+test_piv_logout_checked (void)
+{
+  CardpinCardIo io = { fake_transmit, NULL };
+  g_autofree char *logout = NULL;
+  g_autofree char *check = NULL;
+  FakeCard fake;
+
+  /* cleared: the empty VERIFY says "not verified, 3 tries" */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  fake_card_add (&fake, "9000");
+  fake_card_add (&fake, "63C3");
+  g_assert_true (cardpin_piv_logout (&io, NULL));
+  logout = fake_card_command (&fake, 0);
+  check = fake_card_command (&fake, 1);
+  g_assert_cmpstr (logout, ==, "0020FF80");
+  g_assert_cmpstr (check, ==, "00200080");
+  fake_card_clear (&fake);
+
+  /* a card that refuses the log-out */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  fake_card_add (&fake, "6A86");
+  g_assert_false (cardpin_piv_logout (&io, NULL));
+  fake_card_clear (&fake);
+
+  /* a card that accepts it but still counts the PIN as verified */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  fake_card_add (&fake, "9000");
+  fake_card_add (&fake, "9000");
+  g_assert_false (cardpin_piv_logout (&io, NULL));
+  fake_card_clear (&fake);
+
+  /* a card gone in between */
+  fake_card_init (&fake);
+  io.user_data = &fake;
+  fake_card_add (&fake, "9000");
+  g_assert_false (cardpin_piv_logout (&io, NULL));
+  fake_card_clear (&fake);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -819,6 +883,9 @@ main (int   argc,
   g_test_add_func ("/cardpin/apdu/piv-sw-errors", test_piv_sw_errors);
   g_test_add_func ("/cardpin/apdu/piv-secrets-checked-first", test_piv_secrets_checked_first);
   g_test_add_func ("/cardpin/apdu/piv-admin-challenge", test_piv_admin_challenge);
+  g_test_add_func ("/cardpin/apdu/piv-logout-checked", test_piv_logout_checked);
+  g_test_add_func ("/cardpin/apdu/transceive-wrong-le-with-data",
+                   test_transceive_wrong_le_with_data);
 
   return g_test_run ();
 }

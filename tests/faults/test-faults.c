@@ -317,9 +317,10 @@ check_card (Fixture    *f,
 
       if (puk < 0)
         g_error ("%s: the card holds an unknown PUK", what);
-      /* set-up changes the PIN first, then the PUK: a new PUK comes with a new PIN */
-      if (op == OP_SETUP && puk == 1 && pin != 1)
-        g_error ("%s: new PUK with the old PIN", what);
+      /* set-up verifies the PIN, changes the PUK, and the PIN last: a new PIN comes
+       * with a new PUK (a new PUK with the old PIN is the one state between the two) */
+      if (op == OP_SETUP && pin == 1 && puk != 1)
+        g_error ("%s: new PIN with the old PUK", what);
       if (succeeded && puk != 1)
         g_error ("%s: reported success but the card kept the old PUK", what);
     }

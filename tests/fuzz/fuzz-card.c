@@ -304,7 +304,7 @@ run_pin_operation (const CardpinCardIo *io,
       g_assert_not_reached ();
     }
 
-  ok = _cardpin_piv_run_op (kind, secrets, io, &error);
+  ok = _cardpin_piv_run_op (kind, secrets, io, NULL, &error);
   check_result (ok, error);
 }
 
@@ -335,8 +335,8 @@ compute_response (guint8        algorithm,
   return g_steal_pointer (&response);
 }
 
-/* begin_unblock() in core/cardpin-token.c, the challenge read over the phone, then
- * complete_locked() in core/cardpin-unblock-session.c */
+/* cardpin_piv_admin_begin() as the unblock session starts, the challenge read over the
+ * phone, then cardpin_piv_admin_complete() as the session completes */
 static void
 run_admin (const CardpinCardIo *io,
            guint8               algorithm,
@@ -349,22 +349,15 @@ run_admin (const CardpinCardIo *io,
   g_autoptr(CardpinSecret) response_code = NULL;
   g_autoptr(CardpinSecret) typed = NULL;
   g_autofree char *challenge_code = NULL;
-  CardpinPivTries tries;
+  int admin_tries_left = -1;
   const guint8 *data;
   gsize len;
   gboolean ok;
 
-  ok = cardpin_piv_select (io, &error) &&
-       cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_ADMIN, &tries, &error);
-  check_result (ok, error);
-  if (!ok)
-    return;
-  check_tries (&tries);
-  if (tries.tries_left == 0)
-    return;
-
-  challenge = cardpin_piv_admin_challenge (io, &algorithm, &error);
+  challenge = cardpin_piv_admin_begin (io, &algorithm, &admin_tries_left, &error);
   check_result (challenge != NULL, error);
+  /* a blocked admin key is refused before any challenge is asked for */
+  FUZZ_CHECK (admin_tries_left != 0 || challenge == NULL);
   if (challenge == NULL)
     return;
 
@@ -385,8 +378,7 @@ run_admin (const CardpinCardIo *io,
   FUZZ_CHECK (cardpin_secret_equal (typed, response));
   FUZZ_CHECK (cardpin_secret_get_length (typed) == len);
 
-  ok = cardpin_piv_admin_respond (io, algorithm, typed, &error) &&
-       cardpin_piv_admin_set_pin (io, new_pin, &error);
+  ok = cardpin_piv_admin_complete (io, algorithm, typed, new_pin, NULL, &error);
   check_result (ok, error);
   /* the session resets the card here */
 }

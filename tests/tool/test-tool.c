@@ -449,6 +449,40 @@ test_tool_challenge_removed (CardpinTestFixture *fixture,
   g_assert_nonnull (strstr (err, "the challenge is no longer valid"));
 }
 
+/* The factory-PUK hint after a PIN change follows what the card says of its PUK */
+static void
+test_tool_factory_puk_hint (CardpinTestFixture *fixture,
+                            gconstpointer       data)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  /* a personal PIN, the factory PUK: the hint shows */
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--pin", "654321", NULL });
+  process = spawn_tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
+                                                 "3", "--new-pin-fd", "4", NULL },
+                        "654321\n", "739154\n739154\n", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+  g_assert_nonnull (strstr (out, "factory PUK"));
+  g_clear_pointer (&out, g_free);
+  g_clear_object (&process);
+  cardpin_test_fixture_pull (fixture, 0);
+
+  /* the factory PIN, a personal PUK: no hint */
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--puk", "86421357",
+                                                                    NULL });
+  process = spawn_tool ((const char * const[]) { "change", "--reader", READER1, "--pin-fd",
+                                                 "3", "--new-pin-fd", "4", NULL },
+                        "123456\n", "739154\n739154\n", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+  g_assert_null (strstr (out, "factory PUK"));
+}
+
 /* --reader for a reader that is not there: exit 1, says so, lists the readers */
 static void
 test_tool_no_such_reader (CardpinTestFixture *fixture,
@@ -601,6 +635,7 @@ main (int   argc,
   ADD ("challenge-removed", test_tool_challenge_removed);
   ADD ("hardened", test_tool_hardened);
   ADD ("no-such-reader", test_tool_no_such_reader);
+  ADD ("factory-puk-hint", test_tool_factory_puk_hint);
   ADD ("status-interrupted", test_tool_status_interrupted);
 
 #undef ADD

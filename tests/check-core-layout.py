@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+# The shape of core that issue 7 item 10 promises, checked on the sources (TAP):
+# cardpin-token.c stays small, no include circle between the token and the unblock
+# session, the app does not look into core's GTask, the card fuzzer runs core's own PIV
+# operation and admin code, and every public property is documented (gi-docgen).
+#
+# usage: check-core-layout.py SOURCE_ROOT
+import os
+import re
+import sys
+
+root = sys.argv[1]
+results = []
+
+
+def read(path):
+    with open(os.path.join(root, path), encoding='utf-8') as f:
+        return f.read()
+
+
+def check(ok, what):
+    results.append((ok, what))
+
+
+token = read('core/cardpin-token.c')
+n = token.count('\n')
+check(n < 700, 'core/cardpin-token.c is under 700 lines (%d)' % n)
+
+private = read('core/cardpin-token-private.h')
+check('cardpin-unblock-session.h' not in private and
+      '_cardpin_unblock_session_new' not in private,
+      'cardpin-token-private.h does not reach into the unblock session')
+for name in sorted(os.listdir(os.path.join(root, 'core'))):
+    if name.startswith('cardpin-token') and name.endswith('.c'):
+        text = read('core/' + name)
+        check('#include "cardpin-unblock-session.h"' not in text and
+              'cardpin_piv_admin_challenge' not in text,
+              'core/%s does not include the unblock session' % name)
+
+for name in sorted(os.listdir(os.path.join(root, 'app'))):
+    if name.endswith('.c'):
+        text = read('app/' + name)
+        check(not re.search(r'\bG_IS_TASK\b|\bG_TASK\s*\(|g_task_get_', text),
+              'app/%s does not look into a GTask of core' % name)
+
+fuzz = read('tests/fuzz/fuzz-card.c')
+check('_cardpin_piv_run_op' in fuzz and 'cardpin_piv_admin_begin' in fuzz and
+      'cardpin_piv_admin_complete' in fuzz and 'cardpin_piv_admin_challenge' not in fuzz and
+      'cardpin_piv_admin_respond' not in fuzz,
+      'fuzz-card runs core\'s PIV operations and admin begin/complete, not a copy')
+check('cardpin_piv_admin_begin' in read('core/cardpin-unblock-session.c') and
+      'cardpin_piv_admin_complete' in read('core/cardpin-unblock-session.c'),
+      'the unblock session uses the same admin begin/complete')
+
+for name in sorted(os.listdir(os.path.join(root, 'core'))):
+    if not name.endswith('.c'):
+        continue
+    text = read('core/' + name)
+    for m in re.finditer(r'g_param_spec_\w+\s*\(\s*"([a-z0-9-]+)"', text):
+        prop = m.group(1)
+        documented = re.search(r'\* \w+:%s:\n' % re.escape(prop), text[:m.start()])
+        check(documented is not None, 'core/%s: property "%s" is documented' % (name, prop))
+
+print('1..%d' % len(results))
+for i, (ok, what) in enumerate(results, 1):
+    print('%s %d - %s' % ('ok' if ok else 'not ok', i, what))
+sys.exit(0 if all(ok for ok, _ in results) else 1)
