@@ -15,6 +15,10 @@ packages=(
   # tests
   softhsm2 yubico-piv-tool openssl xxd python3 xvfb xauth dbus gnome-keyring
   libpam-wrapper libpamtest0-dev pamtester
+  # the helpdesk side: a real PostgreSQL server for the storage tests, wrk for the benchmark
+  libpq-dev postgresql wrk
+  # UI tests through the accessibility tree
+  at-spi2-core python3-pyatspi python3-dogtail
 )
 
 missing=()
