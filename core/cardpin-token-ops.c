@@ -253,17 +253,20 @@ op_run (Op            *op,
         GError       **error)
 {
   g_autoptr(GError) local_error = NULL;
+  gboolean piv_route = op->is_piv && !op->pinpad && op->reader != NULL;
   gboolean ok;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
-  /* the rules for new values hold on every route, before anything reaches the card */
-  if (!_cardpin_token_check_new_secrets (op->kind, op->secrets, op->not_initialized,
+  /* the rules for new values hold on every route, before anything reaches the card (a
+   * PUK change, which only the PIV route can do, says so first) */
+  if ((op->kind != OP_CHANGE_PUK || piv_route) &&
+      !_cardpin_token_check_new_secrets (op->kind, op->secrets, op->not_initialized,
                                          op->pin_policy, op->puk_policy, error))
     return FALSE;
 
-  if (op->is_piv && !op->pinpad && op->reader != NULL)
+  if (piv_route)
     {
       if (!require_secret (op->secrets[0], FALSE, error) ||
           (op->kind != OP_VERIFY && !require_secret (op->secrets[1], FALSE, error)))
