@@ -3,6 +3,10 @@
 #
 #   pg-private.sh start DIR   initdb + pg_ctl start in DIR; prints the postgresql:// URI
 #   pg-private.sh stop DIR    stops it (DIR stays; the caller removes it)
+#   pg-private.sh run CMD ARG…  starts one in a new temporary folder, runs CMD with
+#                             CARDPIN_TEST_PG_URI (the URI) and CARDPIN_TEST_PG_SOCKET (the
+#                             socket folder) set, then stops it and removes the folder
+#                             whatever CMD did; exits with CMD's status
 #
 # The server listens on a Unix socket in DIR only (no TCP port, so parallel tests never
 # collide), trusts local connections of the role "cardpin", and runs without fsync: it
@@ -17,8 +21,29 @@ usage() {
   exit 2
 }
 
-[ $# -eq 2 ] || usage
+[ $# -ge 2 ] || usage
 action=$1
+
+if [ "$action" = run ]; then
+  shift
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/cardpin-pg-XXXXXX")
+  cleanup() {
+    "$0" stop "$tmp" || true
+    rm -rf "$tmp"
+  }
+  trap cleanup EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  CARDPIN_TEST_PG_URI=$("$0" start "$tmp")
+  CARDPIN_TEST_PG_SOCKET=$tmp/socket
+  export CARDPIN_TEST_PG_URI CARDPIN_TEST_PG_SOCKET
+  status=0
+  "$@" || status=$?
+  exit $status
+fi
+
+[ $# -eq 2 ] || usage
 dir=$(cd "$2" && pwd)
 
 bindir=${PG_BINDIR:-}
