@@ -9,13 +9,21 @@
  */
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
-#include <json-glib/json-glib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <openssl/evp.h>
+
+#include "cardpin-code.h"
 #include "cardpin-helpdesk-cli.h"
+#include "cardpin-master-key.h"
 #include "cardpin-store.h"
 
-#define CONFIG_GROUP "service"
+#define CONFIG_GROUP CARDPIN_SERVER_CONFIG_GROUP
 
 typedef struct {
   char *config_path;
@@ -24,6 +32,7 @@ typedef struct {
   char *operator_name;
   GKeyFile *config;
   CardpinStore *store;
+  CardpinMasterKey *master_key;
 } Helpdesk;
 
 static void
@@ -34,6 +43,7 @@ helpdesk_clear (Helpdesk *self)
   g_clear_pointer (&self->operator_name, g_free);
   g_clear_pointer (&self->config, g_key_file_unref);
   g_clear_pointer (&self->store, cardpin_store_free);
+  g_clear_pointer (&self->master_key, cardpin_master_key_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Helpdesk, helpdesk_clear)
@@ -286,6 +296,279 @@ audit (Helpdesk  *self,
   return CARDPIN_HELPDESK_EXIT_OK;
 }
 
+/* The master key: master-key create | master-key import HEXFILE | respond SERIAL |
+ * export-admin-key SERIAL */
+
+static gboolean
+open_master_key (Helpdesk  *self,
+                 GError   **error)
+{
+  self->master_key = cardpin_master_key_open_from_keyfile (self->config, error);
+  return self->master_key != NULL;
+}
+
+/* Writes a secret's text and a newline to stdout without a copy in stdio's buffers */
+static gboolean
+write_secret_line (const CardpinSecret  *secret,
+                   GError              **error)
+{
+  const char *data = cardpin_secret_as_string (secret);
+  gsize length = cardpin_secret_get_length (secret);
+  gsize done = 0;
+
+  while (done <= length)
+    {
+      ssize_t n = done < length ? write (STDOUT_FILENO, data + done, length - done)
+                                : write (STDOUT_FILENO, "\n", 1);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       _("Cannot write to standard output: %s"), g_strerror (saved_errno));
+          return FALSE;
+        }
+      done += n;
+    }
+  return TRUE;
+}
+
+static int
+master_key_create (Helpdesk  *self,
+                   char     **args)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (g_strv_length (args) != 0)
+    return usage_error (_("Usage: master-key create"));
+  if (!open_master_key (self, &error) ||
+      !cardpin_master_key_create (self->master_key, &error))
+    return refuse (error);
+  g_print (_("Created the master key “%s” in the token: AES-128, sensitive, not "
+             "extractable.\n"), cardpin_master_key_get_label (self->master_key));
+  return CARDPIN_HELPDESK_EXIT_OK;
+}
+
+static int
+master_key_import (Helpdesk  *self,
+                   char     **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinSecret) hex = NULL;
+  int fd;
+
+  if (g_strv_length (args) != 1)
+    return usage_error (_("Usage: master-key import HEXFILE"));
+
+  /* the key's 32 hex digits on the first line of HEXFILE ("-": standard input), read
+   * straight into locked memory */
+  if (g_str_equal (args[0], "-"))
+    fd = STDIN_FILENO;
+  else if ((fd = g_open (args[0], O_RDONLY | O_CLOEXEC | O_NOCTTY, 0)) < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Cannot read the key file “%s”: %s"), args[0], g_strerror (saved_errno));
+      return refuse (error);
+    }
+  hex = cardpin_secret_new_from_fd (fd, &error);
+  if (fd != STDIN_FILENO)
+    close (fd);
+  if (hex == NULL)
+    {
+      g_prefix_error (&error, _("Cannot read the key file “%s”: "), args[0]);
+      return refuse (error);
+    }
+
+  if (!open_master_key (self, &error) ||
+      !cardpin_master_key_import (self->master_key, hex, &error))
+    return refuse (error);
+  g_print (_("Imported the master key “%s” into the token: sensitive, not extractable. "
+             "Destroy the key file now.\n"), cardpin_master_key_get_label (self->master_key));
+  return CARDPIN_HELPDESK_EXIT_OK;
+}
+
+/* The helpdesk's audit record: the operator, the reason, a request id of its own */
+static CardpinAuditRecord
+helpdesk_record (Helpdesk   *self,
+                 const char *method,
+                 const char *serial,
+                 const char *user,
+                 const char *request_id)
+{
+  return (CardpinAuditRecord) {
+    .user = (char *) user,
+    .method = (char *) method,
+    .serial = (char *) serial,
+    .request_id = (char *) request_id,
+    .operator_name = self->operator_name,
+    .reason = self->reason,
+  };
+}
+
+static gboolean
+audit_append (Helpdesk            *self,
+              CardpinAuditRecord  *record,
+              const char          *outcome,
+              GError             **error)
+{
+  record->outcome = (char *) outcome;
+  if (!cardpin_store_audit_append (self->store, record, error))
+    {
+      g_prefix_error (error, _("The audit record could not be written, so nothing is "
+                               "given out: "));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* An audit record for a refusal; the refusal's own message is the one shown */
+static int
+refuse_audited (Helpdesk            *self,
+                CardpinAuditRecord  *record,
+                const char          *outcome,
+                const GError        *error)
+{
+  g_autoptr(GError) audit_error = NULL;
+
+  if (!audit_append (self, record, outcome, &audit_error))
+    g_printerr ("cardpin-helpdesk: %s\n", audit_error->message);
+  return refuse (error);
+}
+
+static int
+respond (Helpdesk  *self,
+         char     **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinStoreCard) card = NULL;
+  g_autoptr(CardpinSecret) line = NULL;
+  g_autoptr(CardpinSecret) challenge = NULL;
+  g_autoptr(CardpinSecret) response = NULL;
+  g_autoptr(CardpinSecret) code = NULL;
+  g_autofree char *request_id = g_uuid_string_random ();
+  char challenge_sha256[65];
+  CardpinAuditRecord record;
+  guint8 digest[32];
+  unsigned int digest_length = sizeof digest;
+  const char *serial;
+  guint algorithm;
+
+  if (g_strv_length (args) != 1)
+    return usage_error (_("Usage: respond SERIAL [--reason TEXT] [--operator NAME]"));
+  serial = args[0];
+  if (self->operator_name == NULL)
+    self->operator_name = g_strdup (g_get_user_name ());
+
+  if (!cardpin_master_key_check_serial (serial, &error) || !open_store (self, &error))
+    return refuse (error);
+  record = helpdesk_record (self, "helpdesk-respond", serial, NULL, request_id);
+
+  /* the card must be in the inventory and active: a disabled (lost, stolen) card gets
+   * no response from the helpdesk either */
+  card = cardpin_store_card_lookup (self->store, serial, &error);
+  if (card == NULL)
+    {
+      if (!g_error_matches (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_NOT_FOUND))
+        return refuse (error);
+      return refuse_audited (self, &record, cardpin_grant_to_string (CARDPIN_GRANT_UNKNOWN_CARD),
+                             error);
+    }
+  record.user = card->user;
+  if (!card->active)
+    {
+      g_set_error (&error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_NOT_FOUND,
+                   _("The card %s is disabled: no response is given for it. Check who holds "
+                     "the card before anything else."), serial);
+      return refuse_audited (self, &record, cardpin_grant_to_string (CARDPIN_GRANT_DISABLED),
+                             error);
+    }
+
+  /* the challenge code read out over the phone: one bounded line; its checksum is
+   * checked before the token is asked anything */
+  if (isatty (STDIN_FILENO))
+    g_printerr (_("Challenge code for card %s (user %s): "), serial, card->user);
+  line = cardpin_secret_new_from_fd (STDIN_FILENO, &error);
+  if (line == NULL)
+    {
+      g_prefix_error (&error, _("No challenge code was read from standard input: "));
+      return refuse (error);
+    }
+  challenge = cardpin_code_parse (cardpin_secret_as_string (line), 0, &error);
+  if (challenge == NULL)
+    return refuse_audited (self, &record, "bad-code", error);
+
+  EVP_Digest (cardpin_secret_get_data (challenge), cardpin_secret_get_length (challenge),
+              digest, &digest_length, EVP_sha256 (), NULL);
+  for (gsize i = 0; i < sizeof digest; i++)
+    g_snprintf (challenge_sha256 + 2 * i, 3, "%02x", digest[i]);
+  record.challenge_sha256 = challenge_sha256;
+
+  /* AES-128 cards answer 16-byte challenges, 3DES cards 8-byte ones */
+  algorithm = cardpin_secret_get_length (challenge) == 8 ? CARDPIN_MASTER_KEY_ALG_3DES
+                                                         : CARDPIN_MASTER_KEY_ALG_AES128;
+  if (!open_master_key (self, &error))
+    return refuse_audited (self, &record, "failed", error);
+  response = cardpin_master_key_respond (self->master_key, serial, algorithm,
+                                         cardpin_secret_get_data (challenge),
+                                         cardpin_secret_get_length (challenge), &error);
+  if (response == NULL)
+    return refuse_audited (self, &record,
+                           g_error_matches (error, CARDPIN_MASTER_KEY_ERROR,
+                                            CARDPIN_MASTER_KEY_ERROR_INVALID) ? "bad-code"
+                                                                              : "failed",
+                           error);
+
+  /* recorded before the response is shown */
+  code = cardpin_code_format_secret (response);
+  if (!audit_append (self, &record, "granted", &error))
+    return refuse (error);
+  if (isatty (STDOUT_FILENO))
+    g_printerr (_("Read this response code to the caller:\n"));
+  if (!write_secret_line (code, &error))
+    return refuse (error);
+  return CARDPIN_HELPDESK_EXIT_OK;
+}
+
+static int
+export_admin_key (Helpdesk  *self,
+                  char     **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinSecret) key = NULL;
+  g_autoptr(CardpinSecret) hex = NULL;
+  g_autoptr(CardpinStoreCard) card = NULL;
+  g_autofree char *request_id = g_uuid_string_random ();
+  CardpinAuditRecord record;
+
+  if (g_strv_length (args) != 1)
+    return usage_error (_("Usage: export-admin-key SERIAL [--reason TEXT] [--operator NAME]"));
+  if (self->operator_name == NULL)
+    self->operator_name = g_strdup (g_get_user_name ());
+  if (!cardpin_master_key_check_serial (args[0], &error) ||
+      !open_store (self, &error) ||
+      !open_master_key (self, &error))
+    return refuse (error);
+  record = helpdesk_record (self, "export-admin-key", args[0], NULL, request_id);
+  /* issuance may come before "card add": the user is recorded when the card is known */
+  card = cardpin_store_card_lookup (self->store, args[0], NULL);
+  if (card != NULL)
+    record.user = card->user;
+
+  key = cardpin_master_key_export_admin_key (self->master_key, args[0], &error);
+  if (key == NULL)
+    return refuse_audited (self, &record, "failed", error);
+  hex = cardpin_master_key_hex (key);
+  if (!audit_append (self, &record, "granted", &error) ||
+      !write_secret_line (hex, &error))
+    return refuse (error);
+  return CARDPIN_HELPDESK_EXIT_OK;
+}
+
 /* Dispatch */
 
 typedef struct {
@@ -301,6 +584,10 @@ static const Subcommand subcommands[] = {
   { "card", "disable", card_disable, FALSE, FALSE },
   { "card", "list", card_list, TRUE, FALSE },
   { NULL, "audit", audit, TRUE, FALSE },
+  { "master-key", "create", master_key_create, FALSE, FALSE },
+  { "master-key", "import", master_key_import, FALSE, FALSE },
+  { NULL, "respond", respond, FALSE, TRUE },
+  { NULL, "export-admin-key", export_admin_key, FALSE, TRUE },
 };
 
 static const char summary[] =
@@ -309,9 +596,13 @@ static const char summary[] =
      "  card disable SERIAL      the service refuses the card from now on\n"
      "  card list [--json]       the inventory: serial, user, active\n"
      "  audit [--json]           the audit log, oldest first\n"
+     "  master-key create        create the master key in the token\n"
+     "  master-key import HEXFILE  import a master key of 32 hex digits (migration)\n"
+     "  respond SERIAL           read a challenge code on stdin, print the response code\n"
+     "  export-admin-key SERIAL  print the card's admin key (32 hex digits) for issuance\n"
      "\n"
-     "FILE is the service's keyfile (group [service]); this tool uses its key "
-     "“database”.\n"
+     "FILE is the service's keyfile (group [service]): “database”, and for the master key "
+     "“pkcs11-module”, “token-label”, “token-pin-file”, “master-key-label”.\n"
      "Exit status: 0 success, 1 refused (the message says why), 2 usage error.");
 
 int
@@ -326,12 +617,17 @@ cardpin_helpdesk_run (char **args)
       N_("The service's configuration (keyfile, group [service])"), N_("FILE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &self.json,
       N_("Print JSON (card list, audit)"), NULL },
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &self.reason,
+      N_("Why the response or key is given, for the audit log (respond, export-admin-key)"),
+      N_("TEXT") },
+    { "operator", 0, 0, G_OPTION_ARG_STRING, &self.operator_name,
+      N_("Who gives it, for the audit log (default: the login name)"), N_("NAME") },
     G_OPTION_ENTRY_NULL
   };
   guint n_args;
 
-  context = g_option_context_new (_("SUBCOMMAND … — card inventory and audit log of the "
-                                    "cardpin unblock service"));
+  context = g_option_context_new (_("SUBCOMMAND … — card inventory, audit log and offline "
+                                    "responses of the cardpin unblock service"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_description (context, _(summary));
@@ -358,6 +654,9 @@ cardpin_helpdesk_run (char **args)
 
       if (self.json && !command->json)
         return usage_error (_("--json is only for “card list” and “audit”."));
+      if ((self.reason != NULL || self.operator_name != NULL) && !command->respond)
+        return usage_error (_("--reason and --operator are only for “respond” and "
+                              "“export-admin-key”."));
       if (!load_config (&self, &error))
         return refuse (error);
       return command->run (&self, argv + 1 + words);

@@ -92,7 +92,8 @@ typedef enum {
  * @method: what was asked, e.g. "response", "puk", "device-issue", "device-revoke",
  *   "helpdesk-respond"
  * @serial: the card serial, or %NULL
- * @challenge_sha256: lowercase hex SHA-256 of the challenge, or %NULL
+ * @challenge_sha256: lowercase hex SHA-256 of the challenge's bytes (not of its text), or
+ *   %NULL
  * @outcome: e.g. cardpin_grant_to_string(), "bad-password", "throttled", "malformed"
  * @request_id: the id given in the answer
  * @operator_name: the helpdesk operator, or %NULL
