@@ -42,7 +42,8 @@ run_backend () {
   check "$name: card add twice refused (exit 1)" status 1 hd card add 00A1 mallory
   check_output "$name: … with a message" "already in the inventory" hd card add 00A1 mallory
   check "$name: malformed serial refused" status 1 hd card add "a b" alice
-  check "$name: malformed user refused" status 1 hd card add 00C3 "x y"
+  check "$name: malformed user refused" status 1 hd card add 00C3 $'x\ty'
+  check "$name: … and a user name with a space at its end" status 1 hd card add 00C3 "x "
   check "$name: card disable" hd card disable 00B2
   check "$name: disable unknown card refused" status 1 hd card disable FFFF
   check_output "$name: … saying so" "not in the inventory" hd card disable FFFF
