@@ -271,16 +271,16 @@ write_service (const char *name,
 
   text = g_strdup_printf ("auth %s %s debug helper=%s config=%s module=%s %s\n"
                           "auth required %s\n"
-                          "account [new_authtok_reqd=done default=ignore] %s helper=%s "
-                          "config=%s module=%s %s\n"
                           "account required %s\n"
+                          "account [new_authtok_reqd=ok default=ignore] %s helper=%s "
+                          "config=%s module=%s %s\n"
                           "password required %s helper=%s config=%s module=%s %s\n",
                           control, PAM_CARDPIN_PATH, PAM_HELPER_PATH, config_path,
                           cardpin_test_opensc_module (), args,
                           next,
+                          PAM_PERMIT_PATH,
                           PAM_CARDPIN_PATH, PAM_HELPER_PATH, config_path,
                           cardpin_test_opensc_module (), args,
-                          PAM_PERMIT_PATH,
                           PAM_CARDPIN_PATH, PAM_HELPER_PATH, config_path,
                           cardpin_test_opensc_module (), args);
   g_assert_true (g_file_set_contents (path, text, -1, &error));
@@ -691,17 +691,17 @@ write_first_use_service (const char *name)
   text = g_strdup_printf ("auth optional %s\n"
                           "auth optional %s helper=%s config=%s module=%s first_use\n"
                           "auth required %s\n"
-                          "account [new_authtok_reqd=done default=ignore] %s helper=%s "
-                          "config=%s module=%s\n"
                           "account required %s\n"
+                          "account [new_authtok_reqd=ok default=ignore] %s helper=%s "
+                          "config=%s module=%s\n"
                           "password required %s helper=%s config=%s module=%s\n",
                           PAM_UNIX_PATH,
                           PAM_CARDPIN_PATH, PAM_HELPER_PATH, config_path,
                           cardpin_test_opensc_module (),
                           PAM_PERMIT_PATH,
+                          PAM_PERMIT_PATH,
                           PAM_CARDPIN_PATH, PAM_HELPER_PATH, config_path,
                           cardpin_test_opensc_module (),
-                          PAM_PERMIT_PATH,
                           PAM_CARDPIN_PATH, PAM_HELPER_PATH, config_path,
                           cardpin_test_opensc_module ());
   g_assert_true (g_file_set_contents (path, text, -1, &error));
