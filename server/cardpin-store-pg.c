@@ -95,6 +95,7 @@ pg_exec (PGconn      *conn,
 
 static gboolean
 pg_begin (gpointer   data,
+          gboolean   write,
           GError   **error)
 {
   PGconn *conn = data;
@@ -105,7 +106,7 @@ pg_begin (gpointer   data,
   if (PQstatus (conn) != CONNECTION_OK)
     return set_error (conn, NULL, error);
   /* READ COMMITTED with explicit row locks (SELECT … FOR UPDATE on the quota counters) */
-  return pg_exec (conn, "BEGIN", error);
+  return pg_exec (conn, write ? "BEGIN" : "BEGIN READ ONLY", error);
 }
 
 static gboolean

@@ -13,7 +13,9 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include <glib.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "cardpin-store.h"
@@ -503,6 +505,85 @@ test_race (Fixture       *fixture,
   g_cond_clear (&cond);
 }
 
+/* The same race between PROCESSES processes, as between service instances: each runs
+ * this program with --racer, waits for its stdin to close, grants ATTEMPTS times and
+ * prints how many it got */
+#define PROCESSES 6
+
+static int
+racer_main (const char *database)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinStore) store = cardpin_store_open (database, &error);
+  guint granted = 0;
+  char go;
+
+  if (store == NULL)
+    {
+      g_printerr ("racer: %s\n", error->message);
+      return 1;
+    }
+  /* the starting shot: the parent closes our stdin */
+  while (read (STDIN_FILENO, &go, 1) > 0)
+    ;
+  for (guint i = 0; i < ATTEMPTS; i++)
+    {
+      CardpinAuditRecord audit = request ("alice", "RACE", "race");
+      CardpinGrant outcome;
+
+      if (!cardpin_store_grant (store, "RACE", "alice", RACE_QUOTA, 1000, &audit, &outcome,
+                                NULL, &error))
+        {
+          g_printerr ("racer: %s\n", error->message);
+          return 1;
+        }
+      granted += outcome == CARDPIN_GRANT_GRANTED;
+    }
+  g_print ("%u\n", granted);
+  return 0;
+}
+
+static void
+test_race_processes (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  GSubprocess *racers[PROCESSES];
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  guint granted = 0;
+
+  add_card (fixture->store, "RACE", "alice");
+  for (guint i = 0; i < PROCESSES; i++)
+    {
+      racers[i] = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                    &error, self, "--racer", fixture->database, NULL);
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < PROCESSES; i++)
+    g_assert_true (g_output_stream_close (g_subprocess_get_stdin_pipe (racers[i]), NULL, &error));
+  for (guint i = 0; i < PROCESSES; i++)
+    {
+      char out[32] = "";
+      gsize length = 0;
+
+      g_assert_true (g_input_stream_read_all (g_subprocess_get_stdout_pipe (racers[i]), out,
+                                              sizeof out - 1, &length, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_wait (racers[i], NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_exited (racers[i]));
+      g_assert_cmpint (g_subprocess_get_exit_status (racers[i]), ==, 0);
+      granted += g_ascii_strtoull (out, NULL, 10);
+      g_object_unref (racers[i]);
+    }
+
+  g_assert_cmpuint (granted, ==, RACE_QUOTA);
+  records = cardpin_store_audit_list (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, PROCESSES * ATTEMPTS);
+}
+
 static void
 test_tokens (Fixture       *fixture,
              gconstpointer  data)
@@ -739,6 +820,7 @@ add_cases (const Backend *backend)
     { "grant-outcomes", test_grant_outcomes },
     { "quota", test_quota },
     { "race", test_race },
+    { "race-processes", test_race_processes },
     { "tokens", test_tokens },
     { "throttle", test_throttle },
     { "audit", test_audit },
@@ -759,6 +841,9 @@ main (int   argc,
 {
   g_autoptr(GError) error = NULL;
   int result;
+
+  if (argc == 3 && g_str_equal (argv[1], "--racer"))
+    return racer_main (argv[2]);
 
   g_test_init (&argc, &argv, NULL);
 
