@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  gcc pkg-config meson ninja-build gettext appstream desktop-file-utils
+  gcc pkg-config meson ninja-build gettext appstream desktop-file-utils groff-base
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev
   libp11-kit-dev libpcsclite-dev libssl-dev libjson-glib-dev
   libsecret-1-dev libsoup-3.0-dev libsqlite3-dev libpam0g-dev
@@ -15,6 +15,8 @@ packages=(
   # tests
   softhsm2 yubico-piv-tool openssl xxd python3 xvfb xauth dbus gnome-keyring
   libpam-wrapper libpamtest0-dev pamtester
+  # central configuration tests: a real dconf database
+  dconf-cli dconf-service
   # the helpdesk side: a real PostgreSQL server for the storage tests, wrk for the benchmark
   libpq-dev postgresql wrk
   # UI tests through the accessibility tree
