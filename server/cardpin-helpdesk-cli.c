@@ -16,7 +16,6 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <openssl/evp.h>
 
 #include "cardpin-code.h"
 #include "cardpin-helpdesk-cli.h"
@@ -453,8 +452,6 @@ respond (Helpdesk  *self,
   g_autofree char *request_id = g_uuid_string_random ();
   char challenge_sha256[65];
   CardpinAuditRecord record;
-  guint8 digest[32];
-  unsigned int digest_length = sizeof digest;
   const char *serial;
   guint algorithm;
 
@@ -502,10 +499,8 @@ respond (Helpdesk  *self,
   if (challenge == NULL)
     return refuse_audited (self, &record, "bad-code", error);
 
-  EVP_Digest (cardpin_secret_get_data (challenge), cardpin_secret_get_length (challenge),
-              digest, &digest_length, EVP_sha256 (), NULL);
-  for (gsize i = 0; i < sizeof digest; i++)
-    g_snprintf (challenge_sha256 + 2 * i, 3, "%02x", digest[i]);
+  cardpin_store_challenge_sha256 (cardpin_secret_get_data (challenge),
+                                  cardpin_secret_get_length (challenge), challenge_sha256);
   record.challenge_sha256 = challenge_sha256;
 
   /* AES-128 cards answer 16-byte challenges, 3DES cards 8-byte ones */

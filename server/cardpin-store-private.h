@@ -28,8 +28,9 @@ struct _CardpinStoreBackend
   /* statements of schema version 1 that only this backend needs */
   const char * const *append_only_sql;
 
-  /* a write transaction (SQLite: BEGIN IMMEDIATE) */
-  gboolean (*begin)    (gpointer db, GError **error);
+  /* a transaction; @write: one that writes (SQLite: BEGIN IMMEDIATE, so that it holds
+   * the write lock from its first read) */
+  gboolean (*begin)    (gpointer db, gboolean write, GError **error);
   gboolean (*commit)   (gpointer db, GError **error);
   void     (*rollback) (gpointer db);
   /* One statement with $1…$n. @types has one character per parameter: 's' text,

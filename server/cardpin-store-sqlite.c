@@ -113,11 +113,13 @@ sqlite_exec (sqlite3     *db,
 
 static gboolean
 sqlite_begin (gpointer   data,
+              gboolean   write,
               GError   **error)
 {
   /* IMMEDIATE: the write lock is taken now (waiting up to the busy timeout), so two
-   * processes never both read a quota and then both count it */
-  return sqlite_exec (data, "BEGIN IMMEDIATE", error);
+   * processes never both read a quota and then both count it. Readers do not wait for
+   * the writer (WAL). */
+  return sqlite_exec (data, write ? "BEGIN IMMEDIATE" : "BEGIN", error);
 }
 
 static gboolean

@@ -128,10 +128,11 @@ typedef gboolean (*TransactionFunc) (CardpinStore  *store,
  * it (busy, deadlock, serialization failure); @func must set all its outputs anew each
  * time. Holds the store's mutex. */
 static gboolean
-run_transaction (CardpinStore     *store,
-                 TransactionFunc   func,
-                 gpointer          data,
-                 GError          **error)
+run (CardpinStore     *store,
+     gboolean          write,
+     TransactionFunc   func,
+     gpointer          data,
+     GError          **error)
 {
   gboolean ok = FALSE;
 
@@ -140,7 +141,7 @@ run_transaction (CardpinStore     *store,
     {
       g_autoptr(GError) local_error = NULL;
 
-      if (store->backend->begin (store->db, &local_error) &&
+      if (store->backend->begin (store->db, write, &local_error) &&
           func (store, data, &local_error) &&
           store->backend->commit (store->db, &local_error))
         {
@@ -164,6 +165,9 @@ run_transaction (CardpinStore     *store,
   g_mutex_unlock (&store->mutex);
   return ok;
 }
+
+#define run_transaction(store, func, data, error) run ((store), TRUE, (func), (data), (error))
+#define run_read(store, func, data, error)        run ((store), FALSE, (func), (data), (error))
 
 /* Serials and user names: 1 to CARDPIN_STORE_MAX_FIELD printable ASCII characters,
  * no space (a serial is exactly what `cardpin-tool status --json` prints) */
@@ -554,7 +558,7 @@ cardpin_store_card_lookup (CardpinStore  *store,
   CardData data = { serial };
 
   if (!check_serial (serial, error) ||
-      !run_transaction (store, card_lookup_cb, &data, error))
+      !run_read (store, card_lookup_cb, &data, error))
     return NULL;
   return data.card;
 }
@@ -583,7 +587,7 @@ cardpin_store_card_list (CardpinStore  *store,
 {
   CardData data = { NULL };
 
-  if (!run_transaction (store, card_list_cb, &data, error))
+  if (!run_read (store, card_list_cb, &data, error))
     return NULL;
   return data.cards;
 }
@@ -756,6 +760,23 @@ cardpin_grant_to_string (CardpinGrant grant)
 
 /* Audit */
 
+/**
+ * cardpin_store_challenge_sha256:
+ * @challenge: (array length=length): the challenge's bytes (not its text)
+ * @length: their number
+ * @out: (out caller-allocates): 64 lowercase hex digits and a NUL
+ *
+ * The challenge's fingerprint for #CardpinAuditRecord.challenge_sha256: the service and
+ * the helpdesk compute it the same way, so one challenge has one fingerprint.
+ */
+void
+cardpin_store_challenge_sha256 (const guint8 *challenge,
+                                gsize         length,
+                                char          out[65])
+{
+  sha256_hex ((const char *) challenge, length, out);
+}
+
 typedef struct {
   const CardpinAuditRecord *record;
   GPtrArray *records;
@@ -828,7 +849,7 @@ cardpin_store_audit_list (CardpinStore  *store,
 {
   AuditData data = { NULL };
 
-  if (!run_transaction (store, audit_list_cb, &data, error))
+  if (!run_read (store, audit_list_cb, &data, error))
     return NULL;
   return data.records;
 }
@@ -998,7 +1019,7 @@ cardpin_store_token_check (CardpinStore  *store,
   *user = NULL;
   if (!token_hash (token, data.hash))
     return TRUE;
-  if (!run_transaction (store, token_check_cb, &data, error))
+  if (!run_read (store, token_check_cb, &data, error))
     return FALSE;
   *user = data.found_user;
   return TRUE;
@@ -1091,7 +1112,7 @@ cardpin_store_throttle_check (CardpinStore  *store,
 
   *retry_after = 0;
   if (!check_user (user, error) ||
-      !run_transaction (store, throttle_check_cb, &data, error))
+      !run_read (store, throttle_check_cb, &data, error))
     return FALSE;
   *retry_after = data.retry_after;
   return TRUE;

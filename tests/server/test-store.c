@@ -13,7 +13,9 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include <glib.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "cardpin-store.h"
@@ -503,6 +505,85 @@ test_race (Fixture       *fixture,
   g_cond_clear (&cond);
 }
 
+/* The same race between PROCESSES processes, as between service instances: each runs
+ * this program with --racer, waits for its stdin to close, grants ATTEMPTS times and
+ * prints how many it got */
+#define PROCESSES 6
+
+static int
+racer_main (const char *database)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinStore) store = cardpin_store_open (database, &error);
+  guint granted = 0;
+  char go;
+
+  if (store == NULL)
+    {
+      g_printerr ("racer: %s\n", error->message);
+      return 1;
+    }
+  /* the starting shot: the parent closes our stdin */
+  while (read (STDIN_FILENO, &go, 1) > 0)
+    ;
+  for (guint i = 0; i < ATTEMPTS; i++)
+    {
+      CardpinAuditRecord audit = request ("alice", "RACE", "race");
+      CardpinGrant outcome;
+
+      if (!cardpin_store_grant (store, "RACE", "alice", RACE_QUOTA, 1000, &audit, &outcome,
+                                NULL, &error))
+        {
+          g_printerr ("racer: %s\n", error->message);
+          return 1;
+        }
+      granted += outcome == CARDPIN_GRANT_GRANTED;
+    }
+  g_print ("%u\n", granted);
+  return 0;
+}
+
+static void
+test_race_processes (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  GSubprocess *racers[PROCESSES];
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  guint granted = 0;
+
+  add_card (fixture->store, "RACE", "alice");
+  for (guint i = 0; i < PROCESSES; i++)
+    {
+      racers[i] = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                    &error, self, "--racer", fixture->database, NULL);
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < PROCESSES; i++)
+    g_assert_true (g_output_stream_close (g_subprocess_get_stdin_pipe (racers[i]), NULL, &error));
+  for (guint i = 0; i < PROCESSES; i++)
+    {
+      char out[32] = "";
+      gsize length = 0;
+
+      g_assert_true (g_input_stream_read_all (g_subprocess_get_stdout_pipe (racers[i]), out,
+                                              sizeof out - 1, &length, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_wait (racers[i], NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_exited (racers[i]));
+      g_assert_cmpint (g_subprocess_get_exit_status (racers[i]), ==, 0);
+      granted += g_ascii_strtoull (out, NULL, 10);
+      g_object_unref (racers[i]);
+    }
+
+  g_assert_cmpuint (granted, ==, RACE_QUOTA);
+  records = cardpin_store_audit_list (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, PROCESSES * ATTEMPTS);
+}
+
 static void
 test_tokens (Fixture       *fixture,
              gconstpointer  data)
@@ -694,6 +775,30 @@ test_audit (Fixture       *fixture,
   g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (appended));
 }
 
+/* The PostgreSQL server restarts under a running store: the next call connects again */
+static void
+test_reconnect (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *dir = g_path_get_dirname (world.pg_socket);
+  const char *argv[] = { g_getenv ("PG_PRIVATE"), "restart", dir, NULL };
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  add_card (fixture->store, "A1", "alice");
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 2, NULL), ==, CARDPIN_GRANT_GRANTED);
+
+  g_assert_nonnull (argv[0]);
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  /* nothing lost, and the store works on */
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 2, NULL), ==, CARDPIN_GRANT_GRANTED);
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 2, NULL), ==, CARDPIN_GRANT_QUOTA_CARD);
+}
+
 static void
 test_bad_database (void)
 {
@@ -739,6 +844,7 @@ add_cases (const Backend *backend)
     { "grant-outcomes", test_grant_outcomes },
     { "quota", test_quota },
     { "race", test_race },
+    { "race-processes", test_race_processes },
     { "tokens", test_tokens },
     { "throttle", test_throttle },
     { "audit", test_audit },
@@ -760,6 +866,9 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   int result;
 
+  if (argc == 3 && g_str_equal (argv[1], "--racer"))
+    return racer_main (argv[2]);
+
   g_test_init (&argc, &argv, NULL);
 
   world.dir = g_dir_make_tmp ("test-store-XXXXXX", &error);
@@ -772,6 +881,8 @@ main (int   argc,
 
   add_cases (&sqlite_backend);
   add_cases (&pg_backend);
+  g_test_add ("/cardpin/store/postgresql/reconnect", Fixture, &pg_backend, fixture_setup,
+              test_reconnect, fixture_teardown);
   g_test_add_func ("/cardpin/store/bad-database", test_bad_database);
 
   result = g_test_run ();
