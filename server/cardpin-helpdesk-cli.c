@@ -27,6 +27,7 @@
 typedef struct {
   char *config_path;
   gboolean json;
+  gboolean des;                 /* export-admin-key --3des */
   char *reason;
   char *operator_name;
   GKeyFile *config;
@@ -541,7 +542,8 @@ export_admin_key (Helpdesk  *self,
   CardpinAuditRecord record;
 
   if (g_strv_length (args) != 1)
-    return usage_error (_("Usage: export-admin-key SERIAL [--reason TEXT] [--operator NAME]"));
+    return usage_error (_("Usage: export-admin-key SERIAL [--3des] [--reason TEXT] "
+                          "[--operator NAME]"));
   if (self->operator_name == NULL)
     self->operator_name = g_strdup (g_get_user_name ());
   if (!cardpin_master_key_check_serial (args[0], &error) ||
@@ -554,7 +556,10 @@ export_admin_key (Helpdesk  *self,
   if (card != NULL)
     record.user = card->user;
 
-  key = cardpin_master_key_export_admin_key (self->master_key, args[0], &error);
+  key = cardpin_master_key_export_admin_key (self->master_key, args[0],
+                                             self->des ? CARDPIN_MASTER_KEY_ALG_3DES
+                                                       : CARDPIN_MASTER_KEY_ALG_AES128,
+                                             &error);
   if (key == NULL)
     return refuse_audited (self, &record, "failed", error);
   hex = cardpin_master_key_hex (key);
@@ -594,7 +599,9 @@ static const char summary[] =
      "  master-key create        create the master key in the token\n"
      "  master-key import HEXFILE  import a master key of 32 hex digits (migration)\n"
      "  respond SERIAL           read a challenge code on stdin, print the response code\n"
-     "  export-admin-key SERIAL  print the card's admin key (32 hex digits) for issuance\n"
+     "  export-admin-key SERIAL [--3des]  print the card's admin key for issuance: 32 hex\n"
+     "                           digits (AES-128), or 48 with --3des (what yubico-piv-tool\n"
+     "                           2.2 can set with -a set-mgm-key)\n"
      "\n"
      "FILE is the service's keyfile (group [service]): “database”, and for the master key "
      "“pkcs11-module”, “token-label”, “token-pin-file”, “master-key-label”.\n"
@@ -615,6 +622,8 @@ cardpin_helpdesk_run (char **args)
     { "reason", 0, 0, G_OPTION_ARG_STRING, &self.reason,
       N_("Why the response or key is given, for the audit log (respond, export-admin-key)"),
       N_("TEXT") },
+    { "3des", 0, 0, G_OPTION_ARG_NONE, &self.des,
+      N_("export-admin-key: the key as a two-key 3DES key (48 hex digits)"), NULL },
     { "operator", 0, 0, G_OPTION_ARG_STRING, &self.operator_name,
       N_("Who gives it, for the audit log (default: the login name)"), N_("NAME") },
     G_OPTION_ENTRY_NULL
@@ -647,6 +656,8 @@ cardpin_helpdesk_run (char **args)
       if (command->group == NULL && !g_str_equal (argv[1], command->name))
         continue;
 
+      if (self.des && !g_str_equal (command->name, "export-admin-key"))
+        return usage_error (_("--3des is only for “export-admin-key”."));
       if (self.json && !command->json)
         return usage_error (_("--json is only for “card list” and “audit”."));
       if ((self.reason != NULL || self.operator_name != NULL) && !command->respond)
