@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <openssl/x509.h>
 
 #include "cardpin-error.h"
 #include "cardpin-piv.h"
@@ -70,13 +71,42 @@ cardpin_piv_select (const CardpinCardIo  *io,
   if (response == NULL)
     return FALSE;
 
-  if (!cardpin_sw_is_ok (response->sw))
+  if (cardpin_sw_is_ok (response->sw))
+    return TRUE;
+
+  /* only the answers that mean "no such application" make this a card without PIV
+   * (another route may serve it); anything else is the card failing */
+  if (cardpin_piv_sw_means_no_applet (response->sw))
+    g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                 _("This card has no PIV application."));
+  else
+    set_unexpected (error, response->sw);
+  return FALSE;
+}
+
+/**
+ * cardpin_piv_sw_means_no_applet:
+ * @sw: the status word of a SELECT of the PIV application
+ *
+ * Returns: whether @sw says that the card has no PIV application: 6A82 (not found),
+ *   6A81 (function not supported), 6A86 (wrong P1-P2: no selection by AID), 6999
+ *   (applet selection failed), 6D00 / 6E00 (instruction or class not supported)
+ */
+gboolean
+cardpin_piv_sw_means_no_applet (guint16 sw)
+{
+  switch (sw)
     {
-      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
-                   _("This card has no PIV application."));
+    case CARDPIN_SW_FILE_NOT_FOUND:
+    case 0x6A81:
+    case CARDPIN_SW_INCORRECT_P1P2:
+    case 0x6999:
+    case CARDPIN_SW_INS_NOT_SUPPORTED:
+    case CARDPIN_SW_CLA_NOT_SUPPORTED:
+      return TRUE;
+    default:
       return FALSE;
     }
-  return TRUE;
 }
 
 /**
@@ -244,6 +274,146 @@ cardpin_piv_read_serial (const CardpinCardIo  *io,
     }
 
   return cardpin_piv_parse_chuid (response->data, response->len);
+}
+
+/* The largest certificate accepted, compressed or not */
+#define CERT_MAX (16 * 1024)
+
+static GBytes *
+gunzip_bounded (const guint8 *data,
+                gsize         len)
+{
+  g_autoptr(GZlibDecompressor) decompressor = NULL;
+  g_autofree guint8 *out = g_malloc (CERT_MAX);
+  gsize in_done = 0;
+  gsize out_done = 0;
+
+  decompressor = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+  for (;;)
+    {
+      gsize read = 0;
+      gsize written = 0;
+      GConverterResult result;
+
+      if (out_done == CERT_MAX)
+        return NULL;
+      result = g_converter_convert (G_CONVERTER (decompressor), data + in_done,
+                                    len - in_done, out + out_done, CERT_MAX - out_done,
+                                    G_CONVERTER_INPUT_AT_END, &read, &written, NULL);
+      in_done += read;
+      out_done += written;
+      if (result == G_CONVERTER_FINISHED)
+        return g_bytes_new (out, out_done);
+      if (result == G_CONVERTER_ERROR || (read == 0 && written == 0))
+        return NULL;
+    }
+}
+
+/**
+ * cardpin_piv_parse_cert_holder:
+ * @data: the data of a GET DATA answer for a certificate object (53 { 70 <cert>
+ *   71 <info> ... })
+ * @len: its length
+ *
+ * The holder's name as OpenSC shows it for the token label: the common name of the
+ * certificate's subject. A gzip-compressed certificate (71 with bit 0 set) is
+ * decompressed, up to 16 KiB.
+ *
+ * Returns: (transfer full) (nullable): the common name as UTF-8 without control
+ *   characters, or %NULL when absent or malformed
+ */
+char *
+cardpin_piv_parse_cert_holder (const guint8 *data,
+                               gsize         len)
+{
+  g_autoptr(GBytes) inflated = NULL;
+  const guint8 *inner;
+  const guint8 *cert;
+  const guint8 *info;
+  const guint8 *der;
+  gsize inner_len;
+  gsize cert_len;
+  gsize info_len;
+  X509 *x509;
+  X509_NAME *subject;
+  int index;
+  unsigned char *utf8 = NULL;
+  int utf8_len;
+  char *holder = NULL;
+
+  inner = cardpin_tlv_find (data, len, 0x53, &inner_len);
+  if (inner == NULL)
+    return NULL;
+  cert = cardpin_tlv_find (inner, inner_len, 0x70, &cert_len);
+  if (cert == NULL || cert_len == 0 || cert_len > CERT_MAX)
+    return NULL;
+  info = cardpin_tlv_find (inner, inner_len, 0x71, &info_len);
+  if (info != NULL && info_len == 1 && (info[0] & 0x01))
+    {
+      inflated = gunzip_bounded (cert, cert_len);
+      if (inflated == NULL)
+        return NULL;
+      cert = g_bytes_get_data (inflated, &cert_len);
+    }
+
+  der = cert;
+  x509 = d2i_X509 (NULL, &der, (long) cert_len);
+  if (x509 == NULL)
+    return NULL;
+
+  subject = X509_get_subject_name (x509);
+  index = subject != NULL ? X509_NAME_get_index_by_NID (subject, NID_commonName, -1) : -1;
+  if (index >= 0)
+    {
+      ASN1_STRING *value = X509_NAME_ENTRY_get_data (X509_NAME_get_entry (subject, index));
+
+      utf8_len = ASN1_STRING_to_UTF8 (&utf8, value);
+      if (utf8_len > 0 && g_utf8_validate ((const char *) utf8, utf8_len, NULL))
+        {
+          holder = g_strndup ((const char *) utf8, utf8_len);
+          for (char *p = holder; *p != '\0'; p++)
+            if (g_ascii_iscntrl (*p))
+              *p = ' ';
+          /* an embedded NUL ends it: an empty name is no name */
+          if (*holder == '\0')
+            g_clear_pointer (&holder, g_free);
+        }
+      OPENSSL_free (utf8);
+    }
+  X509_free (x509);
+  return holder;
+}
+
+/**
+ * cardpin_piv_read_holder:
+ * @io: the card, PIV selected
+ * @error: return location
+ *
+ * Reads the PIV authentication certificate (5FC105, key 9A) and returns its subject's
+ * common name: what OpenSC shows as the token label.
+ *
+ * Returns: (transfer full) (nullable): the holder's name; %NULL without @error set
+ *   when the card has no such certificate or it is unreadable
+ */
+char *
+cardpin_piv_read_holder (const CardpinCardIo  *io,
+                         GError              **error)
+{
+  static const guint8 cert_9a_tag[] = { 0x5C, 0x03, 0x5F, 0xC1, 0x05 };
+  g_autoptr(CardpinApduResponse) response = NULL;
+
+  response = send_command (io, INS_GET_DATA, 0x3F, 0xFF, cert_9a_tag, sizeof cert_9a_tag,
+                           256, error);
+  if (response == NULL)
+    return NULL;
+
+  if (!cardpin_sw_is_ok (response->sw))
+    {
+      g_debug ("GET DATA 5FC105: %04X (%s)", response->sw,
+               cardpin_sw_describe (response->sw));
+      return NULL;
+    }
+  return cardpin_piv_parse_cert_holder (response->data, response->len);
 }
 
 /* PIN operations */
