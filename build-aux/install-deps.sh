@@ -15,6 +15,8 @@ packages=(
   # tests
   softhsm2 yubico-piv-tool openssl xxd python3 xvfb xauth dbus gnome-keyring
   libpam-wrapper libpamtest0-dev pamtester
+  # central configuration tests: a real dconf database
+  dconf-cli dconf-service
   # the helpdesk side: a real PostgreSQL server for the storage tests, wrk for the benchmark
   libpq-dev postgresql wrk
   # UI tests through the accessibility tree

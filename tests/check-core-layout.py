@@ -61,6 +61,27 @@ for name in sorted(os.listdir(os.path.join(root, 'core'))):
         documented = re.search(r'\* \w+:%s:\n' % re.escape(prop), text[:m.start()])
         check(documented is not None, 'core/%s: property "%s" is documented' % (name, prop))
 
+# issue 7 item 12: cardpin-tool split into dispatch, status and the PIN commands, with one
+# change_secret(kind) for the PIN and the PUK, and no PIN policy of its own
+cli = read('app/cardpin-cli.c')
+check(os.path.exists(os.path.join(root, 'app/cardpin-cli-status.c')) and
+      os.path.exists(os.path.join(root, 'app/cardpin-cli-pin.c')),
+      'cardpin-tool has app/cardpin-cli-status.c and app/cardpin-cli-pin.c')
+check(not re.search(r'cardpin_token_(change|unblock|setup)|json_builder|'
+                    r'cardpin_manager_new', cli),
+      'app/cardpin-cli.c only dispatches (no status or PIN operation code)')
+pin = read('app/cardpin-cli-pin.c') if os.path.exists(
+    os.path.join(root, 'app/cardpin-cli-pin.c')) else ''
+check(len(re.findall(r'^change_secret \(', pin, re.M)) == 1 and
+      len(re.findall(r'\bcardpin_token_change_pin\b', pin)) == 1 and
+      len(re.findall(r'\bcardpin_token_change_puk\b', pin)) == 1,
+      'one change_secret(kind) changes both the PIN and the PUK')
+for name in sorted(os.listdir(os.path.join(root, 'app'))):
+    if name.startswith('cardpin-cli') and name.endswith('.c'):
+        text = read('app/' + name)
+        n = text.count('\n')
+        check(n < 700, 'app/%s is under 700 lines (%d)' % (name, n))
+
 print('1..%d' % len(results))
 for i, (ok, what) in enumerate(results, 1):
     print('%s %d - %s' % ('ok' if ok else 'not ok', i, what))

@@ -1080,6 +1080,105 @@ test_state_reload (Fixture       *fixture,
   g_assert_null (loaded);
 }
 
+
+/* The algorithm GET METADATA gives for a key slot (its first TLV) */
+static guint8
+metadata_alg (VcardCard *card,
+              guint8     slot)
+{
+  g_autoptr(GByteArray) data = NULL;
+  guint8 apdu[4] = { 0x00, 0xF7, 0x00, slot };
+  guint16 sw = send_raw (card, apdu, 4, &data);
+  const guint8 *v;
+  gsize len;
+
+  g_assert_true (sw == 0x9000 || (sw & 0xFF00) == 0x6100);
+  g_assert_true (vcard_tlv_find (data->data, data->len, 0x01, &v, &len));
+  g_assert_cmpuint (len, ==, 1);
+  return v[0];
+}
+
+/* Personalisation (issue 7 item 14): SET MANAGEMENT KEY, PUT DATA and GENERATE need the
+ * management key, change what the card answers, and survive a restart */
+static void
+test_personalise (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  VcardCard *card = fixture->card;
+  g_autoptr(GByteArray) generated = NULL;
+  g_autoptr(GByteArray) object = NULL;
+  guint8 set_aes[3 + 16] = { 0x08, 0x9B, 16 };
+  guint8 set_bad[3 + 16] = { 0x03, 0x9B, 16 };
+  const guint8 put_chuid[] = { 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x53, 0x04, 0x34, 0x02, 0xAB, 0xCD };
+  const guint8 put_bogus[] = { 0x5C, 0x03, 0x5F, 0xC0, 0x01, 0x53, 0x00 };
+  const guint8 delete_cert[] = { 0x5C, 0x03, 0x5F, 0xC1, 0x0A, 0x53, 0x00 };
+  const guint8 gen_rsa[] = { 0xAC, 0x03, 0x80, 0x01, 0x07 };
+  const guint8 gen_ec_policy[] = { 0xAC, 0x09, 0x80, 0x01, 0x11, 0xAA, 0x01, 0x01,
+                                   0xAB, 0x01, 0x01 };
+  const guint8 gen_bad_alg[] = { 0xAC, 0x03, 0x80, 0x01, 0x14 };
+  const guint8 *v;
+  gsize len;
+
+  memcpy (set_aes + 3, aes_key, 16);
+  memcpy (set_bad + 3, aes_key, 16);
+  select_piv (card);
+
+  /* Nothing of it without the management key, and nothing changed */
+  g_assert_cmphex (send_apdu (card, 0x00, 0xFF, 0xFF, 0xFF, set_aes, sizeof set_aes, FALSE, NULL),
+                   ==, 0x6982);
+  g_assert_cmphex (send_apdu (card, 0x00, 0xDB, 0x3F, 0xFF, put_chuid, sizeof put_chuid, FALSE,
+                              NULL), ==, 0x6982);
+  g_assert_cmphex (send_apdu (card, 0x00, 0x47, 0x00, 0x9A, gen_rsa, sizeof gen_rsa, TRUE, NULL),
+                   ==, 0x6982);
+  g_assert_cmphex (admin_authenticate (card, default_admin_key, 24, TRUE), ==, 0x9000);
+
+  /* Malformed: a key length that does not match its algorithm, an unknown object, an
+   * unknown algorithm, a slot this card does not have */
+  g_assert_cmphex (send_apdu (card, 0x00, 0xFF, 0xFF, 0xFF, set_bad, sizeof set_bad, FALSE, NULL),
+                   ==, 0x6A80);
+  g_assert_cmphex (send_apdu (card, 0x00, 0xDB, 0x3F, 0xFF, put_bogus, sizeof put_bogus, FALSE,
+                              NULL), ==, 0x6A82);
+  g_assert_cmphex (send_apdu (card, 0x00, 0x47, 0x00, 0x9A, gen_bad_alg, sizeof gen_bad_alg, TRUE,
+                              NULL), ==, 0x6A80);
+  g_assert_cmphex (send_apdu (card, 0x00, 0x47, 0x00, 0x9D, gen_rsa, sizeof gen_rsa, TRUE, NULL),
+                   ==, 0x6A86);
+
+  /* GENERATE: an RSA key in 9A of this EC card, its public key returned in 7F49 */
+  g_assert_cmphex (send_apdu (card, 0x00, 0x47, 0x00, 0x9A, gen_rsa, sizeof gen_rsa, TRUE,
+                              &generated) & 0xFF00, ==, 0x6100);
+  g_clear_pointer (&generated, g_byte_array_unref);
+  g_assert_cmphex (send_hex (card, "00 C0 00 00 00", &generated), ==, 0x9000);
+  g_clear_pointer (&generated, g_byte_array_unref);
+  g_assert_cmphex (send_apdu (card, 0x00, 0x47, 0x00, 0x9C, gen_ec_policy, sizeof gen_ec_policy,
+                              TRUE, &generated), ==, 0x9000);
+  g_assert_true (vcard_tlv_find (generated->data, generated->len, 0x7F49, &v, &len));
+  g_assert_true (vcard_tlv_find (v, len, 0x86, &v, &len));
+  g_assert_cmpuint (len, ==, 65);
+  g_assert_cmphex (metadata_alg (card, 0x9A), ==, 0x07);
+
+  /* PUT DATA replaces the CHUID, an empty value deletes the 9C certificate */
+  g_assert_cmphex (send_apdu (card, 0x00, 0xDB, 0x3F, 0xFF, put_chuid, sizeof put_chuid, FALSE,
+                              NULL), ==, 0x9000);
+  g_assert_cmphex (send_apdu (card, 0x00, 0xDB, 0x3F, 0xFF, delete_cert, sizeof delete_cert,
+                              FALSE, NULL), ==, 0x9000);
+
+  /* SET MANAGEMENT KEY: an AES-128 key; the old one no longer authenticates */
+  g_assert_cmphex (send_apdu (card, 0x00, 0xFF, 0xFF, 0xFF, set_aes, sizeof set_aes, FALSE, NULL),
+                   ==, 0x9000);
+
+  /* All of it survives a restart */
+  reopen_card (fixture);
+  card = fixture->card;
+  select_piv (card);
+  g_assert_cmphex (send_hex (card, "00 CB 3F FF 05 5C 03 5F C1 02 00", &object), ==, 0x9000);
+  g_assert_cmpmem (object->data, object->len, put_chuid + 5, sizeof put_chuid - 5);
+  g_assert_cmphex (send_hex (card, "00 CB 3F FF 05 5C 03 5F C1 0A 00", NULL), ==, 0x6A82);
+  g_assert_cmphex (send_hex (card, "00 87 03 9B 04 7C 02 81 00 00", NULL), ==, 0x6A86);
+  g_assert_cmphex (admin_authenticate (card, aes_key, 16, TRUE), ==, 0x9000);
+  g_assert_cmphex (metadata_alg (card, 0x9A), ==, 0x07);
+  g_assert_cmphex (metadata_alg (card, 0x9C), ==, 0x11);
+}
+
 static void
 test_random_serial (void)
 {
@@ -1317,6 +1416,7 @@ main (int   argc,
   ADD ("sign-ec", test_sign_ec, NULL);
   ADD ("sign-rsa", test_sign_rsa, "--key-alg rsa2048");
   ADD ("state-reload", test_state_reload, NULL);
+  ADD ("personalise", test_personalise, NULL);
 #undef ADD
 
   g_test_add_func ("/cardpin/vcard/random-serial", test_random_serial);

@@ -41,7 +41,10 @@
 #define INS_SELECT           0xA4
 #define INS_GET_RESPONSE     0xC0
 #define INS_GET_DATA         0xCB
+#define INS_GENERATE         0x47
+#define INS_PUT_DATA         0xDB
 #define INS_GET_METADATA     0xF7
+#define INS_SET_MGMKEY       0xFF
 #define INS_GET_SERIAL       0xF8
 #define INS_GET_VERSION      0xFD
 
@@ -247,9 +250,9 @@ admin_encrypt (VcardCard    *self,
 }
 
 static guint8
-key_alg_id (VcardCard *self)
+key_alg_id (EVP_PKEY *key)
 {
-  return self->state->key_alg == VCARD_KEY_ALG_RSA2048 ? ALG_RSA2048 : ALG_ECCP256;
+  return vcard_key_get_alg (key) == VCARD_KEY_ALG_RSA2048 ? ALG_RSA2048 : ALG_ECCP256;
 }
 
 static void
@@ -371,6 +374,7 @@ handle_get_data (VcardCard  *self,
   guint tag;
   guint id = 0;
   gboolean error;
+  GBytes *written;
 
   if (apdu->p1 != 0x3F || apdu->p2 != 0xFF)
     return SW_WRONG_P1P2;
@@ -381,6 +385,16 @@ handle_get_data (VcardCard  *self,
     return SW_WRONG_DATA;
   for (gsize i = 0; i < len; i++)
     id = (id << 8) | value[i];
+
+  /* What an issuer wrote with PUT DATA replaces the card's own object */
+  written = g_hash_table_lookup (self->state->objects, GUINT_TO_POINTER (id));
+  if (written != NULL)
+    {
+      if (g_bytes_get_size (written) == 0)
+        return SW_NOT_FOUND;
+      vcard_tlv_append (out, 0x53, g_bytes_get_data (written, NULL), g_bytes_get_size (written));
+      return SW_OK;
+    }
 
   switch (id)
     {
@@ -667,10 +681,10 @@ handle_sign (VcardCard       *self,
   EVP_PKEY_CTX *ctx = NULL;
   guint8 sig[512];
   gsize sig_len = sizeof sig;
-  gboolean rsa = self->state->key_alg == VCARD_KEY_ALG_RSA2048;
+  gboolean rsa = vcard_key_get_alg (key) == VCARD_KEY_ALG_RSA2048;
   gboolean ok;
 
-  if (apdu->p1 != key_alg_id (self))
+  if (apdu->p1 != key_alg_id (key))
     return SW_WRONG_P1P2;
   if (!f82->present || f82->len != 0 || !f81->present || f80->present || f85->present)
     return SW_WRONG_DATA;
@@ -749,15 +763,15 @@ handle_general_authenticate (VcardCard  *self,
 
 /* YubiKey extensions */
 
+/* The public key as GENERATE and GET METADATA return it: @tag { 81 n 82 e } or { 86 point } */
 static void
-append_public_key (VcardCard  *self,
-                   VcardSlot   slot,
+append_public_key (EVP_PKEY   *key,
+                   guint       tag,
                    GByteArray *out)
 {
-  EVP_PKEY *key = self->state->keys[slot];
   GByteArray *inner = g_byte_array_new ();
 
-  if (self->state->key_alg == VCARD_KEY_ALG_RSA2048)
+  if (vcard_key_get_alg (key) == VCARD_KEY_ALG_RSA2048)
     {
       const char *names[2] = { OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E };
 
@@ -784,7 +798,7 @@ append_public_key (VcardCard  *self,
         vcard_tlv_append (inner, 0x86, point, n);
     }
 
-  append_wrapped (out, 0x04, inner);
+  append_wrapped (out, tag, inner);
   g_byte_array_unref (inner);
 }
 
@@ -833,14 +847,15 @@ handle_get_metadata (VcardCard  *self,
     case KEY_9C:
       {
         const guint8 origin = 0x01;  /* generated on the card */
+        EVP_PKEY *key = self->state->keys[apdu->p2 == KEY_9A ? VCARD_SLOT_9A : VCARD_SLOT_9C];
 
-        alg = key_alg_id (self);
+        alg = key_alg_id (key);
         policy[0] = apdu->p2 == KEY_9A ? 0x02 : 0x03;  /* PIN once / always */
         policy[1] = 0x01;                               /* touch: never */
         vcard_tlv_append (out, 0x01, &alg, 1);
         vcard_tlv_append (out, 0x02, policy, 2);
         vcard_tlv_append (out, 0x03, &origin, 1);
-        append_public_key (self, apdu->p2 == KEY_9A ? VCARD_SLOT_9A : VCARD_SLOT_9C, out);
+        append_public_key (key, 0x04, out);
         return SW_OK;
       }
     default:
@@ -882,6 +897,132 @@ handle_get_serial (VcardCard  *self,
   return SW_OK;
 }
 
+
+/* Personalisation: what yubico-piv-tool sends to issue a card */
+
+/* PUT DATA 00 DB 3F FF: 5C <id> 53 <value>; an empty 53 deletes the object */
+static guint16
+handle_put_data (VcardCard  *self,
+                 const Apdu *apdu)
+{
+  VcardTlvReader reader;
+  const guint8 *id_value;
+  const guint8 *value;
+  gsize id_len;
+  gsize len;
+  guint tag;
+  guint id = 0;
+  gboolean error;
+
+  if (apdu->p1 != 0x3F || apdu->p2 != 0xFF)
+    return SW_WRONG_P1P2;
+  if (!self->admin_authenticated)
+    return SW_SECURITY;
+
+  vcard_tlv_reader_init (&reader, apdu->data, apdu->lc);
+  if (!vcard_tlv_reader_next (&reader, &tag, &id_value, &id_len, &error) ||
+      tag != 0x5C || id_len < 1 || id_len > 3)
+    return SW_WRONG_DATA;
+  if (!vcard_tlv_reader_next (&reader, &tag, &value, &len, &error) ||
+      tag != 0x53 || reader.pos != reader.end)
+    return SW_WRONG_DATA;
+  for (gsize i = 0; i < id_len; i++)
+    id = (id << 8) | id_value[i];
+
+  /* The data objects of SP 800-73-4 (5FC1xx) and the discovery object */
+  if (id != 0x7E && (id < 0x5FC101 || id > 0x5FC123))
+    return SW_NOT_FOUND;
+
+  g_hash_table_insert (self->state->objects, GUINT_TO_POINTER (id), g_bytes_new (value, len));
+  return save (self);
+}
+
+/* GENERATE ASYMMETRIC KEY PAIR 00 47 00 <slot>: AC { 80 <alg> [AA policy] [AB touch] } */
+static guint16
+handle_generate (VcardCard  *self,
+                 const Apdu *apdu,
+                 GByteArray *out)
+{
+  g_autoptr(GError) local_error = NULL;
+  VcardTlvReader reader;
+  const guint8 *value;
+  gsize len;
+  guint tag;
+  gboolean error;
+  guint8 alg = 0;
+  VcardSlot slot;
+  EVP_PKEY *key;
+  guint16 sw;
+
+  if (apdu->p1 != 0x00)
+    return SW_WRONG_P1P2;
+  if (apdu->p2 == KEY_9A)
+    slot = VCARD_SLOT_9A;
+  else if (apdu->p2 == KEY_9C)
+    slot = VCARD_SLOT_9C;
+  else
+    return SW_WRONG_P1P2;
+  if (!self->admin_authenticated)
+    return SW_SECURITY;
+
+  vcard_tlv_reader_init (&reader, apdu->data, apdu->lc);
+  if (!vcard_tlv_reader_next (&reader, &tag, &value, &len, &error) ||
+      tag != 0xAC || reader.pos != reader.end)
+    return SW_WRONG_DATA;
+  vcard_tlv_reader_init (&reader, value, len);
+  while (vcard_tlv_reader_next (&reader, &tag, &value, &len, &error))
+    {
+      if (tag == 0x80 && len == 1)
+        alg = value[0];
+      else if ((tag == 0xAA || tag == 0xAB) && len == 1)
+        continue;   /* PIN and touch policies: this card keeps its fixed ones */
+      else
+        return SW_WRONG_DATA;
+    }
+  if (error)
+    return SW_WRONG_DATA;
+  if (alg != ALG_RSA2048 && alg != ALG_ECCP256)
+    return SW_WRONG_DATA;
+
+  key = vcard_key_generate (alg == ALG_RSA2048 ? VCARD_KEY_ALG_RSA2048 : VCARD_KEY_ALG_ECCP256,
+                            &local_error);
+  if (key == NULL)
+    return SW_NO_DIAGNOSIS;
+
+  EVP_PKEY_free (self->state->keys[slot]);
+  self->state->keys[slot] = key;
+  sw = save (self);
+  if (sw != SW_OK)
+    return sw;
+  append_public_key (key, 0x7F49, out);
+  return SW_OK;
+}
+
+/* SET MANAGEMENT KEY (YubiKey) 00 FF FF FF|FE: <alg> 9B <len> <key> */
+static guint16
+handle_set_mgmkey (VcardCard  *self,
+                   const Apdu *apdu)
+{
+  VcardState *state = self->state;
+  gsize len;
+
+  if (apdu->p1 != 0xFF || (apdu->p2 != 0xFF && apdu->p2 != 0xFE))
+    return SW_WRONG_P1P2;
+  if (!self->admin_authenticated)
+    return SW_SECURITY;
+  if (apdu->lc < 3 || apdu->data[1] != KEY_ADMIN || apdu->data[2] != apdu->lc - 3)
+    return SW_WRONG_DATA;
+
+  len = apdu->data[2];
+  if (!((apdu->data[0] == ALG_3DES && len == 24) || (apdu->data[0] == ALG_AES128 && len == 16)))
+    return SW_WRONG_DATA;
+
+  memcpy (state->admin_key, apdu->data + 3, len);
+  state->admin_key_len = len;
+  state->admin_tries_left = state->admin_tries_max;
+  return save (self);
+}
+
 /* Dispatch */
 
 static guint16
@@ -904,6 +1045,9 @@ dispatch (VcardCard  *self,
         case INS_GET_METADATA:
         case INS_GET_SERIAL:
         case INS_GET_VERSION:
+        case INS_PUT_DATA:
+        case INS_GENERATE:
+        case INS_SET_MGMKEY:
           return SW_CONDITIONS;
         default:
           return SW_UNKNOWN_INS;
@@ -928,6 +1072,12 @@ dispatch (VcardCard  *self,
       return handle_get_serial (self, apdu, out);
     case INS_GET_VERSION:
       return handle_get_version (self, apdu, out);
+    case INS_PUT_DATA:
+      return handle_put_data (self, apdu);
+    case INS_GENERATE:
+      return handle_generate (self, apdu, out);
+    case INS_SET_MGMKEY:
+      return handle_set_mgmkey (self, apdu);
     default:
       return SW_UNKNOWN_INS;
     }

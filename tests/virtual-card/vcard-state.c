@@ -62,9 +62,16 @@ crypto_error (GError     **error,
   return FALSE;
 }
 
-static EVP_PKEY *
-generate_key (VcardKeyAlg   alg,
-              GError      **error)
+/**
+ * vcard_key_generate:
+ * @alg: the algorithm
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): a new key pair, or %NULL on error
+ */
+EVP_PKEY *
+vcard_key_generate (VcardKeyAlg   alg,
+                    GError      **error)
 {
   EVP_PKEY *key;
 
@@ -76,6 +83,19 @@ generate_key (VcardKeyAlg   alg,
   if (key == NULL)
     crypto_error (error, _("Could not generate a key pair"));
   return key;
+}
+
+/**
+ * vcard_key_get_alg:
+ * @key: a key pair of the card
+ *
+ * Returns: the algorithm of @key (each slot has its own once GENERATE ran)
+ */
+VcardKeyAlg
+vcard_key_get_alg (EVP_PKEY *key)
+{
+  return EVP_PKEY_get_base_id (key) == EVP_PKEY_RSA ? VCARD_KEY_ALG_RSA2048
+                                                    : VCARD_KEY_ALG_ECCP256;
 }
 
 static gboolean
@@ -155,7 +175,10 @@ out:
 static VcardState *
 state_alloc (void)
 {
-  return g_new0 (VcardState, 1);
+  VcardState *self = g_new0 (VcardState, 1);
+
+  self->objects = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_bytes_unref);
+  return self;
 }
 
 /**
@@ -210,7 +233,7 @@ vcard_state_new (const VcardOptions  *options,
 
   for (guint i = 0; i < VCARD_N_SLOTS; i++)
     {
-      self->keys[i] = generate_key (self->key_alg, error);
+      self->keys[i] = vcard_key_generate (self->key_alg, error);
       if (self->keys[i] == NULL)
         return NULL;
       self->certs[i] = make_certificate (self->keys[i], i, self->subject, error);
@@ -243,6 +266,16 @@ append_base64 (GString      *out,
 
   g_string_append_printf (out, "%s=%s\n", key, b64);
   wipe_free (b64);
+}
+
+static gint
+compare_tags (gconstpointer a,
+              gconstpointer b)
+{
+  guint x = GPOINTER_TO_UINT (a);
+  guint y = GPOINTER_TO_UINT (b);
+
+  return x < y ? -1 : x > y;
 }
 
 /**
@@ -306,6 +339,26 @@ vcard_state_save (VcardState  *self,
       append_base64 (out, key_name, der, len);
       OPENSSL_clear_free (der, len);
       append_base64 (out, cert_name, cert, cert_len);
+    }
+
+  if (ok)
+    {
+      g_autoptr(GList) tags = g_list_sort (g_hash_table_get_keys (self->objects),
+                                           compare_tags);
+
+      for (GList *l = tags; l != NULL; l = l->next)
+        {
+          guint tag = GPOINTER_TO_UINT (l->data);
+          GBytes *value = g_hash_table_lookup (self->objects, l->data);
+          g_autofree char *name = g_strdup_printf ("object-%06x", tag);
+          gsize len;
+          const guint8 *data = g_bytes_get_data (value, &len);
+
+          if (len == 0)
+            g_string_append_printf (out, "%s=\n", name);
+          else
+            append_base64 (out, name, data, len);
+        }
     }
 
   if (ok && !g_file_set_contents_full (self->path, out->str, out->len,
@@ -404,6 +457,9 @@ parse_state (VcardState  *self,
   const char *v;
   guint version;
   gsize len;
+  GHashTableIter iter;
+  gpointer key;
+  gpointer value;
 
   if (!get_uint (table, "version", G_MAXUINT, &version) || version != STATE_VERSION)
     return bad_state (error, path, "version");
@@ -457,7 +513,6 @@ parse_state (VcardState  *self,
       g_autofree char *cert_name = g_strdup_printf ("cert-%s", slot_names[i]);
       guint8 *der;
       const unsigned char *p;
-      int type = self->key_alg == VCARD_KEY_ALG_RSA2048 ? EVP_PKEY_RSA : EVP_PKEY_EC;
 
       der = get_base64 (table, key_name, &len);
       if (der == NULL)
@@ -466,13 +521,36 @@ parse_state (VcardState  *self,
       self->keys[i] = d2i_AutoPrivateKey (NULL, &p, len);
       OPENSSL_cleanse (der, len);
       g_free (der);
-      if (self->keys[i] == NULL || EVP_PKEY_get_base_id (self->keys[i]) != type)
+      if (self->keys[i] == NULL ||
+          (EVP_PKEY_get_base_id (self->keys[i]) != EVP_PKEY_RSA &&
+           EVP_PKEY_get_base_id (self->keys[i]) != EVP_PKEY_EC))
         return bad_state (error, path, key_name);
 
       der = get_base64 (table, cert_name, &len);
       if (der == NULL)
         return bad_state (error, path, cert_name);
       self->certs[i] = g_bytes_new_take (der, len);
+    }
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      guint64 tag;
+      guint8 *data;
+
+      if (!g_str_has_prefix (key, "object-"))
+        continue;
+      if (!g_ascii_string_to_unsigned ((const char *) key + 7, 16, 1, 0xFFFFFF, &tag, NULL))
+        return bad_state (error, path, key);
+      if (*(const char *) value == '\0')
+        {
+          g_hash_table_insert (self->objects, GUINT_TO_POINTER (tag), g_bytes_new (NULL, 0));
+          continue;
+        }
+      data = get_base64 (table, key, &len);
+      if (data == NULL)
+        return bad_state (error, path, key);
+      g_hash_table_insert (self->objects, GUINT_TO_POINTER (tag), g_bytes_new_take (data, len));
     }
 
   return TRUE;
@@ -576,6 +654,7 @@ vcard_state_free (VcardState *self)
       EVP_PKEY_free (self->keys[i]);
       g_clear_pointer (&self->certs[i], g_bytes_unref);
     }
+  g_clear_pointer (&self->objects, g_hash_table_unref);
   explicit_bzero (self, sizeof *self);
   g_free (self);
 }

@@ -50,8 +50,10 @@ typedef struct
   guint        admin_tries_left;
   guint        pin_change_limit;   /* 0: unlimited */
   guint        pin_change_count;
-  VcardKeyAlg  key_alg;
+  VcardKeyAlg  key_alg;            /* of the keys a new card is made with */
   char        *subject;
+  GHashTable  *objects;            /* data objects written with PUT DATA: tag -> GBytes
+                                    * (the value of 53; empty: deleted) */
   EVP_PKEY    *keys[VCARD_N_SLOTS];
   GBytes      *certs[VCARD_N_SLOTS]; /* DER */
 } VcardState;
@@ -65,6 +67,10 @@ VcardState *vcard_state_open (const VcardOptions  *options,
 gboolean    vcard_state_save (VcardState          *self,
                               GError             **error);
 void        vcard_state_free (VcardState          *self);
+
+EVP_PKEY   *vcard_key_generate (VcardKeyAlg      alg,
+                                GError         **error) G_GNUC_WARN_UNUSED_RESULT;
+VcardKeyAlg vcard_key_get_alg  (EVP_PKEY        *key);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VcardState, vcard_state_free)
 
