@@ -366,6 +366,8 @@ enumerate_pcsc (Modules             *modules,
 
   /* the cards without PIV: through PKCS#11, whose modules are loaded now */
   other_readers = g_strv_builder_end (g_steal_pointer (&other));
+  g_debug ("Read %u PIV card(s) of %u reader(s) over PC/SC; %u card(s) for PKCS#11",
+           infos->len, g_strv_length (readers), g_strv_length (other_readers));
   if (other_readers[0] == NULL)
     return TRUE;
   loaded = modules_get (modules, error);
