@@ -522,7 +522,7 @@ test_io_error (void)
   g_auto(GStrv) lines = NULL;
   Fixture f = { 0 };
   CardpinTestCard *card;
-  guint base, n = 0, select_at = 0;
+  guint base, n = 0, select_at = 0, change_at = 0, last_select = 0;
 
   f.stack = cardpin_test_stack_new (2, &error);
   g_assert_no_error (error);
@@ -552,16 +552,26 @@ test_io_error (void)
       if (!g_str_has_prefix (lines[i], "vcard: "))
         continue;
       n++;
-      /* the verify's own commands, then its status read: the last SELECT before the
-       * change is that read's */
-      if (n > base && g_str_has_prefix (lines[i], "vcard: 00 A4 04 00"))
-        select_at = n;
-      if (n > base && g_str_has_prefix (lines[i], "vcard: 00 24 00 80"))
-        break;
+      if (n <= base)
+        continue;
+      /* the verify's commands, its status read (from a SELECT), then the change (from
+       * its own SELECT, right before CHANGE REFERENCE DATA) */
+      if (g_str_has_prefix (lines[i], "vcard: 00 24 00 80"))
+        {
+          change_at = last_select;
+          break;
+        }
+      if (g_str_has_prefix (lines[i], "vcard: 00 A4 04 00"))
+        {
+          select_at = last_select;
+          last_select = n;
+        }
     }
   g_assert_cmpuint (select_at, >, base + 1);
+  g_assert_cmpuint (change_at, ==, n - 1);
 
-  /* garble that SELECT, and the change's first command right after it */
+  /* garble that SELECT, and the change's first command: right after it, since the read
+   * stops at its SELECT */
   garble = g_strdup_printf ("%u,%u", select_at, select_at + 1);
   state = g_build_filename (cardpin_test_stack_get_dir (f.stack), "garbled", NULL);
   {
