@@ -12,5 +12,7 @@ G_BEGIN_DECLS
 const char  *_cardpin_window_get_page       (CardpinWindow *self);
 GtkListBox  *_cardpin_window_get_list_box   (CardpinWindow *self);
 AdwStatusPage *_cardpin_window_get_error_page (CardpinWindow *self);
+/* the page on top: the list's box, a CardpinCardPage, a flow page */
+GtkWidget   *_cardpin_window_get_visible_page (CardpinWindow *self);
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "cardpin-card-page.h"
 #include "cardpin-error.h"
 #include "cardpin-token-row.h"
 #include "cardpin-window-private.h"
@@ -18,6 +19,11 @@
  * It creates a [class@Cardpin.Manager] in a worker thread, shows its tokens in a
  * list and follows insertion and removal while open. With no card it asks for
  * one; when the smart card service cannot be reached it says what to do.
+ *
+ * Pages stack up in a folded #AdwLeaflet: the list, a card's page
+ * ([class@Cardpin.CardPage]), then one flow (change the PIN, unblock it...). Going
+ * back drops the pages above; a card that is removed takes its pages with it, except
+ * a helpdesk unblock, which stays to say that its challenge is no longer valid.
  */
 struct _CardpinWindow
 {
@@ -28,10 +34,14 @@ struct _CardpinWindow
   GCancellable   *cancellable;
 
   AdwToastOverlay *toast_overlay;
+  AdwLeaflet      *leaflet;
+  GtkWidget       *cards_page;
   GtkStack        *stack;
   GtkSpinner      *loading_spinner;
   AdwStatusPage   *error_page;
   GtkListBox      *list_box;
+
+  guint            drop_pages_idle;
 };
 
 G_DEFINE_FINAL_TYPE (CardpinWindow, cardpin_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -104,6 +114,119 @@ add_toast (CardpinWindow *self,
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
+static CardpinToken *
+page_token (GtkWidget *page)
+{
+  CardpinToken *token = NULL;
+
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (page), "token") == NULL)
+    return NULL;
+  g_object_get (page, "token", &token, NULL);
+  if (token != NULL)
+    g_object_unref (token);   /* the page keeps it */
+  return token;
+}
+
+/* The focus leaves a page before it hides: a GtkText that stays focused while
+ * unmapped keeps blinking and complains that it never saw a focus-out. */
+static void
+drop_focus_in (CardpinWindow *self,
+               GtkWidget     *page)
+{
+  GtkWidget *focus = gtk_window_get_focus (GTK_WINDOW (self));
+
+  if (focus != NULL && (page == NULL || gtk_widget_is_ancestor (focus, page)))
+    gtk_window_set_focus (GTK_WINDOW (self), NULL);
+}
+
+static gboolean
+keeps_after_removal (GtkWidget *page)
+{
+  return g_object_get_data (G_OBJECT (page), "cardpin-keep-after-removal") != NULL;
+}
+
+/* The pages of a removed card go; a helpdesk unblock stays to say so. */
+static void
+drop_pages_of_token (CardpinWindow *self,
+                     CardpinToken  *token)
+{
+  GtkWidget *visible = adw_leaflet_get_visible_child (self->leaflet);
+  GtkWidget *child;
+  GPtrArray *doomed = g_ptr_array_new ();
+  gboolean visible_doomed = FALSE;
+
+  for (child = gtk_widget_get_first_child (GTK_WIDGET (self->leaflet));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (child == self->cards_page || keeps_after_removal (child))
+        continue;
+      if (page_token (child) != token)
+        continue;
+      g_ptr_array_add (doomed, child);
+      if (child == visible)
+        visible_doomed = TRUE;
+    }
+
+  if (visible_doomed)
+    adw_leaflet_set_visible_child (self->leaflet, self->cards_page);
+  for (guint i = 0; i < doomed->len; i++)
+    {
+      drop_focus_in (self, g_ptr_array_index (doomed, i));
+      adw_leaflet_remove (self->leaflet, g_ptr_array_index (doomed, i));
+    }
+  g_ptr_array_unref (doomed);
+}
+
+/* Pages above the visible one are gone once the user went back. */
+static void
+drop_pages_above_visible (CardpinWindow *self)
+{
+  GtkWidget *visible = adw_leaflet_get_visible_child (self->leaflet);
+  GtkWidget *child;
+
+  if (visible == NULL)
+    return;
+
+  child = gtk_widget_get_next_sibling (visible);
+  while (child != NULL)
+    {
+      GtkWidget *next = gtk_widget_get_next_sibling (child);
+
+      drop_focus_in (self, child);
+      adw_leaflet_remove (self->leaflet, child);
+      child = next;
+    }
+}
+
+static gboolean
+drop_pages_idle_cb (gpointer user_data)
+{
+  CardpinWindow *self = user_data;
+
+  self->drop_pages_idle = 0;
+  if (!adw_leaflet_get_child_transition_running (self->leaflet))
+    drop_pages_above_visible (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The leaflet reports the end of a transition from inside set_visible_child() when a
+ * new one skips it: change nothing there, only once it is done. */
+static void
+leaflet_transition_cb (CardpinWindow *self)
+{
+  if (!adw_leaflet_get_child_transition_running (self->leaflet) && self->drop_pages_idle == 0)
+    self->drop_pages_idle = g_idle_add (drop_pages_idle_cb, self);
+}
+
+static void
+row_activated_cb (CardpinWindow *self,
+                  GtkListBoxRow *row)
+{
+  if (CARDPIN_IS_TOKEN_ROW (row))
+    cardpin_window_show_token (self, cardpin_token_row_get_token (CARDPIN_TOKEN_ROW (row)));
+}
+
 static GtkWidget *
 create_row_cb (gpointer item,
                gpointer user_data)
@@ -140,6 +263,8 @@ token_removed_cb (CardpinManager *manager,
   /* Translators: %s is the label of a smart card */
   title = g_strdup_printf (_("“%s” removed"), label);
   add_toast (self, title);
+
+  drop_pages_of_token (self, token);
 }
 
 static void
@@ -147,6 +272,15 @@ clear_manager (CardpinWindow *self)
 {
   if (self->manager == NULL)
     return;
+
+  /* the pages of the old manager's tokens go with it (not while being destroyed) */
+  if (self->leaflet != NULL &&
+      gtk_widget_get_parent (self->cards_page) == GTK_WIDGET (self->leaflet))
+    {
+      drop_focus_in (self, NULL);
+      adw_leaflet_set_visible_child (self->leaflet, self->cards_page);
+      drop_pages_above_visible (self);
+    }
 
   cardpin_manager_stop_watching (self->manager);
   g_signal_handlers_disconnect_by_data (self->manager, self);
@@ -221,6 +355,14 @@ reload_activated (GtkWidget  *widget,
 }
 
 static void
+back_activated (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  cardpin_window_go_back (CARDPIN_WINDOW (widget));
+}
+
+static void
 cardpin_window_constructed (GObject *object)
 {
   CardpinWindow *self = CARDPIN_WINDOW (object);
@@ -237,6 +379,7 @@ cardpin_window_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->drop_pages_idle, g_source_remove);
   clear_manager (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), CARDPIN_TYPE_WINDOW);
 
@@ -329,6 +472,8 @@ cardpin_window_class_init (CardpinWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   gtk_widget_class_install_action (widget_class, "win.reload", NULL, reload_activated);
+  gtk_widget_class_install_action (widget_class, "win.back", NULL, back_activated);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
 
   g_type_ensure (CARDPIN_TYPE_TOKEN_ROW);
 
@@ -336,6 +481,10 @@ cardpin_window_class_init (CardpinWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/cardpin/CardPin/ui/cardpin-window.ui");
   gtk_widget_class_bind_template_child (widget_class, CardpinWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, CardpinWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, CardpinWindow, cards_page);
+  gtk_widget_class_bind_template_callback (widget_class, leaflet_transition_cb);
+  gtk_widget_class_bind_template_callback (widget_class, row_activated_cb);
   gtk_widget_class_bind_template_child (widget_class, CardpinWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, CardpinWindow, loading_spinner);
   gtk_widget_class_bind_template_child (widget_class, CardpinWindow, error_page);
@@ -412,12 +561,92 @@ cardpin_window_reload (CardpinWindow *self)
                              manager_new_cb, load);
 }
 
+/**
+ * cardpin_window_push_page:
+ * @self: a #CardpinWindow
+ * @page: a page (a widget with its own header bar)
+ *
+ * Shows @page above the current one; the pages above the current one go.
+ */
+void
+cardpin_window_push_page (CardpinWindow *self,
+                          GtkWidget     *page)
+{
+  g_return_if_fail (CARDPIN_IS_WINDOW (self));
+  g_return_if_fail (GTK_IS_WIDGET (page));
+
+  drop_pages_above_visible (self);
+  drop_focus_in (self, NULL);
+  adw_leaflet_append (self->leaflet, page);
+  adw_leaflet_set_visible_child (self->leaflet, page);
+}
+
+/**
+ * cardpin_window_go_back:
+ * @self: a #CardpinWindow
+ *
+ * Goes back to the page below the current one.
+ */
+void
+cardpin_window_go_back (CardpinWindow *self)
+{
+  g_return_if_fail (CARDPIN_IS_WINDOW (self));
+
+  drop_focus_in (self, adw_leaflet_get_visible_child (self->leaflet));
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+/**
+ * cardpin_window_show_token:
+ * @self: a #CardpinWindow
+ * @token: a token of the window's manager
+ *
+ * Opens the card page of @token above the list.
+ */
+void
+cardpin_window_show_token (CardpinWindow *self,
+                           CardpinToken  *token)
+{
+  g_return_if_fail (CARDPIN_IS_WINDOW (self));
+  g_return_if_fail (CARDPIN_IS_TOKEN (token));
+
+  drop_focus_in (self, NULL);
+  adw_leaflet_set_visible_child (self->leaflet, self->cards_page);
+  drop_pages_above_visible (self);
+  cardpin_window_push_page (self, cardpin_card_page_new (token));
+}
+
+/**
+ * cardpin_window_add_toast:
+ * @self: a #CardpinWindow
+ * @title: what happened, in a few words
+ *
+ * Shows a toast, e.g. after a flow succeeded.
+ */
+void
+cardpin_window_add_toast (CardpinWindow *self,
+                          const char    *title)
+{
+  g_return_if_fail (CARDPIN_IS_WINDOW (self));
+  g_return_if_fail (title != NULL);
+
+  add_toast (self, title);
+}
+
 const char *
 _cardpin_window_get_page (CardpinWindow *self)
 {
   g_return_val_if_fail (CARDPIN_IS_WINDOW (self), NULL);
 
   return gtk_stack_get_visible_child_name (self->stack);
+}
+
+GtkWidget *
+_cardpin_window_get_visible_page (CardpinWindow *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_WINDOW (self), NULL);
+
+  return adw_leaflet_get_visible_child (self->leaflet);
 }
 
 GtkListBox *

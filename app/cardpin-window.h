@@ -19,5 +19,12 @@ GtkWidget       *cardpin_window_new          (CardpinApplication  *application,
                                               const char * const  *modules) G_GNUC_WARN_UNUSED_RESULT;
 CardpinManager  *cardpin_window_get_manager  (CardpinWindow       *self);
 void             cardpin_window_reload       (CardpinWindow       *self);
+void             cardpin_window_push_page    (CardpinWindow       *self,
+                                              GtkWidget           *page);
+void             cardpin_window_go_back      (CardpinWindow       *self);
+void             cardpin_window_show_token   (CardpinWindow       *self,
+                                              CardpinToken        *token);
+void             cardpin_window_add_toast    (CardpinWindow       *self,
+                                              const char          *title);
 
 G_END_DECLS

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  gcc pkg-config meson ninja-build gettext appstream desktop-file-utils
+  gcc pkg-config meson ninja-build gettext appstream desktop-file-utils groff-base
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev
   libp11-kit-dev libpcsclite-dev libssl-dev libjson-glib-dev
   libsecret-1-dev libsoup-3.0-dev libsqlite3-dev libpam0g-dev

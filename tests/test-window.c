@@ -13,6 +13,8 @@
 
 #include <adwaita.h>
 
+#include "cardpin-card-page-private.h"
+#include "cardpin-change-page-private.h"
 #include "cardpin-test-fixture.h"
 #include "cardpin-token-row.h"
 #include "cardpin-window-private.h"
@@ -184,6 +186,120 @@ test_card_shown_and_removed (Fixture       *fixture,
   g_assert_null (first_row (fixture));
 }
 
+static gboolean
+card_page_shown (Fixture *fixture)
+{
+  return CARDPIN_IS_CARD_PAGE (_cardpin_window_get_visible_page (fixture->window));
+}
+
+static gboolean
+change_page_shown (Fixture *fixture)
+{
+  return CARDPIN_IS_CHANGE_PAGE (_cardpin_window_get_visible_page (fixture->window));
+}
+
+static gboolean
+change_page_idle (Fixture *fixture)
+{
+  GtkWidget *page = _cardpin_window_get_visible_page (fixture->window);
+
+  return CARDPIN_IS_CHANGE_PAGE (page) && !cardpin_change_page_get_busy (CARDPIN_CHANGE_PAGE (page));
+}
+
+/* Opens the page of the first card, as a click on its row does. */
+static CardpinCardPage *
+open_card_page (Fixture *fixture)
+{
+  g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
+  g_assert_true (wait_for (fixture, row_settled, WAIT_MS));
+  gtk_widget_activate (GTK_WIDGET (first_row (fixture)));
+  g_assert_true (wait_for (fixture, card_page_shown, WAIT_MS));
+  return CARDPIN_CARD_PAGE (_cardpin_window_get_visible_page (fixture->window));
+}
+
+static void
+type_into (GtkEditable *editable,
+           const char  *text)
+{
+  gtk_editable_set_text (editable, "");
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      int position = -1;
+
+      gtk_editable_insert_text (editable, p, 1, &position);
+    }
+}
+
+static void
+test_change_pin (Fixture       *fixture,
+                 gconstpointer  user_data)
+{
+  const char * const card_args[] = { "--serial", SERIAL, "--pin", "24681357", NULL };
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  CardpinCardPage *card_page;
+  CardpinChangePage *change;
+  CardpinNewPinGroup *group;
+  GtkWidget *submit;
+
+  cardpin_test_fixture_insert (&fixture->stack, 0, card_args);
+  open_window (fixture, modules);
+  card_page = open_card_page (fixture);
+
+  g_test_message ("card page: %s | %s | %s | %s",
+                  _cardpin_card_page_get_holder_text (card_page),
+                  _cardpin_card_page_get_serial_text (card_page),
+                  _cardpin_card_page_get_pin_text (card_page),
+                  _cardpin_card_page_get_puk_text (card_page));
+  g_assert_nonnull (strstr (_cardpin_card_page_get_serial_text (card_page), SERIAL));
+  g_assert_cmpstr (_cardpin_card_page_get_pin_text (card_page), ==, "PIN OK (3 tries left)");
+  g_assert_cmpstr (_cardpin_card_page_get_puk_text (card_page), ==, "3 tries left");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card_page), "card.change-pin", NULL));
+  g_assert_true (wait_for (fixture, change_page_shown, WAIT_MS));
+  change = CARDPIN_CHANGE_PAGE (_cardpin_window_get_visible_page (fixture->window));
+  group = _cardpin_change_page_get_new_group (change);
+  submit = _cardpin_change_page_get_submit_button (change);
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (fixture->window));
+  g_assert_false (gtk_widget_is_sensitive (submit));
+
+  /* a weak new PIN: the reason shows as it is typed, the button stays off */
+  type_into (_cardpin_change_page_get_current_entry (change), "24681357");
+  type_into (cardpin_new_pin_group_get_new_entry (group), "234567");
+  g_test_message ("weak PIN hint: %s", cardpin_new_pin_group_get_hint (group));
+  g_assert_nonnull (strstr (cardpin_new_pin_group_get_hint (group), "run of digits"));
+  type_into (cardpin_new_pin_group_get_confirm_entry (group), "234567");
+  g_assert_false (cardpin_new_pin_group_get_valid (group));
+  g_assert_false (gtk_widget_is_sensitive (submit));
+
+  /* a good one, mistyped in the confirmation */
+  type_into (cardpin_new_pin_group_get_new_entry (group), "97531864");
+  type_into (cardpin_new_pin_group_get_confirm_entry (group), "97531865");
+  g_assert_nonnull (strstr (cardpin_new_pin_group_get_hint (group), "do not match"));
+  g_assert_false (gtk_widget_is_sensitive (submit));
+  g_assert_cmpint (cardpin_test_card_tries (CARDPIN_TEST_READER0, 0x80), ==, 3);
+
+  /* a wrong current PIN: the tries left, the card counted one */
+  type_into (cardpin_new_pin_group_get_confirm_entry (group), "97531864");
+  type_into (_cardpin_change_page_get_current_entry (change), "11223344");
+  g_assert_true (cardpin_new_pin_group_get_valid (group));
+  g_assert_true (gtk_widget_is_sensitive (submit));
+  g_signal_emit_by_name (submit, "clicked");
+  g_assert_true (cardpin_change_page_get_busy (change));
+  g_assert_true (wait_for (fixture, change_page_idle, WAIT_MS));
+  g_test_message ("wrong PIN: %s", _cardpin_change_page_get_error (change));
+  g_assert_nonnull (strstr (_cardpin_change_page_get_error (change), "2 tries left"));
+  g_assert_cmpint (cardpin_test_card_tries (CARDPIN_TEST_READER0, 0x80), ==, 2);
+
+  /* the right one: back on the card page, and another program takes the new PIN */
+  type_into (_cardpin_change_page_get_current_entry (change), "24681357");
+  g_assert_true (gtk_widget_is_sensitive (submit));
+  g_signal_emit_by_name (submit, "clicked");
+  if (!wait_for (fixture, card_page_shown, WAIT_MS))
+    g_error ("still on the change page: %s", _cardpin_change_page_get_error (change));
+  g_assert_cmpstr (_cardpin_card_page_get_pin_text (card_page), ==, "PIN OK (3 tries left)");
+  g_assert_cmpint (cardpin_test_yubico_verify (CARDPIN_TEST_READER0, "97531864"), ==, 0);
+}
+
 static void
 test_card_inserted_later (Fixture       *fixture,
                           gconstpointer  user_data)
@@ -267,6 +383,8 @@ main (int   argc,
               fixture_set_up, test_card_shown_and_removed, fixture_tear_down);
   g_test_add ("/cardpin/window/card-inserted-later", Fixture, NULL,
               fixture_set_up, test_card_inserted_later, fixture_tear_down);
+  g_test_add ("/cardpin/window/change-pin", Fixture, NULL,
+              fixture_set_up, test_change_pin, fixture_tear_down);
   g_test_add ("/cardpin/window/bad-module", Fixture, NULL,
               fixture_set_up, test_bad_module, fixture_tear_down);
   g_test_add ("/cardpin/window/no-service", Fixture, NULL,

@@ -1,11 +1,15 @@
 /* cardpin-test-stack-run.c — run a command against the real card stack
  *
  *   cardpin-test-stack [--readers N] [--card INDEX:OPTIONS]... [--] COMMAND [ARG...]
+ *   cardpin-test-stack --no-pcscd [--] COMMAND [ARG...]
  *
  * Starts a private pcscd and the virtual cards, runs COMMAND inside the private
  * namespace with CARDPIN_TEST_READER<i>, CARDPIN_TEST_PORT<i>, CARDPIN_TEST_STATE<i>,
  * CARDPIN_TEST_DIR, CARDPIN_VIRTUAL_CARD and CARDPIN_OPENSC_MODULE set, and tears
  * everything down when it ends (or when this process is killed).
+ *
+ * With --no-pcscd it only enters the private namespace and runs COMMAND there: a machine
+ * where the smart card service is not running, whatever the host runs.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -34,7 +38,8 @@ static void
 usage (void)
 {
   g_printerr ("Usage: cardpin-test-stack [--readers N] [--card INDEX:OPTIONS]... "
-              "[--] COMMAND [ARG...]\n");
+              "[--] COMMAND [ARG...]\n"
+              "       cardpin-test-stack --no-pcscd [--] COMMAND [ARG...]\n");
   exit (2);
 }
 
@@ -46,6 +51,7 @@ main (int   argc,
   g_autoptr(GPtrArray) cards = g_ptr_array_new_with_free_func (g_free);
   CardpinTestStack *stack;
   guint n_readers = 2;
+  gboolean no_pcscd = FALSE;
   int i, status = 0, exit_code;
   pid_t pid, parent;
 
@@ -58,6 +64,8 @@ main (int   argc,
         }
       else if (g_str_equal (argv[i], "--readers") && i + 1 < argc)
         n_readers = (guint) g_ascii_strtoull (argv[++i], NULL, 10);
+      else if (g_str_equal (argv[i], "--no-pcscd"))
+        no_pcscd = TRUE;
       else if (g_str_equal (argv[i], "--card") && i + 1 < argc)
         g_ptr_array_add (cards, g_strdup (argv[++i]));
       else if (argv[i][0] == '-')
@@ -72,6 +80,16 @@ main (int   argc,
     {
       g_printerr ("cardpin-test-stack: cannot make a private namespace: %s\n", error->message);
       return 1;
+    }
+
+  if (no_pcscd)
+    {
+      if (cards->len > 0)
+        usage ();
+      /* /run/pcscd is an empty tmpfs here: no smart card service to connect to */
+      execvp (argv[i], argv + i);
+      g_printerr ("cardpin-test-stack: cannot run %s: %s\n", argv[i], g_strerror (errno));
+      return 127;
     }
 
   stack = cardpin_test_stack_new (n_readers, &error);

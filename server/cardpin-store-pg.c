@@ -1,0 +1,186 @@
+/* cardpin-store-pg.c — CardpinStore on PostgreSQL (libpq), shared by several instances
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <libpq-fe.h>
+
+#include "cardpin-store.h"
+#include "cardpin-store-private.h"
+
+/* SQLSTATEs after which the whole transaction may simply be tried again */
+static gboolean
+is_retryable (const char *sqlstate)
+{
+  return sqlstate != NULL &&
+         (g_str_equal (sqlstate, "40001") ||   /* serialization_failure */
+          g_str_equal (sqlstate, "40P01") ||   /* deadlock_detected */
+          g_str_equal (sqlstate, "23505"));    /* unique_violation (a racing insert) */
+}
+
+static gboolean
+set_error (PGconn      *conn,
+           PGresult    *result,
+           GError     **error)
+{
+  const char *sqlstate = result != NULL ? PQresultErrorField (result, PG_DIAG_SQLSTATE) : NULL;
+  const char *message = result != NULL ? PQresultErrorMessage (result) : PQerrorMessage (conn);
+  g_autofree char *text = g_strstrip (g_strdup (message != NULL ? message : ""));
+
+  g_set_error (error, CARDPIN_STORE_ERROR,
+               is_retryable (sqlstate) ? CARDPIN_STORE_ERROR_RETRY : CARDPIN_STORE_ERROR_FAILED,
+               _("The PostgreSQL database failed: %s"), text);
+  return FALSE;
+}
+
+static gboolean
+pg_query (gpointer             data,
+          const char          *sql,
+          const char          *types,
+          const char * const  *params,
+          GPtrArray          **rows,
+          guint               *changes,
+          GError             **error)
+{
+  PGconn *conn = data;
+  PGresult *result;
+  ExecStatusType status;
+  int n_params = types != NULL ? strlen (types) : 0;
+
+  result = PQexecParams (conn, sql, n_params, NULL, (const char * const *) params,
+                         NULL, NULL, 0);
+  status = PQresultStatus (result);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    {
+      set_error (conn, result, error);
+      PQclear (result);
+      return FALSE;
+    }
+
+  if (rows != NULL)
+    {
+      int n_rows = PQntuples (result);
+      int n_columns = PQnfields (result);
+
+      *rows = g_ptr_array_new_full (n_rows, (GDestroyNotify) g_ptr_array_unref);
+      for (int r = 0; r < n_rows; r++)
+        {
+          GPtrArray *row = g_ptr_array_new_full (n_columns, g_free);
+
+          for (int c = 0; c < n_columns; c++)
+            g_ptr_array_add (row, PQgetisnull (result, r, c) ? NULL
+                                                             : g_strdup (PQgetvalue (result, r, c)));
+          g_ptr_array_add (*rows, row);
+        }
+    }
+  if (changes != NULL)
+    {
+      const char *tuples = PQcmdTuples (result);
+
+      *changes = tuples[0] != '\0' ? (guint) g_ascii_strtoull (tuples, NULL, 10) : 0;
+    }
+  PQclear (result);
+  return TRUE;
+}
+
+static gboolean
+pg_exec (PGconn      *conn,
+         const char  *sql,
+         GError     **error)
+{
+  return pg_query (conn, sql, NULL, NULL, NULL, NULL, error);
+}
+
+static gboolean
+pg_begin (gpointer   data,
+          gboolean   write,
+          GError   **error)
+{
+  PGconn *conn = data;
+
+  /* a server restart or a dropped connection: connect again, once per transaction */
+  if (PQstatus (conn) != CONNECTION_OK)
+    PQreset (conn);
+  if (PQstatus (conn) != CONNECTION_OK)
+    return set_error (conn, NULL, error);
+  /* READ COMMITTED with explicit row locks (SELECT … FOR UPDATE on the quota counters) */
+  return pg_exec (conn, write ? "BEGIN" : "BEGIN READ ONLY", error);
+}
+
+static gboolean
+pg_commit (gpointer   data,
+           GError   **error)
+{
+  return pg_exec (data, "COMMIT", error);
+}
+
+static void
+pg_rollback (gpointer data)
+{
+  PGconn *conn = data;
+
+  if (PQtransactionStatus (conn) != PQTRANS_IDLE)
+    PQclear (PQexec (conn, "ROLLBACK"));
+}
+
+static void
+pg_close (gpointer data)
+{
+  PQfinish (data);
+}
+
+static void
+ignore_notice (void       *data,
+               const char *message)
+{
+  /* "relation … already exists, skipping" and the like: not for the service's log */
+}
+
+static const char * const pg_append_only[] = {
+  "CREATE OR REPLACE FUNCTION cardpin_audit_append_only() RETURNS trigger"
+  " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
+  "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit"
+  " FOR EACH ROW EXECUTE FUNCTION cardpin_audit_append_only()",
+  "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+  " FOR EACH STATEMENT EXECUTE FUNCTION cardpin_audit_append_only()",
+  NULL
+};
+
+static const CardpinStoreBackend pg_backend = {
+  .name = "postgresql",
+  .for_update = " FOR UPDATE",
+  .serial_primary_key = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+  .append_only_sql = pg_append_only,
+  .begin = pg_begin,
+  .commit = pg_commit,
+  .rollback = pg_rollback,
+  .query = pg_query,
+  .close = pg_close,
+};
+
+gpointer
+cardpin_store_pg_open (const char                 *uri,
+                       const CardpinStoreBackend **backend,
+                       GError                    **error)
+{
+  PGconn *conn;
+
+  /* the URI may hold a password: it never goes into a message */
+  conn = PQconnectdb (uri);
+  if (conn == NULL || PQstatus (conn) != CONNECTION_OK)
+    {
+      g_autofree char *text = g_strstrip (g_strdup (conn != NULL ? PQerrorMessage (conn) : ""));
+
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+                   _("Cannot connect to the PostgreSQL database: %s. Check the “database” "
+                     "key of the configuration and that the server runs."), text);
+      PQfinish (conn);
+      return NULL;
+    }
+  PQsetNoticeProcessor (conn, ignore_notice, NULL);
+
+  *backend = &pg_backend;
+  return conn;
+}

@@ -1,0 +1,213 @@
+/* cardpin-store-sqlite.c — CardpinStore on SQLite (one file, WAL)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+
+#include "cardpin-store.h"
+#include "cardpin-store-private.h"
+
+/* how long one statement waits for another process's write transaction */
+#define BUSY_TIMEOUT_MS 10000
+
+static gboolean
+set_error (sqlite3     *db,
+           int          rc,
+           GError     **error)
+{
+  int code = CARDPIN_STORE_ERROR_FAILED;
+
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+    code = CARDPIN_STORE_ERROR_RETRY;
+  g_set_error (error, CARDPIN_STORE_ERROR, code,
+               _("The SQLite database failed: %s"),
+               db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+  return FALSE;
+}
+
+static gboolean
+sqlite_query (gpointer             data,
+              const char          *sql,
+              const char          *types,
+              const char * const  *params,
+              GPtrArray          **rows,
+              guint               *changes,
+              GError             **error)
+{
+  sqlite3 *db = data;
+  sqlite3_stmt *stmt = NULL;
+  g_autoptr(GPtrArray) result = NULL;
+  g_autofree char *text = g_strdup (sql);
+  gsize n_params = types != NULL ? strlen (types) : 0;
+  int rc;
+
+  /* $N is PostgreSQL's spelling of SQLite's ?N */
+  for (char *p = text; *p != '\0'; p++)
+    if (*p == '$')
+      *p = '?';
+
+  rc = sqlite3_prepare_v2 (db, text, -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    return set_error (db, rc, error);
+
+  for (gsize i = 0; i < n_params; i++)
+    {
+      if (params[i] == NULL)
+        rc = sqlite3_bind_null (stmt, i + 1);
+      else if (types[i] == 'i')
+        rc = sqlite3_bind_int64 (stmt, i + 1, g_ascii_strtoll (params[i], NULL, 10));
+      else
+        rc = sqlite3_bind_text (stmt, i + 1, params[i], -1, SQLITE_TRANSIENT);
+      if (rc != SQLITE_OK)
+        {
+          set_error (db, rc, error);
+          sqlite3_finalize (stmt);
+          return FALSE;
+        }
+    }
+
+  result = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      int n_columns = sqlite3_column_count (stmt);
+      GPtrArray *row = g_ptr_array_new_full (n_columns, g_free);
+
+      for (int c = 0; c < n_columns; c++)
+        g_ptr_array_add (row, g_strdup ((const char *) sqlite3_column_text (stmt, c)));
+      g_ptr_array_add (result, row);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_error (db, rc, error);
+      sqlite3_finalize (stmt);
+      return FALSE;
+    }
+  sqlite3_finalize (stmt);
+
+  if (changes != NULL)
+    *changes = sqlite3_changes (db);
+  if (rows != NULL)
+    *rows = g_steal_pointer (&result);
+  return TRUE;
+}
+
+static gboolean
+sqlite_exec (sqlite3     *db,
+             const char  *sql,
+             GError     **error)
+{
+  int rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
+
+  if (rc != SQLITE_OK)
+    return set_error (db, rc, error);
+  return TRUE;
+}
+
+static gboolean
+sqlite_begin (gpointer   data,
+              gboolean   write,
+              GError   **error)
+{
+  /* IMMEDIATE: the write lock is taken now (waiting up to the busy timeout), so two
+   * processes never both read a quota and then both count it. Readers do not wait for
+   * the writer (WAL). */
+  return sqlite_exec (data, write ? "BEGIN IMMEDIATE" : "BEGIN", error);
+}
+
+static gboolean
+sqlite_commit (gpointer   data,
+               GError   **error)
+{
+  return sqlite_exec (data, "COMMIT", error);
+}
+
+static void
+sqlite_rollback (gpointer data)
+{
+  if (!sqlite3_get_autocommit (data))
+    sqlite3_exec (data, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void
+sqlite_close (gpointer data)
+{
+  sqlite3_close_v2 (data);
+}
+
+static const char * const sqlite_append_only[] = {
+  "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+  " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+  "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+  " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+  NULL
+};
+
+static const CardpinStoreBackend sqlite_backend = {
+  .name = "sqlite",
+  .for_update = "",
+  .serial_primary_key = "INTEGER PRIMARY KEY AUTOINCREMENT",
+  .append_only_sql = sqlite_append_only,
+  .begin = sqlite_begin,
+  .commit = sqlite_commit,
+  .rollback = sqlite_rollback,
+  .query = sqlite_query,
+  .close = sqlite_close,
+};
+
+gpointer
+cardpin_store_sqlite_open (const char                 *path,
+                           const CardpinStoreBackend **backend,
+                           GError                    **error)
+{
+  sqlite3 *db = NULL;
+  int fd;
+  int rc;
+
+  /* created on first use, readable by the service's user only: it holds the inventory,
+   * the audit and the hashes of device tokens */
+  fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+                   _("Cannot open the database “%s”: %s. Check the “database” key of the "
+                     "configuration and the permissions of its folder."),
+                   path, g_strerror (saved_errno));
+      return NULL;
+    }
+  close (fd);
+
+  rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+                   _("Cannot open the database “%s”: %s"), path,
+                   db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+      sqlite3_close_v2 (db);
+      return NULL;
+    }
+  sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
+
+  /* WAL: readers never wait for the writer; FULL: a commit (a grant and its audit
+   * record) is on disk before the answer is sent */
+  if (!sqlite_query (db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL, NULL, error) ||
+      !sqlite_exec (db, "PRAGMA synchronous=FULL", error) ||
+      !sqlite_exec (db, "PRAGMA secure_delete=ON", error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      sqlite3_close_v2 (db);
+      return NULL;
+    }
+
+  *backend = &sqlite_backend;
+  return db;
+}

@@ -1,0 +1,1161 @@
+/* cardpin-store.c — the service's storage: inventory, quotas, device tokens, throttle, audit
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "cardpin-store.h"
+#include "cardpin-store-private.h"
+
+#define SECONDS_PER_DAY (24 * 60 * 60)
+/* attempts of one transaction that meets a busy database, a deadlock or a
+ * serialization failure */
+#define MAX_ATTEMPTS 50
+/* the longest helpdesk reason */
+#define MAX_REASON 512
+
+struct _CardpinStore
+{
+  GMutex mutex;
+  const CardpinStoreBackend *backend;
+  gpointer db;
+  gint64 now;
+};
+
+G_DEFINE_QUARK (cardpin-store-error-quark, cardpin_store_error)
+
+/* The schema. Version N is reached by running migrations[N - 1]; a database written by
+ * a newer cardpin (a higher version) is refused, never downgraded. @ID@ is the
+ * backend's auto-incremented key. */
+static const char * const schema_v1[] = {
+  "CREATE TABLE cards ("
+  " serial TEXT PRIMARY KEY,"
+  " username TEXT NOT NULL,"
+  " active INTEGER NOT NULL DEFAULT 1,"
+  " added BIGINT NOT NULL)",
+  /* granted responses per card ('card', serial) and per user ('user', name) and UTC day */
+  "CREATE TABLE grant_counts ("
+  " kind TEXT NOT NULL,"
+  " key TEXT NOT NULL,"
+  " day BIGINT NOT NULL,"
+  " count INTEGER NOT NULL,"
+  " PRIMARY KEY (kind, key, day))",
+  "CREATE TABLE audit ("
+  " id @ID@,"
+  " time BIGINT NOT NULL,"
+  " username TEXT,"
+  " method TEXT NOT NULL,"
+  " serial TEXT,"
+  " challenge_sha256 TEXT,"
+  " outcome TEXT NOT NULL,"
+  " request_id TEXT,"
+  " operator TEXT,"
+  " reason TEXT)",
+  /* SHA-256 of the token's text, never the token */
+  "CREATE TABLE device_tokens ("
+  " hash TEXT PRIMARY KEY,"
+  " username TEXT NOT NULL,"
+  " issued BIGINT NOT NULL,"
+  " expires BIGINT NOT NULL,"
+  " revoked INTEGER NOT NULL DEFAULT 0)",
+  "CREATE TABLE password_failures ("
+  " username TEXT PRIMARY KEY,"
+  " window_start BIGINT NOT NULL,"
+  " failures INTEGER NOT NULL)",
+  NULL
+};
+
+static const char * const * const migrations[] = {
+  schema_v1,
+};
+
+#define SCHEMA_VERSION ((int) G_N_ELEMENTS (migrations))
+
+/* Helpers */
+
+static gint64
+now_seconds (CardpinStore *store)
+{
+  return store->now != 0 ? store->now : g_get_real_time () / G_USEC_PER_SEC;
+}
+
+static gint64
+now_microseconds (CardpinStore *store)
+{
+  return store->now != 0 ? store->now * G_USEC_PER_SEC : g_get_real_time ();
+}
+
+static const char *
+cell (GPtrArray *rows,
+      guint      row,
+      guint      column)
+{
+  return g_ptr_array_index ((GPtrArray *) g_ptr_array_index (rows, row), column);
+}
+
+static gint64
+cell_int (GPtrArray *rows,
+          guint      row,
+          guint      column)
+{
+  const char *text = cell (rows, row, column);
+
+  return text != NULL ? g_ascii_strtoll (text, NULL, 10) : 0;
+}
+
+static gboolean
+query (CardpinStore        *store,
+       const char          *sql,
+       const char          *types,
+       const char * const  *params,
+       GPtrArray          **rows,
+       guint               *changes,
+       GError             **error)
+{
+  return store->backend->query (store->db, sql, types, params, rows, changes, error);
+}
+
+typedef gboolean (*TransactionFunc) (CardpinStore  *store,
+                                     gpointer       data,
+                                     GError       **error);
+
+/* Runs @func in one write transaction, again from the start when the database asks for
+ * it (busy, deadlock, serialization failure); @func must set all its outputs anew each
+ * time. Holds the store's mutex. */
+static gboolean
+run (CardpinStore     *store,
+     gboolean          write,
+     TransactionFunc   func,
+     gpointer          data,
+     GError          **error)
+{
+  gboolean ok = FALSE;
+
+  g_mutex_lock (&store->mutex);
+  for (guint attempt = 1; ; attempt++)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      if (store->backend->begin (store->db, write, &local_error) &&
+          func (store, data, &local_error) &&
+          store->backend->commit (store->db, &local_error))
+        {
+          ok = TRUE;
+          break;
+        }
+      store->backend->rollback (store->db);
+
+      if (g_error_matches (local_error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_RETRY) &&
+          attempt < MAX_ATTEMPTS)
+        {
+          /* let the other transaction finish, then try again */
+          g_usleep (g_random_int_range (1000, 5000) * MIN (attempt, 10));
+          continue;
+        }
+      if (g_error_matches (local_error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_RETRY))
+        local_error->code = CARDPIN_STORE_ERROR_FAILED;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      break;
+    }
+  g_mutex_unlock (&store->mutex);
+  return ok;
+}
+
+#define run_transaction(store, func, data, error) run ((store), TRUE, (func), (data), (error))
+#define run_read(store, func, data, error)        run ((store), FALSE, (func), (data), (error))
+
+/* Serials and user names: 1 to CARDPIN_STORE_MAX_FIELD printable ASCII characters,
+ * no space (a serial is exactly what `cardpin-tool status --json` prints) */
+static gboolean
+check_name (const char  *value,
+            const char  *what,
+            GError     **error)
+{
+  gsize length = value != NULL ? strlen (value) : 0;
+
+  if (length == 0 || length > CARDPIN_STORE_MAX_FIELD)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
+                   _("The %s must be 1 to %d characters long."), what, CARDPIN_STORE_MAX_FIELD);
+      return FALSE;
+    }
+  for (gsize i = 0; i < length; i++)
+    if (value[i] <= ' ' || value[i] > '~')
+      {
+        g_autofree char *escaped = g_strescape (value, NULL);
+
+        g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
+                     _("The %s “%s” contains a space or a character that is not printable "
+                       "ASCII."), what, escaped);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+#define check_serial(s, e) check_name ((s), _("card serial"), (e))
+#define check_user(u, e)   check_name ((u), _("user name"), (e))
+
+/* Free text of an audit record: valid UTF-8 without control characters */
+static gboolean
+check_text (const char  *value,
+            gsize        max,
+            gboolean     required,
+            const char  *what,
+            GError     **error)
+{
+  if (value == NULL)
+    {
+      if (!required)
+        return TRUE;
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
+                   _("The audit record has no %s."), what);
+      return FALSE;
+    }
+  if (strlen (value) > max || !g_utf8_validate (value, -1, NULL))
+    goto bad;
+  for (const char *p = value; *p != '\0'; p = g_utf8_next_char (p))
+    if (g_unichar_iscntrl (g_utf8_get_char (p)))
+      goto bad;
+  return TRUE;
+
+bad:
+  g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
+               _("The %s of the audit record is longer than %zu bytes, not UTF-8, or "
+                 "holds a control character."), what, max);
+  return FALSE;
+}
+
+static gboolean
+check_audit (const CardpinAuditRecord  *record,
+             gboolean                   need_outcome,
+             GError                   **error)
+{
+  const char *hash = record->challenge_sha256;
+
+  if ((record->user != NULL && !check_user (record->user, error)) ||
+      (record->serial != NULL && !check_serial (record->serial, error)) ||
+      !check_text (record->method, CARDPIN_STORE_MAX_FIELD, TRUE, "method", error) ||
+      !check_text (record->outcome, CARDPIN_STORE_MAX_FIELD, need_outcome, "outcome", error) ||
+      !check_text (record->request_id, CARDPIN_STORE_MAX_FIELD, FALSE, "request id", error) ||
+      !check_text (record->operator_name, CARDPIN_STORE_MAX_FIELD, FALSE, "operator", error) ||
+      !check_text (record->reason, MAX_REASON, FALSE, "reason", error))
+    return FALSE;
+
+  if (hash != NULL)
+    {
+      gboolean ok = strlen (hash) == 64;
+
+      for (gsize i = 0; ok && i < 64; i++)
+        ok = g_ascii_isxdigit (hash[i]) && !g_ascii_isupper (hash[i]);
+      if (!ok)
+        {
+          g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
+                       _("The challenge hash of an audit record must be 64 lowercase hex "
+                         "digits."));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+insert_audit (CardpinStore              *store,
+              const CardpinAuditRecord  *record,
+              const char                *outcome,
+              GError                   **error)
+{
+  g_autofree char *time = g_strdup_printf ("%" G_GINT64_FORMAT, now_microseconds (store));
+  const char *params[] = {
+    time, record->user, record->method, record->serial, record->challenge_sha256,
+    outcome, record->request_id, record->operator_name, record->reason,
+  };
+
+  return query (store,
+                "INSERT INTO audit (time, username, method, serial, challenge_sha256,"
+                " outcome, request_id, operator, reason)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "issssssss", params, NULL, NULL, error);
+}
+
+/* SHA-256 of @text as 64 lowercase hex digits */
+static void
+sha256_hex (const char *text,
+            gsize       length,
+            char        out[65])
+{
+  guint8 digest[32];
+  unsigned int digest_length = sizeof digest;
+
+  EVP_Digest (text, length, digest, &digest_length, EVP_sha256 (), NULL);
+  for (gsize i = 0; i < sizeof digest; i++)
+    g_snprintf (out + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* Schema */
+
+static gboolean
+migrate_cb (CardpinStore  *store,
+            gpointer       data,
+            GError       **error)
+{
+  g_autoptr(GPtrArray) rows = NULL;
+  int version = 0;
+
+  /* one migration at a time when several instances start together */
+  if (g_str_equal (store->backend->name, "postgresql") &&
+      !query (store, "SELECT pg_advisory_xact_lock(7219031)", NULL, NULL, NULL, NULL, error))
+    return FALSE;
+
+  if (!query (store, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+              NULL, NULL, NULL, NULL, error) ||
+      !query (store, "SELECT version FROM schema_version", NULL, NULL, &rows, NULL, error))
+    return FALSE;
+  if (rows->len > 0)
+    version = cell_int (rows, 0, 0);
+
+  if (version > SCHEMA_VERSION)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_SCHEMA,
+                   _("The database has schema version %d, newer than this program knows "
+                     "(%d). Upgrade cardpin on this machine."), version, SCHEMA_VERSION);
+      return FALSE;
+    }
+
+  for (int next = version + 1; next <= SCHEMA_VERSION; next++)
+    {
+      const char * const *steps = migrations[next - 1];
+
+      for (guint i = 0; steps[i] != NULL; i++)
+        {
+          g_autoptr(GString) sql = g_string_new (steps[i]);
+
+          g_string_replace (sql, "@ID@", store->backend->serial_primary_key, 0);
+          if (!query (store, sql->str, NULL, NULL, NULL, NULL, error))
+            return FALSE;
+        }
+      if (next == 1)
+        for (guint i = 0; store->backend->append_only_sql[i] != NULL; i++)
+          if (!query (store, store->backend->append_only_sql[i], NULL, NULL, NULL, NULL, error))
+            return FALSE;
+    }
+
+  if (version != SCHEMA_VERSION)
+    {
+      g_autofree char *text = g_strdup_printf ("%d", SCHEMA_VERSION);
+      const char *params[] = { text };
+
+      if (!query (store, "DELETE FROM schema_version", NULL, NULL, NULL, NULL, error) ||
+          !query (store, "INSERT INTO schema_version (version) VALUES ($1)", "i", params,
+                  NULL, NULL, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Public API */
+
+/**
+ * cardpin_store_open:
+ * @database: an SQLite file path, or a `postgresql://` URI
+ * @error: return location for a #GError
+ *
+ * Opens the database, creating the SQLite file on first use, and creates or migrates
+ * the schema. The URI may hold a password; it is never part of a message.
+ *
+ * Returns: (transfer full): the store, or %NULL
+ */
+CardpinStore *
+cardpin_store_open (const char  *database,
+                    GError     **error)
+{
+  g_autoptr(CardpinStore) store = NULL;
+
+  if (database == NULL || database[0] == '\0')
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
+                   _("No database is configured: set “database” to an SQLite file path or "
+                     "a postgresql:// URI."));
+      return NULL;
+    }
+
+  store = g_new0 (CardpinStore, 1);
+  g_mutex_init (&store->mutex);
+  if (g_str_has_prefix (database, "postgresql://") || g_str_has_prefix (database, "postgres://"))
+    store->db = cardpin_store_pg_open (database, &store->backend, error);
+  else
+    store->db = cardpin_store_sqlite_open (database, &store->backend, error);
+  if (store->db == NULL)
+    return NULL;
+
+  if (!run_transaction (store, migrate_cb, NULL, error))
+    return NULL;
+  return g_steal_pointer (&store);
+}
+
+void
+cardpin_store_free (CardpinStore *store)
+{
+  if (store == NULL)
+    return;
+  if (store->db != NULL)
+    store->backend->close (store->db);
+  g_mutex_clear (&store->mutex);
+  g_free (store);
+}
+
+const char *
+cardpin_store_get_backend (CardpinStore *store)
+{
+  return store->backend->name;
+}
+
+void
+cardpin_store_set_now (CardpinStore *store,
+                       gint64        now)
+{
+  store->now = now;
+}
+
+/* Inventory */
+
+typedef struct {
+  const char *serial;
+  const char *user;
+  CardpinStoreCard *card;
+  GPtrArray *cards;
+} CardData;
+
+static gboolean
+card_add_cb (CardpinStore  *store,
+             gpointer       data,
+             GError       **error)
+{
+  CardData *card = data;
+  g_autofree char *added = g_strdup_printf ("%" G_GINT64_FORMAT, now_seconds (store));
+  const char *params[] = { card->serial, card->user, added };
+  guint changes = 0;
+
+  if (!query (store,
+              "INSERT INTO cards (serial, username, active, added) VALUES ($1, $2, 1, $3)"
+              " ON CONFLICT (serial) DO NOTHING",
+              "ssi", params, NULL, &changes, error))
+    return FALSE;
+  if (changes == 0)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_EXISTS,
+                   _("The card %s is already in the inventory; nothing was changed."),
+                   card->serial);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cardpin_store_card_add:
+ *
+ * Adds an active card bound to @user. Refuses (%CARDPIN_STORE_ERROR_EXISTS) a serial
+ * that is already in the inventory, active or not.
+ */
+gboolean
+cardpin_store_card_add (CardpinStore  *store,
+                        const char    *serial,
+                        const char    *user,
+                        GError       **error)
+{
+  CardData data = { serial, user };
+
+  if (!check_serial (serial, error) || !check_user (user, error))
+    return FALSE;
+  return run_transaction (store, card_add_cb, &data, error);
+}
+
+static gboolean
+card_disable_cb (CardpinStore  *store,
+                 gpointer       data,
+                 GError       **error)
+{
+  CardData *card = data;
+  const char *params[] = { card->serial };
+  guint changes = 0;
+
+  if (!query (store, "UPDATE cards SET active = 0 WHERE serial = $1", "s", params,
+              NULL, &changes, error))
+    return FALSE;
+  if (changes == 0)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_NOT_FOUND,
+                   _("The card %s is not in the inventory. “card list” shows the cards "
+                     "there are."), card->serial);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cardpin_store_card_disable:
+ *
+ * Disables a card: the service refuses it from now on. Disabling a disabled card
+ * succeeds; a card not in the inventory is %CARDPIN_STORE_ERROR_NOT_FOUND.
+ */
+gboolean
+cardpin_store_card_disable (CardpinStore  *store,
+                            const char    *serial,
+                            GError       **error)
+{
+  CardData data = { serial };
+
+  if (!check_serial (serial, error))
+    return FALSE;
+  return run_transaction (store, card_disable_cb, &data, error);
+}
+
+static CardpinStoreCard *
+card_from_row (GPtrArray *rows,
+               guint      row)
+{
+  CardpinStoreCard *card = g_new0 (CardpinStoreCard, 1);
+
+  card->serial = g_strdup (cell (rows, row, 0));
+  card->user = g_strdup (cell (rows, row, 1));
+  card->active = cell_int (rows, row, 2) != 0;
+  return card;
+}
+
+static gboolean
+card_lookup_cb (CardpinStore  *store,
+                gpointer       data,
+                GError       **error)
+{
+  CardData *card = data;
+  const char *params[] = { card->serial };
+  g_autoptr(GPtrArray) rows = NULL;
+
+  g_clear_pointer (&card->card, cardpin_store_card_free);
+  if (!query (store, "SELECT serial, username, active FROM cards WHERE serial = $1",
+              "s", params, &rows, NULL, error))
+    return FALSE;
+  if (rows->len == 0)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_NOT_FOUND,
+                   _("The card %s is not in the inventory. Add it with “card add”."),
+                   card->serial);
+      return FALSE;
+    }
+  card->card = card_from_row (rows, 0);
+  return TRUE;
+}
+
+CardpinStoreCard *
+cardpin_store_card_lookup (CardpinStore  *store,
+                           const char    *serial,
+                           GError       **error)
+{
+  CardData data = { serial };
+
+  if (!check_serial (serial, error) ||
+      !run_read (store, card_lookup_cb, &data, error))
+    return NULL;
+  return data.card;
+}
+
+static gboolean
+card_list_cb (CardpinStore  *store,
+              gpointer       data,
+              GError       **error)
+{
+  CardData *card = data;
+  g_autoptr(GPtrArray) rows = NULL;
+
+  g_clear_pointer (&card->cards, g_ptr_array_unref);
+  if (!query (store, "SELECT serial, username, active FROM cards ORDER BY serial",
+              NULL, NULL, &rows, NULL, error))
+    return FALSE;
+  card->cards = g_ptr_array_new_with_free_func ((GDestroyNotify) cardpin_store_card_free);
+  for (guint i = 0; i < rows->len; i++)
+    g_ptr_array_add (card->cards, card_from_row (rows, i));
+  return TRUE;
+}
+
+GPtrArray *
+cardpin_store_card_list (CardpinStore  *store,
+                         GError       **error)
+{
+  CardData data = { NULL };
+
+  if (!run_read (store, card_list_cb, &data, error))
+    return NULL;
+  return data.cards;
+}
+
+void
+cardpin_store_card_free (CardpinStoreCard *card)
+{
+  if (card == NULL)
+    return;
+  g_free (card->serial);
+  g_free (card->user);
+  g_free (card);
+}
+
+/* Grant */
+
+typedef struct {
+  const char *serial;
+  const char *user;
+  guint quota_card;
+  guint quota_user;
+  const CardpinAuditRecord *audit;
+  CardpinGrant outcome;
+  guint retry_after;
+} GrantData;
+
+/* Locks the counter of @kind/@key for today (creating it at 0) and returns its count */
+static gboolean
+lock_counter (CardpinStore  *store,
+              const char    *kind,
+              const char    *key,
+              const char    *day,
+              gint64        *count,
+              GError       **error)
+{
+  const char *params[] = { kind, key, day };
+  g_autofree char *select = g_strconcat ("SELECT count FROM grant_counts"
+                                         " WHERE kind = $1 AND key = $2 AND day = $3",
+                                         store->backend->for_update, NULL);
+  g_autoptr(GPtrArray) rows = NULL;
+
+  if (!query (store,
+              "INSERT INTO grant_counts (kind, key, day, count) VALUES ($1, $2, $3, 0)"
+              " ON CONFLICT (kind, key, day) DO NOTHING",
+              "ssi", params, NULL, NULL, error) ||
+      !query (store, select, "ssi", params, &rows, NULL, error))
+    return FALSE;
+  if (rows->len != 1)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_RETRY,
+                   "quota counter %s vanished", kind);
+      return FALSE;
+    }
+  *count = cell_int (rows, 0, 0);
+  return TRUE;
+}
+
+static gboolean
+grant_cb (CardpinStore  *store,
+          gpointer       data,
+          GError       **error)
+{
+  GrantData *grant = data;
+  const char *params[] = { grant->serial };
+  g_autoptr(GPtrArray) rows = NULL;
+  gint64 now = now_seconds (store);
+  g_autofree char *day = g_strdup_printf ("%" G_GINT64_FORMAT, now / SECONDS_PER_DAY);
+
+  grant->retry_after = 0;
+  if (!query (store, "SELECT username, active FROM cards WHERE serial = $1", "s", params,
+              &rows, NULL, error))
+    return FALSE;
+
+  if (rows->len == 0)
+    grant->outcome = CARDPIN_GRANT_UNKNOWN_CARD;
+  else if (g_strcmp0 (cell (rows, 0, 0), grant->user) != 0)
+    grant->outcome = CARDPIN_GRANT_NOT_YOURS;
+  else if (cell_int (rows, 0, 1) == 0)
+    grant->outcome = CARDPIN_GRANT_DISABLED;
+  else
+    {
+      gint64 card_count, user_count;
+
+      /* always the card's counter first, then the user's: one lock order, no deadlock */
+      if (!lock_counter (store, "card", grant->serial, day, &card_count, error))
+        return FALSE;
+      if (card_count >= grant->quota_card)
+        grant->outcome = CARDPIN_GRANT_QUOTA_CARD;
+      else if (!lock_counter (store, "user", grant->user, day, &user_count, error))
+        return FALSE;
+      else if (user_count >= grant->quota_user)
+        grant->outcome = CARDPIN_GRANT_QUOTA_USER;
+      else
+        {
+          const char *card_params[] = { "card", grant->serial, day };
+          const char *user_params[] = { "user", grant->user, day };
+          const char *update = "UPDATE grant_counts SET count = count + 1"
+                               " WHERE kind = $1 AND key = $2 AND day = $3";
+
+          if (!query (store, update, "ssi", card_params, NULL, NULL, error) ||
+              !query (store, update, "ssi", user_params, NULL, NULL, error))
+            return FALSE;
+          grant->outcome = CARDPIN_GRANT_GRANTED;
+        }
+      if (grant->outcome != CARDPIN_GRANT_GRANTED)
+        grant->retry_after = (now / SECONDS_PER_DAY + 1) * SECONDS_PER_DAY - now;
+    }
+
+  return insert_audit (store, grant->audit, cardpin_grant_to_string (grant->outcome), error);
+}
+
+/**
+ * cardpin_store_grant:
+ * @store: the store
+ * @serial: the card the response is for
+ * @user: the authenticated user
+ * @quota_card_per_day: granted responses per card and UTC day
+ * @quota_user_per_day: granted responses per user and UTC day
+ * @audit: the audit record to append (outcome and time are set here)
+ * @outcome: (out): the decision
+ * @retry_after: (out) (optional): seconds until a quota frees up, else 0
+ * @error: return location for a #GError
+ *
+ * Decides whether @user gets a response for @serial, counts it and audits the decision,
+ * in one transaction: two service instances on one database never grant past a quota.
+ * The caller gives the response only on %CARDPIN_GRANT_GRANTED.
+ *
+ * Returns: %FALSE on a database error or a malformed argument: nothing was counted or
+ *   audited
+ */
+gboolean
+cardpin_store_grant (CardpinStore              *store,
+                     const char                *serial,
+                     const char                *user,
+                     guint                      quota_card_per_day,
+                     guint                      quota_user_per_day,
+                     const CardpinAuditRecord  *audit,
+                     CardpinGrant              *outcome,
+                     guint                     *retry_after,
+                     GError                   **error)
+{
+  GrantData data = { serial, user, quota_card_per_day, quota_user_per_day, audit };
+
+  g_return_val_if_fail (audit != NULL, FALSE);
+  if (!check_serial (serial, error) || !check_user (user, error) ||
+      !check_audit (audit, FALSE, error))
+    return FALSE;
+  if (!run_transaction (store, grant_cb, &data, error))
+    return FALSE;
+  *outcome = data.outcome;
+  if (retry_after != NULL)
+    *retry_after = data.retry_after;
+  return TRUE;
+}
+
+const char *
+cardpin_grant_to_string (CardpinGrant grant)
+{
+  switch (grant)
+    {
+    case CARDPIN_GRANT_GRANTED:      return "granted";
+    case CARDPIN_GRANT_UNKNOWN_CARD: return "unknown-card";
+    case CARDPIN_GRANT_NOT_YOURS:    return "not-yours";
+    case CARDPIN_GRANT_DISABLED:     return "disabled";
+    case CARDPIN_GRANT_QUOTA_CARD:   return "quota-card";
+    case CARDPIN_GRANT_QUOTA_USER:   return "quota-user";
+    default:                         return "unknown";
+    }
+}
+
+/* Audit */
+
+typedef struct {
+  const CardpinAuditRecord *record;
+  GPtrArray *records;
+} AuditData;
+
+static gboolean
+audit_append_cb (CardpinStore  *store,
+                 gpointer       data,
+                 GError       **error)
+{
+  AuditData *audit = data;
+
+  return insert_audit (store, audit->record, audit->record->outcome, error);
+}
+
+/**
+ * cardpin_store_audit_append:
+ *
+ * Appends one record (refusals too); its time is set here. Committed when this
+ * returns %TRUE.
+ */
+gboolean
+cardpin_store_audit_append (CardpinStore              *store,
+                            const CardpinAuditRecord  *record,
+                            GError                   **error)
+{
+  AuditData data = { record };
+
+  if (!check_audit (record, TRUE, error))
+    return FALSE;
+  return run_transaction (store, audit_append_cb, &data, error);
+}
+
+static gboolean
+audit_list_cb (CardpinStore  *store,
+               gpointer       data,
+               GError       **error)
+{
+  AuditData *audit = data;
+  g_autoptr(GPtrArray) rows = NULL;
+
+  g_clear_pointer (&audit->records, g_ptr_array_unref);
+  if (!query (store,
+              "SELECT time, username, method, serial, challenge_sha256, outcome, request_id,"
+              " operator, reason FROM audit ORDER BY id",
+              NULL, NULL, &rows, NULL, error))
+    return FALSE;
+  audit->records = g_ptr_array_new_full (rows->len, (GDestroyNotify) cardpin_audit_record_free);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      CardpinAuditRecord *record = g_new0 (CardpinAuditRecord, 1);
+
+      record->time = cell_int (rows, i, 0);
+      record->user = g_strdup (cell (rows, i, 1));
+      record->method = g_strdup (cell (rows, i, 2));
+      record->serial = g_strdup (cell (rows, i, 3));
+      record->challenge_sha256 = g_strdup (cell (rows, i, 4));
+      record->outcome = g_strdup (cell (rows, i, 5));
+      record->request_id = g_strdup (cell (rows, i, 6));
+      record->operator_name = g_strdup (cell (rows, i, 7));
+      record->reason = g_strdup (cell (rows, i, 8));
+      g_ptr_array_add (audit->records, record);
+    }
+  return TRUE;
+}
+
+GPtrArray *
+cardpin_store_audit_list (CardpinStore  *store,
+                          GError       **error)
+{
+  AuditData data = { NULL };
+
+  if (!run_read (store, audit_list_cb, &data, error))
+    return NULL;
+  return data.records;
+}
+
+void
+cardpin_audit_record_free (CardpinAuditRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free (record->user);
+  g_free (record->method);
+  g_free (record->serial);
+  g_free (record->challenge_sha256);
+  g_free (record->outcome);
+  g_free (record->request_id);
+  g_free (record->operator_name);
+  g_free (record->reason);
+  g_free (record);
+}
+
+/* Device tokens */
+
+typedef struct {
+  const char *user;
+  char hash[65];
+  gint64 expires;
+  char *found_user;
+  gboolean revoked;
+} TokenData;
+
+/* The hash of a well-formed token's text, else FALSE */
+static gboolean
+token_hash (const char *token,
+            char        hash[65])
+{
+  gsize length = token != NULL ? strnlen (token, 2 * CARDPIN_STORE_TOKEN_BYTES + 1) : 0;
+
+  if (length != 2 * CARDPIN_STORE_TOKEN_BYTES)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isxdigit (token[i]) || g_ascii_isupper (token[i]))
+      return FALSE;
+  sha256_hex (token, length, hash);
+  return TRUE;
+}
+
+static gboolean
+token_issue_cb (CardpinStore  *store,
+                gpointer       data,
+                GError       **error)
+{
+  TokenData *token = data;
+  g_autofree char *issued = g_strdup_printf ("%" G_GINT64_FORMAT, now_seconds (store));
+  g_autofree char *expires = g_strdup_printf ("%" G_GINT64_FORMAT, token->expires);
+  const char *params[] = { token->hash, token->user, issued, expires };
+
+  return query (store,
+                "INSERT INTO device_tokens (hash, username, issued, expires, revoked)"
+                " VALUES ($1, $2, $3, $4, 0)",
+                "ssii", params, NULL, NULL, error);
+}
+
+/**
+ * cardpin_store_token_issue:
+ * @store: the store
+ * @user: the user the token authenticates
+ * @lifetime_seconds: how long it is valid
+ * @expires: (out) (optional): when it expires, Unix seconds
+ * @error: return location for a #GError
+ *
+ * Makes a device token from CARDPIN_STORE_TOKEN_BYTES bytes of the system's CSPRNG and
+ * stores only the SHA-256 of its text.
+ *
+ * Returns: (transfer full): the token's text, 64 lowercase hex digits, or %NULL
+ */
+CardpinSecret *
+cardpin_store_token_issue (CardpinStore  *store,
+                           const char    *user,
+                           gint64         lifetime_seconds,
+                           gint64        *expires,
+                           GError       **error)
+{
+  TokenData data = { user };
+  g_autoptr(CardpinSecret) text = NULL;
+  guint8 random[CARDPIN_STORE_TOKEN_BYTES];
+  char *out;
+
+  if (!check_user (user, error))
+    return NULL;
+  if (lifetime_seconds <= 0)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
+                   _("A device token must live for at least one second."));
+      return NULL;
+    }
+  if (RAND_bytes (random, sizeof random) != 1)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+                   _("The system's random number generator failed; no device token was "
+                     "issued."));
+      return NULL;
+    }
+
+  text = cardpin_secret_new_sized (2 * sizeof random);
+  out = (char *) cardpin_secret_get_mutable_data (text);
+  for (gsize i = 0; i < sizeof random; i++)
+    {
+      static const char digits[] = "0123456789abcdef";
+
+      out[2 * i] = digits[random[i] >> 4];
+      out[2 * i + 1] = digits[random[i] & 0xf];
+    }
+  cardpin_secret_wipe (random, sizeof random);
+  sha256_hex (out, 2 * sizeof random, data.hash);
+  data.expires = now_seconds (store) + lifetime_seconds;
+
+  if (!run_transaction (store, token_issue_cb, &data, error))
+    return NULL;
+  if (expires != NULL)
+    *expires = data.expires;
+  return g_steal_pointer (&text);
+}
+
+static gboolean
+token_check_cb (CardpinStore  *store,
+                gpointer       data,
+                GError       **error)
+{
+  TokenData *token = data;
+  const char *params[] = { token->hash };
+  g_autoptr(GPtrArray) rows = NULL;
+
+  g_clear_pointer (&token->found_user, g_free);
+  if (!query (store,
+              "SELECT hash, username, expires, revoked FROM device_tokens WHERE hash = $1",
+              "s", params, &rows, NULL, error))
+    return FALSE;
+  if (rows->len == 1 &&
+      strlen (cell (rows, 0, 0)) == 64 &&
+      CRYPTO_memcmp (cell (rows, 0, 0), token->hash, 64) == 0 &&
+      cell_int (rows, 0, 2) > now_seconds (store) &&
+      cell_int (rows, 0, 3) == 0)
+    token->found_user = g_strdup (cell (rows, 0, 1));
+  return TRUE;
+}
+
+/**
+ * cardpin_store_token_check:
+ * @store: the store
+ * @token: the token's text as the client sent it
+ * @user: (out) (transfer full): its user, or %NULL when the token is not valid
+ * @error: return location for a #GError
+ *
+ * Looks the token up by its hash and compares the hashes in constant time; an unknown,
+ * malformed, expired or revoked token yields %NULL.
+ *
+ * Returns: %FALSE only on a database error
+ */
+gboolean
+cardpin_store_token_check (CardpinStore  *store,
+                           const char    *token,
+                           char         **user,
+                           GError       **error)
+{
+  TokenData data = { NULL };
+
+  *user = NULL;
+  if (!token_hash (token, data.hash))
+    return TRUE;
+  if (!run_read (store, token_check_cb, &data, error))
+    return FALSE;
+  *user = data.found_user;
+  return TRUE;
+}
+
+static gboolean
+token_revoke_cb (CardpinStore  *store,
+                 gpointer       data,
+                 GError       **error)
+{
+  TokenData *token = data;
+  g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, now_seconds (store));
+  const char *params[] = { token->hash, now };
+  guint changes = 0;
+
+  if (!query (store,
+              "UPDATE device_tokens SET revoked = 1"
+              " WHERE hash = $1 AND revoked = 0 AND expires > $2",
+              "si", params, NULL, &changes, error))
+    return FALSE;
+  token->revoked = changes > 0;
+  return TRUE;
+}
+
+gboolean
+cardpin_store_token_revoke (CardpinStore  *store,
+                            const char    *token,
+                            gboolean      *revoked,
+                            GError       **error)
+{
+  TokenData data = { NULL };
+
+  if (revoked != NULL)
+    *revoked = FALSE;
+  if (!token_hash (token, data.hash))
+    return TRUE;
+  if (!run_transaction (store, token_revoke_cb, &data, error))
+    return FALSE;
+  if (revoked != NULL)
+    *revoked = data.revoked;
+  return TRUE;
+}
+
+/* Wrong-password throttle */
+
+typedef struct {
+  const char *user;
+  guint retry_after;
+} ThrottleData;
+
+static gboolean
+throttle_check_cb (CardpinStore  *store,
+                   gpointer       data,
+                   GError       **error)
+{
+  ThrottleData *throttle = data;
+  const char *params[] = { throttle->user };
+  g_autoptr(GPtrArray) rows = NULL;
+  gint64 now = now_seconds (store);
+
+  throttle->retry_after = 0;
+  if (!query (store,
+              "SELECT window_start, failures FROM password_failures WHERE username = $1",
+              "s", params, &rows, NULL, error))
+    return FALSE;
+  if (rows->len == 1)
+    {
+      gint64 end = cell_int (rows, 0, 0) + CARDPIN_STORE_THROTTLE_WINDOW;
+
+      if (cell_int (rows, 0, 1) >= CARDPIN_STORE_THROTTLE_FAILURES && end > now)
+        throttle->retry_after = end - now;
+    }
+  return TRUE;
+}
+
+/**
+ * cardpin_store_throttle_check:
+ * @retry_after: (out): seconds until @user may try a password again, 0 when not throttled
+ *
+ * An account is throttled once it has had CARDPIN_STORE_THROTTLE_FAILURES wrong
+ * passwords within CARDPIN_STORE_THROTTLE_WINDOW seconds of the first one.
+ */
+gboolean
+cardpin_store_throttle_check (CardpinStore  *store,
+                              const char    *user,
+                              guint         *retry_after,
+                              GError       **error)
+{
+  ThrottleData data = { user };
+
+  *retry_after = 0;
+  if (!check_user (user, error) ||
+      !run_read (store, throttle_check_cb, &data, error))
+    return FALSE;
+  *retry_after = data.retry_after;
+  return TRUE;
+}
+
+static gboolean
+throttle_failure_cb (CardpinStore  *store,
+                     gpointer       data,
+                     GError       **error)
+{
+  ThrottleData *throttle = data;
+  gint64 now = now_seconds (store);
+  g_autofree char *now_text = g_strdup_printf ("%" G_GINT64_FORMAT, now);
+  g_autofree char *old = g_strdup_printf ("%" G_GINT64_FORMAT, now - CARDPIN_STORE_THROTTLE_WINDOW);
+  const char *params[] = { throttle->user, now_text, old };
+
+  /* a window that has passed starts again at this failure */
+  return query (store,
+                "INSERT INTO password_failures (username, window_start, failures)"
+                " VALUES ($1, $2, 1)"
+                " ON CONFLICT (username) DO UPDATE SET"
+                " failures = CASE WHEN password_failures.window_start <= $3 THEN 1"
+                "                 ELSE password_failures.failures + 1 END,"
+                " window_start = CASE WHEN password_failures.window_start <= $3 THEN $2"
+                "                     ELSE password_failures.window_start END",
+                "sii", params, NULL, NULL, error);
+}
+
+gboolean
+cardpin_store_throttle_failure (CardpinStore  *store,
+                                const char    *user,
+                                GError       **error)
+{
+  ThrottleData data = { user };
+
+  if (!check_user (user, error))
+    return FALSE;
+  return run_transaction (store, throttle_failure_cb, &data, error);
+}
+
+static gboolean
+throttle_reset_cb (CardpinStore  *store,
+                   gpointer       data,
+                   GError       **error)
+{
+  ThrottleData *throttle = data;
+  const char *params[] = { throttle->user };
+
+  return query (store, "DELETE FROM password_failures WHERE username = $1", "s", params,
+                NULL, NULL, error);
+}
+
+gboolean
+cardpin_store_throttle_reset (CardpinStore  *store,
+                              const char    *user,
+                              GError       **error)
+{
+  ThrottleData data = { user };
+
+  if (!check_user (user, error))
+    return FALSE;
+  return run_transaction (store, throttle_reset_cb, &data, error);
+}

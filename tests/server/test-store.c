@@ -1,0 +1,873 @@
+/* test-store.c — CardpinStore on SQLite and on a private PostgreSQL server
+ *
+ * Every case runs against both backends on a fresh database: SQLite in a temporary
+ * folder, PostgreSQL in a database of its own on a private server that
+ * tests/server/pg-private.sh runs around this program (initdb + pg_ctl in a temporary
+ * folder, Unix socket only).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "cardpin-store.h"
+
+/* 2023-11-14T22:13:20Z; its UTC day ends 6400 s later */
+#define NOW        ((gint64) 1700000000)
+#define TO_MIDNIGHT 6400
+
+static struct {
+  char *dir;
+  char *pg_uri;      /* the server's maintenance database */
+  char *pg_socket;
+  guint n_databases;
+} world;
+
+typedef struct {
+  const char *backend;   /* "sqlite" or "postgresql" */
+} Backend;
+
+typedef struct {
+  const Backend *backend;
+  char *database;        /* what goes into the keyfile's "database" */
+  char *sqlite_path;     /* SQLite only */
+  char *pg_name;         /* PostgreSQL only */
+  CardpinStore *store;
+} Fixture;
+
+static const Backend sqlite_backend = { "sqlite" };
+static const Backend pg_backend = { "postgresql" };
+
+/* Helpers */
+
+static PGconn *
+pg_connect (const char *uri)
+{
+  PGconn *conn = PQconnectdb (uri);
+
+  if (PQstatus (conn) != CONNECTION_OK)
+    g_error ("cannot connect to the private PostgreSQL: %s", PQerrorMessage (conn));
+  return conn;
+}
+
+static void
+pg_exec (const char *uri,
+         const char *sql)
+{
+  PGconn *conn = pg_connect (uri);
+  PGresult *result = PQexec (conn, sql);
+
+  if (PQresultStatus (result) != PGRES_COMMAND_OK && PQresultStatus (result) != PGRES_TUPLES_OK)
+    g_error ("%s: %s", sql, PQerrorMessage (conn));
+  PQclear (result);
+  PQfinish (conn);
+}
+
+/* Runs @sql on the fixture's database outside the store; FALSE when the database
+ * refuses it */
+static gboolean
+raw_exec (Fixture    *fixture,
+          const char *sql)
+{
+  gboolean ok;
+
+  if (fixture->sqlite_path != NULL)
+    {
+      sqlite3 *db = NULL;
+
+      g_assert_cmpint (sqlite3_open (fixture->sqlite_path, &db), ==, SQLITE_OK);
+      sqlite3_busy_timeout (db, 5000);
+      ok = sqlite3_exec (db, sql, NULL, NULL, NULL) == SQLITE_OK;
+      sqlite3_close (db);
+    }
+  else
+    {
+      PGconn *conn = pg_connect (fixture->database);
+      PGresult *result = PQexec (conn, sql);
+
+      ok = PQresultStatus (result) == PGRES_COMMAND_OK ||
+           PQresultStatus (result) == PGRES_TUPLES_OK;
+      PQclear (result);
+      PQfinish (conn);
+    }
+  return ok;
+}
+
+/* Everything the database holds on disk (SQLite: the file and its WAL) or in a dump */
+static GBytes *
+database_bytes (Fixture *fixture)
+{
+  GByteArray *all = g_byte_array_new ();
+
+  if (fixture->sqlite_path != NULL)
+    {
+      const char *suffixes[] = { "", "-wal", "-journal" };
+
+      for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+        {
+          g_autofree char *path = g_strconcat (fixture->sqlite_path, suffixes[i], NULL);
+          g_autofree char *data = NULL;
+          gsize length;
+
+          if (g_file_get_contents (path, &data, &length, NULL))
+            g_byte_array_append (all, (guint8 *) data, length);
+        }
+    }
+  else
+    {
+      g_autofree char *pg_dump = NULL;
+      g_autofree char *out = NULL;
+      g_autoptr(GError) error = NULL;
+      int status;
+
+      pg_dump = g_build_filename (g_getenv ("PG_BINDIR"), "pg_dump", NULL);
+      const char *argv[] = { pg_dump, "--data-only", fixture->database, NULL };
+      g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL,
+                    &status, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_spawn_check_wait_status (status, NULL));
+      g_byte_array_append (all, (guint8 *) out, strlen (out));
+    }
+  return g_byte_array_free_to_bytes (all);
+}
+
+static gboolean
+bytes_contain (GBytes     *bytes,
+               const char *text)
+{
+  gsize length;
+  const guint8 *data = g_bytes_get_data (bytes, &length);
+
+  return memmem (data, length, text, strlen (text)) != NULL;
+}
+
+static CardpinStore *
+open_store (Fixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+  CardpinStore *store = cardpin_store_open (fixture->database, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (store);
+  g_assert_cmpstr (cardpin_store_get_backend (store), ==, fixture->backend->backend);
+  return store;
+}
+
+static void
+reopen (Fixture *fixture)
+{
+  gint64 now = NOW;
+
+  g_clear_pointer (&fixture->store, cardpin_store_free);
+  fixture->store = open_store (fixture);
+  cardpin_store_set_now (fixture->store, now);
+}
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  fixture->backend = data;
+  if (g_str_equal (fixture->backend->backend, "sqlite"))
+    {
+      g_autofree char *name = g_strdup_printf ("store-%u.sqlite", ++world.n_databases);
+
+      fixture->sqlite_path = g_build_filename (world.dir, name, NULL);
+      fixture->database = g_strdup (fixture->sqlite_path);
+    }
+  else
+    {
+      g_autofree char *sql = NULL;
+
+      fixture->pg_name = g_strdup_printf ("store%u", ++world.n_databases);
+      sql = g_strdup_printf ("CREATE DATABASE %s", fixture->pg_name);
+      pg_exec (world.pg_uri, sql);
+      fixture->database = g_strdup_printf ("postgresql:///%s?host=%s&user=cardpin",
+                                           fixture->pg_name, world.pg_socket);
+    }
+  fixture->store = open_store (fixture);
+  cardpin_store_set_now (fixture->store, NOW);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_clear_pointer (&fixture->store, cardpin_store_free);
+  g_free (fixture->database);
+  g_free (fixture->sqlite_path);
+  g_free (fixture->pg_name);
+}
+
+static CardpinAuditRecord
+request (const char *user,
+         const char *serial,
+         const char *request_id)
+{
+  return (CardpinAuditRecord) {
+    .user = (char *) user,
+    .method = (char *) "response",
+    .serial = (char *) serial,
+    .challenge_sha256 = (char *) "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    .request_id = (char *) request_id,
+  };
+}
+
+static CardpinGrant
+grant (CardpinStore *store,
+       const char   *serial,
+       const char   *user,
+       guint         quota_card,
+       guint         quota_user,
+       guint        *retry_after)
+{
+  CardpinAuditRecord audit = request (user, serial, "req");
+  g_autoptr(GError) error = NULL;
+  CardpinGrant outcome = -1;
+
+  g_assert_true (cardpin_store_grant (store, serial, user, quota_card, quota_user, &audit,
+                                      &outcome, retry_after, &error));
+  g_assert_no_error (error);
+  return outcome;
+}
+
+static void
+add_card (CardpinStore *store,
+          const char   *serial,
+          const char   *user)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (cardpin_store_card_add (store, serial, user, &error));
+  g_assert_no_error (error);
+}
+
+/* Cases */
+
+static void
+test_schema (Fixture       *fixture,
+             gconstpointer  data)
+{
+  g_autoptr(CardpinStoreCard) card = NULL;
+  g_autoptr(GError) error = NULL;
+  CardpinStore *newer;
+
+  /* created on first use, with its version; reopened, nothing lost */
+  add_card (fixture->store, "0011", "alice");
+  reopen (fixture);
+  reopen (fixture);
+  card = cardpin_store_card_lookup (fixture->store, "0011", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (card->user, ==, "alice");
+  g_assert_true (raw_exec (fixture, "SELECT 1 FROM schema_version WHERE version = 1"));
+
+  /* a database from a newer cardpin is refused, not touched */
+  g_assert_true (raw_exec (fixture, "UPDATE schema_version SET version = 999"));
+  newer = cardpin_store_open (fixture->database, &error);
+  g_assert_null (newer);
+  g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_SCHEMA);
+  g_assert_true (raw_exec (fixture, "UPDATE schema_version SET version = 1"));
+}
+
+static void
+test_cards (Fixture       *fixture,
+            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) cards = NULL;
+  g_autoptr(CardpinStoreCard) card = NULL;
+  const char *bad[] = { "", "a b", "tab\there", "caf\xc3\xa9", NULL };
+  g_autofree char *long_serial = g_strnfill (CARDPIN_STORE_MAX_FIELD + 1, 'A');
+  CardpinStoreCard *entry;
+
+  add_card (fixture->store, "00B2", "bob");
+  add_card (fixture->store, "00A1", "alice");
+
+  /* twice: refused, nothing changed */
+  g_assert_false (cardpin_store_card_add (fixture->store, "00A1", "mallory", &error));
+  g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  for (guint i = 0; bad[i] != NULL; i++)
+    {
+      g_assert_false (cardpin_store_card_add (fixture->store, bad[i], "alice", &error));
+      g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
+      g_clear_error (&error);
+      g_assert_false (cardpin_store_card_add (fixture->store, "00C3", bad[i], &error));
+      g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
+      g_clear_error (&error);
+    }
+  g_assert_false (cardpin_store_card_add (fixture->store, long_serial, "alice", &error));
+  g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+
+  g_assert_true (cardpin_store_card_disable (fixture->store, "00B2", &error));
+  g_assert_no_error (error);
+  g_assert_true (cardpin_store_card_disable (fixture->store, "00B2", &error));
+  g_assert_no_error (error);
+  g_assert_false (cardpin_store_card_disable (fixture->store, "FFFF", &error));
+  g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  card = cardpin_store_card_lookup (fixture->store, "NONE", &error);
+  g_assert_null (card);
+  g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* exactly the two cards, by serial, the first unchanged by the refused add */
+  cards = cardpin_store_card_list (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cards->len, ==, 2);
+  entry = g_ptr_array_index (cards, 0);
+  g_assert_cmpstr (entry->serial, ==, "00A1");
+  g_assert_cmpstr (entry->user, ==, "alice");
+  g_assert_true (entry->active);
+  entry = g_ptr_array_index (cards, 1);
+  g_assert_cmpstr (entry->serial, ==, "00B2");
+  g_assert_cmpstr (entry->user, ==, "bob");
+  g_assert_false (entry->active);
+}
+
+static void
+test_grant_outcomes (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  const char *expected[] = { "unknown-card", "not-yours", "disabled", "granted" };
+  guint retry_after = 1;
+
+  add_card (fixture->store, "A", "alice");
+  add_card (fixture->store, "OFF", "alice");
+  g_assert_true (cardpin_store_card_disable (fixture->store, "OFF", &error));
+
+  g_assert_cmpint (grant (fixture->store, "NOPE", "alice", 5, 5, &retry_after), ==,
+                   CARDPIN_GRANT_UNKNOWN_CARD);
+  g_assert_cmpuint (retry_after, ==, 0);
+  g_assert_cmpint (grant (fixture->store, "A", "bob", 5, 5, NULL), ==, CARDPIN_GRANT_NOT_YOURS);
+  g_assert_cmpint (grant (fixture->store, "OFF", "alice", 5, 5, NULL), ==, CARDPIN_GRANT_DISABLED);
+  g_assert_cmpint (grant (fixture->store, "A", "alice", 5, 5, &retry_after), ==,
+                   CARDPIN_GRANT_GRANTED);
+  g_assert_cmpuint (retry_after, ==, 0);
+
+  /* each decision is one audit record with its outcome */
+  records = cardpin_store_audit_list (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < records->len; i++)
+    {
+      CardpinAuditRecord *record = g_ptr_array_index (records, i);
+
+      g_assert_cmpstr (record->outcome, ==, expected[i]);
+      g_assert_cmpint (record->time, ==, NOW * G_USEC_PER_SEC);
+    }
+}
+
+static void
+test_quota (Fixture       *fixture,
+            gconstpointer  data)
+{
+  guint retry_after = 0;
+
+  add_card (fixture->store, "A1", "alice");
+  add_card (fixture->store, "A2", "alice");
+  add_card (fixture->store, "B1", "bob");
+
+  /* per card: 2 a day */
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 3, NULL), ==, CARDPIN_GRANT_GRANTED);
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 3, NULL), ==, CARDPIN_GRANT_GRANTED);
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 3, &retry_after), ==,
+                   CARDPIN_GRANT_QUOTA_CARD);
+  g_assert_cmpuint (retry_after, ==, TO_MIDNIGHT);
+
+  /* per user: 3 a day across alice's cards; refusals are not counted */
+  g_assert_cmpint (grant (fixture->store, "A2", "alice", 2, 3, NULL), ==, CARDPIN_GRANT_GRANTED);
+  g_assert_cmpint (grant (fixture->store, "A2", "alice", 2, 3, &retry_after), ==,
+                   CARDPIN_GRANT_QUOTA_USER);
+  g_assert_cmpuint (retry_after, ==, TO_MIDNIGHT);
+  /* another user is not affected */
+  g_assert_cmpint (grant (fixture->store, "B1", "bob", 2, 3, NULL), ==, CARDPIN_GRANT_GRANTED);
+
+  /* the counts survive a restart */
+  reopen (fixture);
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 3, NULL), ==, CARDPIN_GRANT_QUOTA_CARD);
+  g_assert_cmpint (grant (fixture->store, "A2", "alice", 2, 3, NULL), ==, CARDPIN_GRANT_QUOTA_USER);
+
+  /* a quota of 0 grants nothing */
+  g_assert_cmpint (grant (fixture->store, "B1", "bob", 0, 3, NULL), ==, CARDPIN_GRANT_QUOTA_CARD);
+
+  /* the next UTC day starts afresh */
+  cardpin_store_set_now (fixture->store, NOW + TO_MIDNIGHT);
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 3, &retry_after), ==,
+                   CARDPIN_GRANT_GRANTED);
+  g_assert_cmpuint (retry_after, ==, 0);
+}
+
+/* The race: THREADS stores (separate connections) grant on one card at once */
+#define THREADS    8
+#define ATTEMPTS   6
+#define RACE_QUOTA 13
+
+typedef struct {
+  const char *database;
+  GMutex *mutex;
+  GCond *cond;
+  gboolean *go;
+  guint granted;
+  guint refused;
+} Racer;
+
+static gpointer
+racer_thread (gpointer data)
+{
+  Racer *racer = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinStore) store = cardpin_store_open (racer->database, &error);
+
+  g_assert_no_error (error);
+  g_mutex_lock (racer->mutex);
+  while (!*racer->go)
+    g_cond_wait (racer->cond, racer->mutex);
+  g_mutex_unlock (racer->mutex);
+
+  for (guint i = 0; i < ATTEMPTS; i++)
+    {
+      CardpinAuditRecord audit = request ("alice", "RACE", "race");
+      CardpinGrant outcome;
+
+      g_assert_true (cardpin_store_grant (store, "RACE", "alice", RACE_QUOTA, 1000, &audit,
+                                          &outcome, NULL, &error));
+      g_assert_no_error (error);
+      if (outcome == CARDPIN_GRANT_GRANTED)
+        racer->granted++;
+      else
+        {
+          g_assert_cmpint (outcome, ==, CARDPIN_GRANT_QUOTA_CARD);
+          racer->refused++;
+        }
+    }
+  return NULL;
+}
+
+static void
+test_race (Fixture       *fixture,
+           gconstpointer  data)
+{
+  GThread *threads[THREADS];
+  Racer racers[THREADS];
+  GMutex mutex;
+  GCond cond;
+  gboolean go = FALSE;
+  guint granted = 0, refused = 0, audited_granted = 0;
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_mutex_init (&mutex);
+  g_cond_init (&cond);
+  add_card (fixture->store, "RACE", "alice");
+
+  for (guint i = 0; i < THREADS; i++)
+    {
+      racers[i] = (Racer) { fixture->database, &mutex, &cond, &go };
+      threads[i] = g_thread_new ("racer", racer_thread, &racers[i]);
+    }
+  g_mutex_lock (&mutex);
+  go = TRUE;
+  g_cond_broadcast (&cond);
+  g_mutex_unlock (&mutex);
+  for (guint i = 0; i < THREADS; i++)
+    {
+      g_thread_join (threads[i]);
+      granted += racers[i].granted;
+      refused += racers[i].refused;
+    }
+
+  /* exactly the quota, never more; every attempt audited once */
+  g_assert_cmpuint (granted, ==, RACE_QUOTA);
+  g_assert_cmpuint (refused, ==, THREADS * ATTEMPTS - RACE_QUOTA);
+  records = cardpin_store_audit_list (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, THREADS * ATTEMPTS);
+  for (guint i = 0; i < records->len; i++)
+    if (g_str_equal (((CardpinAuditRecord *) g_ptr_array_index (records, i))->outcome, "granted"))
+      audited_granted++;
+  g_assert_cmpuint (audited_granted, ==, RACE_QUOTA);
+
+  g_mutex_clear (&mutex);
+  g_cond_clear (&cond);
+}
+
+/* The same race between PROCESSES processes, as between service instances: each runs
+ * this program with --racer, waits for its stdin to close, grants ATTEMPTS times and
+ * prints how many it got */
+#define PROCESSES 6
+
+static int
+racer_main (const char *database)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinStore) store = cardpin_store_open (database, &error);
+  guint granted = 0;
+  char go;
+
+  if (store == NULL)
+    {
+      g_printerr ("racer: %s\n", error->message);
+      return 1;
+    }
+  /* the starting shot: the parent closes our stdin */
+  while (read (STDIN_FILENO, &go, 1) > 0)
+    ;
+  for (guint i = 0; i < ATTEMPTS; i++)
+    {
+      CardpinAuditRecord audit = request ("alice", "RACE", "race");
+      CardpinGrant outcome;
+
+      if (!cardpin_store_grant (store, "RACE", "alice", RACE_QUOTA, 1000, &audit, &outcome,
+                                NULL, &error))
+        {
+          g_printerr ("racer: %s\n", error->message);
+          return 1;
+        }
+      granted += outcome == CARDPIN_GRANT_GRANTED;
+    }
+  g_print ("%u\n", granted);
+  return 0;
+}
+
+static void
+test_race_processes (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  GSubprocess *racers[PROCESSES];
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  guint granted = 0;
+
+  add_card (fixture->store, "RACE", "alice");
+  for (guint i = 0; i < PROCESSES; i++)
+    {
+      racers[i] = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                                    &error, self, "--racer", fixture->database, NULL);
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < PROCESSES; i++)
+    g_assert_true (g_output_stream_close (g_subprocess_get_stdin_pipe (racers[i]), NULL, &error));
+  for (guint i = 0; i < PROCESSES; i++)
+    {
+      char out[32] = "";
+      gsize length = 0;
+
+      g_assert_true (g_input_stream_read_all (g_subprocess_get_stdout_pipe (racers[i]), out,
+                                              sizeof out - 1, &length, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_wait (racers[i], NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_exited (racers[i]));
+      g_assert_cmpint (g_subprocess_get_exit_status (racers[i]), ==, 0);
+      granted += g_ascii_strtoull (out, NULL, 10);
+      g_object_unref (racers[i]);
+    }
+
+  g_assert_cmpuint (granted, ==, RACE_QUOTA);
+  records = cardpin_store_audit_list (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, PROCESSES * ATTEMPTS);
+}
+
+static void
+test_tokens (Fixture       *fixture,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinSecret) token = NULL;
+  g_autoptr(CardpinSecret) other = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *hash = NULL;
+  g_autofree char *wrong = NULL;
+  char *user = NULL;
+  gboolean revoked = TRUE;
+  gint64 expires = 0;
+
+  token = cardpin_store_token_issue (fixture->store, "alice", 3600, &expires, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (expires, ==, NOW + 3600);
+  text = g_strndup (cardpin_secret_as_string (token), cardpin_secret_get_length (token));
+  g_assert_cmpuint (strlen (text), ==, 2 * CARDPIN_STORE_TOKEN_BYTES);
+  other = cardpin_store_token_issue (fixture->store, "bob", 3600, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (cardpin_secret_equal (token, other));
+
+  g_assert_true (cardpin_store_token_check (fixture->store, text, &user, &error));
+  g_assert_cmpstr (user, ==, "alice");
+  g_clear_pointer (&user, g_free);
+
+  /* one digit off, malformed, empty: not valid */
+  wrong = g_strdup (text);
+  wrong[10] = wrong[10] == '0' ? '1' : '0';
+  g_assert_true (cardpin_store_token_check (fixture->store, wrong, &user, &error));
+  g_assert_null (user);
+  g_assert_true (cardpin_store_token_check (fixture->store, "not a token", &user, &error));
+  g_assert_null (user);
+  g_assert_true (cardpin_store_token_check (fixture->store, "", &user, &error));
+  g_assert_null (user);
+  g_assert_no_error (error);
+
+  /* only the hash is stored */
+  hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+  g_assert_true (raw_exec (fixture, "SELECT 1"));
+  if (fixture->sqlite_path != NULL)
+    {
+      /* everything on disk: close so the WAL is checkpointed into the file too */
+      g_clear_pointer (&fixture->store, cardpin_store_free);
+      bytes = database_bytes (fixture);
+      reopen (fixture);
+    }
+  else
+    bytes = database_bytes (fixture);
+  g_assert_true (bytes_contain (bytes, hash));
+  g_assert_false (bytes_contain (bytes, text));
+
+  /* expiry */
+  cardpin_store_set_now (fixture->store, NOW + 3600);
+  g_assert_true (cardpin_store_token_check (fixture->store, text, &user, &error));
+  g_assert_null (user);
+  cardpin_store_set_now (fixture->store, NOW + 3599);
+  g_assert_true (cardpin_store_token_check (fixture->store, text, &user, &error));
+  g_assert_cmpstr (user, ==, "alice");
+  g_clear_pointer (&user, g_free);
+
+  /* revocation: once; bob's token stays valid */
+  g_assert_true (cardpin_store_token_revoke (fixture->store, text, &revoked, &error));
+  g_assert_true (revoked);
+  g_assert_true (cardpin_store_token_revoke (fixture->store, text, &revoked, &error));
+  g_assert_false (revoked);
+  g_assert_true (cardpin_store_token_check (fixture->store, text, &user, &error));
+  g_assert_null (user);
+  g_assert_true (cardpin_store_token_check (fixture->store, cardpin_secret_as_string (other),
+                                            &user, &error));
+  g_assert_cmpstr (user, ==, "bob");
+  g_clear_pointer (&user, g_free);
+  g_assert_no_error (error);
+
+  /* nonsense lifetime */
+  g_assert_null (cardpin_store_token_issue (fixture->store, "alice", 0, NULL, &error));
+  g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
+}
+
+static void
+test_throttle (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  guint retry_after = 1;
+
+  /* one wrong password never throttles; four neither */
+  g_assert_true (cardpin_store_throttle_failure (fixture->store, "alice", &error));
+  g_assert_true (cardpin_store_throttle_check (fixture->store, "alice", &retry_after, &error));
+  g_assert_cmpuint (retry_after, ==, 0);
+  for (guint i = 1; i < CARDPIN_STORE_THROTTLE_FAILURES - 1; i++)
+    g_assert_true (cardpin_store_throttle_failure (fixture->store, "alice", &error));
+  g_assert_true (cardpin_store_throttle_check (fixture->store, "alice", &retry_after, &error));
+  g_assert_cmpuint (retry_after, ==, 0);
+
+  /* the fifth within the window does, for the rest of the window */
+  cardpin_store_set_now (fixture->store, NOW + 60);
+  g_assert_true (cardpin_store_throttle_failure (fixture->store, "alice", &error));
+  g_assert_true (cardpin_store_throttle_check (fixture->store, "alice", &retry_after, &error));
+  g_assert_cmpuint (retry_after, ==, CARDPIN_STORE_THROTTLE_WINDOW - 60);
+  /* only alice */
+  g_assert_true (cardpin_store_throttle_check (fixture->store, "bob", &retry_after, &error));
+  g_assert_cmpuint (retry_after, ==, 0);
+
+  /* the window passes: a new failure starts a new window */
+  cardpin_store_set_now (fixture->store, NOW + CARDPIN_STORE_THROTTLE_WINDOW);
+  g_assert_true (cardpin_store_throttle_check (fixture->store, "alice", &retry_after, &error));
+  g_assert_cmpuint (retry_after, ==, 0);
+  g_assert_true (cardpin_store_throttle_failure (fixture->store, "alice", &error));
+  g_assert_true (cardpin_store_throttle_check (fixture->store, "alice", &retry_after, &error));
+  g_assert_cmpuint (retry_after, ==, 0);
+
+  /* five again, then a right password clears them */
+  for (guint i = 1; i < CARDPIN_STORE_THROTTLE_FAILURES; i++)
+    g_assert_true (cardpin_store_throttle_failure (fixture->store, "alice", &error));
+  g_assert_true (cardpin_store_throttle_check (fixture->store, "alice", &retry_after, &error));
+  g_assert_cmpuint (retry_after, ==, CARDPIN_STORE_THROTTLE_WINDOW);
+  g_assert_true (cardpin_store_throttle_reset (fixture->store, "alice", &error));
+  g_assert_true (cardpin_store_throttle_check (fixture->store, "alice", &retry_after, &error));
+  g_assert_cmpuint (retry_after, ==, 0);
+  g_assert_no_error (error);
+}
+
+static void
+test_audit (Fixture       *fixture,
+            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  CardpinAuditRecord appended[] = {
+    { .user = (char *) "alice", .method = (char *) "response", .serial = (char *) "A1",
+      .challenge_sha256 = (char *) "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+      .outcome = (char *) "bad-password", .request_id = (char *) "r-1" },
+    { .user = NULL, .method = (char *) "device-issue", .outcome = (char *) "malformed",
+      .request_id = (char *) "r-2" },
+    { .user = (char *) "bob", .method = (char *) "helpdesk-respond", .serial = (char *) "B1",
+      .outcome = (char *) "granted", .operator_name = (char *) "carol",
+      .reason = (char *) "called from the airport, identity checked" },
+  };
+  CardpinAuditRecord bad[] = {
+    { .method = (char *) "response", .outcome = NULL },
+    { .method = NULL, .outcome = (char *) "granted" },
+    { .method = (char *) "response", .outcome = (char *) "x", .challenge_sha256 = (char *) "ABC" },
+    { .method = (char *) "response", .outcome = (char *) "x",
+      .challenge_sha256 = (char *) "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08" },
+    { .method = (char *) "response", .outcome = (char *) "x", .reason = (char *) "line\nbreak" },
+    { .method = (char *) "response", .outcome = (char *) "x", .user = (char *) "a b" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (appended); i++)
+    {
+      cardpin_store_set_now (fixture->store, NOW + i);
+      g_assert_true (cardpin_store_audit_append (fixture->store, &appended[i], &error));
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_false (cardpin_store_audit_append (fixture->store, &bad[i], &error));
+      g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
+      g_clear_error (&error);
+    }
+
+  reopen (fixture);
+  records = cardpin_store_audit_list (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (appended));
+  for (guint i = 0; i < records->len; i++)
+    {
+      CardpinAuditRecord *record = g_ptr_array_index (records, i);
+
+      g_assert_cmpint (record->time, ==, (NOW + i) * G_USEC_PER_SEC);
+      g_assert_cmpstr (record->user, ==, appended[i].user);
+      g_assert_cmpstr (record->method, ==, appended[i].method);
+      g_assert_cmpstr (record->serial, ==, appended[i].serial);
+      g_assert_cmpstr (record->challenge_sha256, ==, appended[i].challenge_sha256);
+      g_assert_cmpstr (record->outcome, ==, appended[i].outcome);
+      g_assert_cmpstr (record->request_id, ==, appended[i].request_id);
+      g_assert_cmpstr (record->operator_name, ==, appended[i].operator_name);
+      g_assert_cmpstr (record->reason, ==, appended[i].reason);
+    }
+
+  /* append-only, also for someone with SQL access */
+  g_assert_false (raw_exec (fixture, "UPDATE audit SET outcome = 'granted'"));
+  g_assert_false (raw_exec (fixture, "DELETE FROM audit"));
+  g_clear_pointer (&records, g_ptr_array_unref);
+  records = cardpin_store_audit_list (fixture->store, &error);
+  g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (appended));
+}
+
+static void
+test_bad_database (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *missing = g_build_filename (world.dir, "no", "such", "folder.sqlite", NULL);
+  g_autofree char *uri = g_strdup_printf ("postgresql:///nosuchdb?host=%s&user=cardpin",
+                                          world.pg_socket);
+  CardpinStore *store;
+
+  store = cardpin_store_open (missing, &error);
+  g_assert_null (store);
+  g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "folder.sqlite"));
+  g_clear_error (&error);
+
+  store = cardpin_store_open (uri, &error);
+  g_assert_null (store);
+  g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED);
+  g_clear_error (&error);
+
+  /* a password in the URI never shows in the message */
+  g_free (uri);
+  uri = g_strdup_printf ("postgresql://cardpin:S3cretCanary@127.0.0.1:1/x?connect_timeout=2");
+  store = cardpin_store_open (uri, &error);
+  g_assert_null (store);
+  g_assert_null (strstr (error->message, "S3cretCanary"));
+  g_clear_error (&error);
+
+  store = cardpin_store_open ("", &error);
+  g_assert_null (store);
+  g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
+}
+
+static void
+add_cases (const Backend *backend)
+{
+  static const struct {
+    const char *name;
+    void (*func) (Fixture *, gconstpointer);
+  } cases[] = {
+    { "schema", test_schema },
+    { "cards", test_cards },
+    { "grant-outcomes", test_grant_outcomes },
+    { "quota", test_quota },
+    { "race", test_race },
+    { "race-processes", test_race_processes },
+    { "tokens", test_tokens },
+    { "throttle", test_throttle },
+    { "audit", test_audit },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/cardpin/store/%s/%s", backend->backend,
+                                               cases[i].name);
+
+      g_test_add (path, Fixture, backend, fixture_setup, cases[i].func, fixture_teardown);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int result;
+
+  if (argc == 3 && g_str_equal (argv[1], "--racer"))
+    return racer_main (argv[2]);
+
+  g_test_init (&argc, &argv, NULL);
+
+  world.dir = g_dir_make_tmp ("test-store-XXXXXX", &error);
+  g_assert_no_error (error);
+  /* the private server: tests/server/pg-private.sh run test-store */
+  world.pg_uri = g_strdup (g_getenv ("CARDPIN_TEST_PG_URI"));
+  world.pg_socket = g_strdup (g_getenv ("CARDPIN_TEST_PG_SOCKET"));
+  if (world.pg_uri == NULL || world.pg_socket == NULL)
+    g_error ("run me through tests/server/pg-private.sh run: no PostgreSQL server given");
+
+  add_cases (&sqlite_backend);
+  add_cases (&pg_backend);
+  g_test_add_func ("/cardpin/store/bad-database", test_bad_database);
+
+  result = g_test_run ();
+
+  if (result == 0)
+    {
+      g_autofree char *command = g_strdup_printf ("rm -rf '%s'", world.dir);
+
+      g_assert_true (g_spawn_command_line_sync (command, NULL, NULL, NULL, NULL));
+    }
+  else
+    g_printerr ("# kept %s\n", world.dir);
+  return result;
+}

@@ -1,0 +1,644 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""cardpinui: drive the real "Smart Card PIN" app the way a person does.
+
+A UI test runs inside tests/stack's runner (cardpin-test-stack: a private pcscd with
+virtual readers in a private mount namespace), starts its own X server (Xvfb), a private
+D-Bus session with the accessibility bus, and the built app with no arguments, exactly
+as a desktop starts it. It then finds controls through the accessibility tree (AT-SPI)
+by role and accessible name, reads what is shown, types with synthesized key presses and
+clicks with the pointer or the control's own action.
+
+Virtual cards are started and pulled by the test itself (Card), so it can insert and
+remove them while the app runs. Tries left are read from the card by OpenSC's
+opensc-tool, independently of cardpin.
+
+Output is TAP; every check is a test point, and the first failed step ends the script
+with a dump of the accessibility tree, a screenshot and the app's log.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+APP_ID = 'io.github.cardpin.CardPin'
+WAIT = float(os.environ.get('CARDPIN_UI_WAIT', '20'))
+SCREEN = (1024, 768)
+
+PIV_SELECT = '00:A4:04:00:0B:A0:00:00:03:08:00:00:10:00:01:00'
+
+
+class Failure(Exception):
+    pass
+
+
+# -- TAP ------------------------------------------------------------------------------
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, what):
+        self.n += 1
+        print(('ok %d - %s' if cond else 'not ok %d - %s') % (self.n, what), flush=True)
+        if not cond:
+            self.failed += 1
+            raise Failure(what)
+        return cond
+
+    def diag(self, text):
+        for line in str(text).splitlines() or ['']:
+            print('# ' + line, flush=True)
+
+
+tap = Tap()
+
+
+def ok(cond, what):
+    return tap.ok(cond, what)
+
+
+def diag(text):
+    tap.diag(text)
+
+
+def wait_until(func, what, timeout=WAIT, interval=0.1, quiet=False):
+    """Polls @func until it returns something true (a passed check @what, unless
+    @quiet); returns that value. A failed check after @timeout seconds."""
+    end = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = func()
+            if value:
+                if not quiet:
+                    ok(True, what)
+                return value
+        except Failure:
+            raise
+        except Exception as e:  # the tree changes under our feet
+            last_error = e
+        if time.monotonic() > end:
+            if last_error is not None:
+                diag('last error: %r' % last_error)
+            ok(False, what)
+        time.sleep(interval)
+
+
+# -- the desktop: X server, D-Bus session, accessibility bus -----------------------------
+
+def _die_with_parent():
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Desktop:
+    def __init__(self):
+        self.procs = []
+        self.tmp = tempfile.mkdtemp(prefix='cardpin-ui-')
+        self.log = open(os.path.join(self.tmp, 'desktop.log'), 'wb')
+        # G_DEBUG (fatal-warnings) is for the app under test, not for this script's
+        # AT-SPI client library
+        self.app_g_debug = os.environ.pop('G_DEBUG', None)
+        r, w = os.pipe()
+        xvfb = subprocess.Popen(['Xvfb', '-displayfd', str(w), '-screen', '0',
+                                 '%dx%dx24' % SCREEN, '-nolisten', 'tcp', '-noreset'],
+                                pass_fds=[w], stdin=subprocess.DEVNULL, stdout=self.log,
+                                stderr=self.log, preexec_fn=_die_with_parent)
+        os.close(w)
+        self.procs.append(xvfb)
+        number = b''
+        while not number.endswith(b'\n'):
+            chunk = os.read(r, 16)
+            if not chunk:
+                raise RuntimeError('Xvfb did not start')
+            number += chunk
+        os.close(r)
+        os.environ['DISPLAY'] = ':' + number.decode().strip()
+
+        dbus = subprocess.Popen(['dbus-daemon', '--session', '--nofork', '--nopidfile',
+                                 '--print-address=1'], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=self.log,
+                                preexec_fn=_die_with_parent)
+        self.procs.append(dbus)
+        os.environ['DBUS_SESSION_BUS_ADDRESS'] = dbus.stdout.readline().decode().strip()
+
+        # a fresh desktop session: own runtime dir, settings in memory, no portal, X11
+        runtime = os.path.join(self.tmp, 'runtime')
+        os.mkdir(runtime, 0o700)
+        os.environ['XDG_RUNTIME_DIR'] = runtime
+        for key in ('XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME'):
+            os.environ[key] = os.path.join(self.tmp, key.lower())
+        os.environ['GSETTINGS_BACKEND'] = 'memory'
+        os.environ['GDK_BACKEND'] = 'x11'
+        os.environ['ADW_DISABLE_PORTAL'] = '1'
+        os.environ['GTK_USE_PORTAL'] = '0'
+        os.environ.pop('GTK_A11Y', None)
+        os.environ.pop('NO_AT_BRIDGE', None)
+        os.environ['LANGUAGE'] = os.environ.get('CARDPIN_UI_LANGUAGE', 'C')
+        os.environ['LC_ALL'] = 'C.UTF-8'
+        # a PIN must never reach a log: the app's log is checked for the test's secrets
+        os.environ['G_MESSAGES_DEBUG'] = 'all'
+        # SoftHSM2 is registered with p11-kit on Debian; keep it off the user's tokens
+        os.environ['SOFTHSM2_CONF'] = os.devnull
+
+        import pyatspi  # after the bus address is known
+        self.atspi = pyatspi
+
+    def screenshot(self, path, crop=True):
+        """Saves the screen as PNG, cropped to what is drawn on the X server's black
+        background (the windows) when @crop."""
+        import gi
+        gi.require_version('Gdk', '3.0')
+        from gi.repository import Gdk
+        root = Gdk.get_default_root_window()
+        pixbuf = Gdk.pixbuf_get_from_window(root, 0, 0, root.get_width(), root.get_height())
+        if pixbuf is None:
+            raise RuntimeError('cannot read the screen')
+        if crop:
+            box = drawn_box(pixbuf)
+            if box is not None:
+                pixbuf = pixbuf.new_subpixbuf(*box)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        pixbuf.savev(path, 'png', [], [])
+        return path
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def drawn_box(pixbuf):
+    """(x, y, w, h) around every pixel that is not black, or None."""
+    data = pixbuf.get_pixels()
+    stride, n, width = pixbuf.get_rowstride(), pixbuf.get_n_channels(), pixbuf.get_width()
+    top = bottom = None
+    left, right = width, 0
+    for y in range(pixbuf.get_height()):
+        row = data[y * stride:y * stride + width * n]
+        stripped = row.rstrip(b'\0')
+        if not stripped:
+            continue
+        if top is None:
+            top = y
+        bottom = y
+        right = max(right, (len(stripped) + n - 1) // n)
+        left = min(left, (len(row) - len(row.lstrip(b'\0'))) // n)
+    if top is None:
+        return None
+    return (left, top, right - left, bottom - top + 1)
+
+
+# -- virtual cards ----------------------------------------------------------------------
+
+def readers_present():
+    """{reader index: card present} as pcscd reports it (opensc-tool --list-readers)."""
+    out = subprocess.run(['opensc-tool', '--list-readers'], capture_output=True,
+                         text=True).stdout
+    present = {}
+    for line in out.splitlines():
+        m = re.match(r'^(\d+)\s+(Yes|No)\s', line)
+        if m:
+            present[int(m.group(1))] = m.group(2) == 'Yes'
+    return present
+
+
+class Card:
+    """A virtual PIV card in reader @index of the stack, started by the test."""
+
+    def __init__(self, index, *args):
+        self.index = index
+        self.reader = os.environ['CARDPIN_TEST_READER%d' % index]
+        self.state = os.environ['CARDPIN_TEST_STATE%d' % index]
+        self.args = list(args)
+        self.proc = None
+        self.log = os.path.join(os.environ['CARDPIN_TEST_DIR'], 'ui-card-%d.log' % index)
+        self.insert()
+
+    def insert(self):
+        argv = [os.environ['CARDPIN_VIRTUAL_CARD'], '--port',
+                os.environ['CARDPIN_TEST_PORT%d' % self.index], '--state', self.state]
+        with open(self.log, 'ab') as log:
+            self.proc = subprocess.Popen(argv + self.args, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log,
+                                         preexec_fn=_die_with_parent)
+        wait_until(lambda: readers_present().get(self.index) or self.proc.poll() is not None,
+                   'the card in reader %d is present' % self.index)
+        if self.proc.poll() is not None:
+            with open(self.log) as f:
+                diag(f.read())
+            ok(False, 'the virtual card in reader %d started' % self.index)
+
+    def pull(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.proc = None
+        wait_until(lambda: readers_present().get(self.index) is False,
+                   'reader %d is empty' % self.index)
+        # pcscd's vpcd thread polls every 400 ms: a card inserted again before its poll
+        # would look as if it never left (see cardpin_test_card_wait_gone)
+        time.sleep(0.5)
+
+    def apdus(self, *apdus):
+        """Sends APDUs (hex, colon-separated) after a SELECT of PIV; the status words."""
+        argv = ['opensc-tool', '--reader', str(self.index), '-s', PIV_SELECT]
+        for a in apdus:
+            argv += ['-s', a]
+        out = subprocess.run(argv, capture_output=True, text=True).stdout
+        return [int(a, 16) << 8 | int(b, 16)
+                for a, b in re.findall(r'SW1=0x([0-9A-Fa-f]{2}), SW2=0x([0-9A-Fa-f]{2})', out)]
+
+    def tries(self, key_ref=0x80):
+        """Tries left of a PIV key reference as the card says (VERIFY without data)."""
+        sws = self.apdus('00:20:00:%02X' % key_ref)
+        ok(len(sws) == 2 and sws[0] == 0x9000, 'opensc-tool selects PIV in reader %d'
+           % self.index)
+        sw = sws[1]
+        if sw == 0x6983:
+            return 0
+        if sw & 0xFFF0 == 0x63C0:
+            return sw & 0xF
+        return -1
+
+    def yubico_verify(self, pin):
+        """yubico-piv-tool -a verify-pin: True when the card takes @pin (a test PIN)."""
+        r = subprocess.run(['yubico-piv-tool', '-r', self.reader, '-a', 'verify-pin',
+                            '-P', pin], capture_output=True, text=True)
+        return r.returncode == 0
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+
+
+# -- codes (DESIGN.md "Codes read over the phone"), computed independently of cardpin ----
+
+def crc16_ccitt_false(data):
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def format_code(hexdigits):
+    hexdigits = hexdigits.upper()
+    groups = ' '.join(hexdigits[i:i + 4] for i in range(0, len(hexdigits), 4))
+    return '%s   check %04X' % (groups, crc16_ccitt_false(hexdigits.encode()))
+
+
+def parse_code(text):
+    """The hex digits of a code shown as 'ABCD EF01 ...   check XXXX'; checks the sum."""
+    m = re.search(r'((?:[0-9A-F]{4} )+)\s*check ([0-9A-F]{4})', text)
+    if not m:
+        return None
+    digits = m.group(1).replace(' ', '')
+    if '%04X' % crc16_ccitt_false(digits.encode()) != m.group(2):
+        return None
+    return digits
+
+
+def openssl_response(cipher, key_hex, challenge_hex):
+    """E_K(challenge) by the openssl command line ('-aes-128-ecb' or '-des-ede3')."""
+    r = subprocess.run(['openssl', 'enc', cipher, '-K', key_hex, '-nopad'],
+                       input=bytes.fromhex(challenge_hex), capture_output=True)
+    ok(r.returncode == 0 and len(r.stdout) == len(challenge_hex) // 2,
+       'openssl computes the response')
+    return r.stdout.hex().upper()
+
+
+# -- the app and its accessibility tree -------------------------------------------------
+
+def app_path():
+    return os.environ['CARDPIN_APP']
+
+
+class App:
+    """The built app, started with no arguments; its node in the accessibility tree."""
+
+    def __init__(self, desktop, args=()):
+        self.desktop = desktop
+        self.atspi = desktop.atspi
+        self.log = os.path.join(desktop.tmp, 'app.log')
+        self.started = time.monotonic()
+        env = dict(os.environ)
+        if desktop.app_g_debug is not None:
+            env['G_DEBUG'] = desktop.app_g_debug
+        with open(self.log, 'wb') as log:
+            self.proc = subprocess.Popen([app_path()] + list(args), env=env,
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         preexec_fn=_die_with_parent)
+        self.node = wait_until(self._find, 'the app shows up on the accessibility bus',
+                               quiet=True)
+
+    def _find(self):
+        if self.proc.poll() is not None:
+            self.dump_log()
+            ok(False, 'the app is running (exit status %s)' % self.proc.returncode)
+        desktop = self.atspi.Registry.getDesktop(0)
+        for i in range(desktop.childCount):
+            a = desktop.getChildAtIndex(i)
+            if a is not None and a.get_process_id() == self.proc.pid:
+                return a
+        return None
+
+    def dump_log(self):
+        try:
+            with open(self.log, errors='replace') as f:
+                lines = f.read().splitlines()
+            diag('app log (last lines):')
+            diag('\n'.join(lines[-40:]))
+        except OSError:
+            pass
+
+    def log_text(self):
+        with open(self.log, errors='replace') as f:
+            return f.read()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    # -- the tree --
+
+    def window(self):
+        for i in range(self.node.childCount):
+            w = self.node.getChildAtIndex(i)
+            if w is not None and showing(w) and w.getRoleName() == 'frame':
+                return w
+        return None
+
+    def nodes(self, role=None, name=None, root=None, visible=True):
+        """Every node under @root (the app) with @role (e.g. 'push button') and @name
+        (a string: exact; a compiled pattern: search), and on screen when @visible."""
+        found = []
+        start = root if root is not None else self.node
+
+        def walk(n, depth):
+            if n is None or depth > 64:
+                return
+            if visible and n is not start and not self._may_show(n):
+                return
+            if (role is None or n.getRoleName() == role) and matches(n.name, name):
+                found.append(n)
+            for i in range(n.childCount):
+                walk(n.getChildAtIndex(i), depth + 1)
+        walk(start, 0)
+        if visible:
+            found = [n for n in found if self.on_screen(n)]
+        return found
+
+    def _may_show(self, node):
+        if not _has_state(node, 'STATE_VISIBLE'):
+            return False
+        if node.getRoleName() in ('frame', 'dialog', 'window', 'application'):
+            return True
+        try:
+            e = node.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+        except NotImplementedError:
+            return True  # no geometry (a GtkStackPage): its child has
+        return e.width > 0 and e.height > 0
+
+    def on_screen(self, node):
+        """True when a person sees @node: what is under the pointer at its centre is
+        the node itself or part of it (GTK 4.8 keeps pages that a stack hides
+        'visible' in the tree, with their old size; only hit-testing tells)."""
+        role = node.getRoleName()
+        if role in ('frame', 'dialog', 'window', 'application'):
+            return showing(node)
+        try:
+            e = node.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+        except NotImplementedError:
+            return False
+        if e.width <= 0 or e.height <= 0:
+            return False
+        top = node
+        while top is not None and top.getRoleName() not in ('frame', 'dialog', 'window'):
+            top = top.parent
+        if top is None:
+            return False
+        # the centre, then a point near the start (long labels, half-covered rows)
+        for px, py in ((e.x + e.width // 2, e.y + e.height // 2),
+                       (e.x + min(8, e.width // 2), e.y + e.height // 2)):
+            picked = top.queryComponent().getAccessibleAtPoint(px, py,
+                                                               self.atspi.WINDOW_COORDS)
+            if picked is None:
+                continue
+            # picked is the node or inside it
+            p = picked
+            for _ in range(16):
+                if p is None:
+                    break
+                if same(p, node):
+                    return True
+                p = p.parent
+            # the node cannot be picked (an icon, a spinner): its near parent is
+            p = node.parent
+            for _ in range(2):
+                if p is None:
+                    break
+                if same(p, picked):
+                    return True
+                p = p.parent
+        return False
+
+    def find(self, role=None, name=None, root=None, what=None, timeout=WAIT, quiet=False):
+        """The one shown node with @role and @name; waits for it."""
+        what = what or 'a %s named %r is shown' % (role or 'node', pattern_text(name))
+        nodes = wait_until(lambda: self.nodes(role, name, root), what, timeout, quiet=quiet)
+        return nodes[0]
+
+    def texts(self, root=None):
+        """The names of every shown label: the visible text of the window."""
+        return [n.name for n in self.nodes('label', None, root) if n.name]
+
+    def has_text(self, name, root=None):
+        return any(matches(t, name) for t in self.texts(root))
+
+    def wait_text(self, name, what=None, root=None, timeout=WAIT):
+        what = what or 'the text %r is shown' % pattern_text(name)
+        return wait_until(lambda: [t for t in self.texts(root) if matches(t, name)],
+                          what, timeout)[0]
+
+    def wait_no_text(self, name, what, root=None, timeout=WAIT):
+        wait_until(lambda: not self.has_text(name, root), what, timeout)
+
+    # -- acting --
+
+    def click(self, node):
+        """Presses a button the way a pointer does: the node's click/activate action."""
+        action = node.queryAction()
+        names = [action.getName(i) for i in range(action.nActions)]
+        for wanted in ('click', 'activate', 'press'):
+            if wanted in names:
+                action.doAction(names.index(wanted))
+                return
+        ok(False, '%r can be clicked (actions: %s)' % (node.name, names))
+
+    def button(self, name, root=None):
+        return self.find('push button', name, root)
+
+    def press(self, name, root=None):
+        node = self.button(name, root)
+        wait_until(lambda: sensitive(node), 'the button %r is sensitive'
+                   % pattern_text(name), quiet=True)
+        self.click(node)
+        return node
+
+    def focus(self, node):
+        try:
+            node.queryComponent().grabFocus()
+        except NotImplementedError:
+            pass
+        wait_until(lambda: focused(node), '%r has the keyboard focus' % node.name, 5,
+                   quiet=True)
+
+    def type_text(self, text):
+        """Types @text with synthesized key presses (XTest through the AT-SPI registry)."""
+        reg = self.atspi.Registry
+        for ch in text:
+            keysym = ord(ch) if ord(ch) < 0x100 else 0x01000000 + ord(ch)
+            reg.generateKeyboardEvent(keysym, None, self.atspi.KEY_SYM)
+            time.sleep(0.01)
+
+    def key(self, keysym_name):
+        import gi
+        gi.require_version('Gdk', '3.0')
+        from gi.repository import Gdk
+        keysym = Gdk.keyval_from_name(keysym_name)
+        self.atspi.Registry.generateKeyboardEvent(keysym, None, self.atspi.KEY_SYM)
+
+    def screenshot(self, name):
+        """Saves the window as @name.png (in CARDPIN_UI_SCREENSHOTS when set)."""
+        out = os.environ.get('CARDPIN_UI_SCREENSHOTS',
+                             os.path.join(self.desktop.tmp, 'screenshots'))
+        path = os.path.join(out, name + '.png')
+        time.sleep(0.4)  # page transitions and spinners settle
+        self.desktop.screenshot(path)
+        diag('screenshot: ' + path)
+        return path
+
+
+def matches(value, wanted):
+    if wanted is None:
+        return True
+    if value is None:
+        return False
+    if isinstance(wanted, str):
+        return value == wanted
+    return wanted.search(value) is not None
+
+
+def same(a, b):
+    if a is None or b is None:
+        return False
+    try:
+        return a.path == b.path and a.get_bus_name() == b.get_bus_name()
+    except AttributeError:
+        return a == b
+
+
+def pattern_text(p):
+    return p if p is None or isinstance(p, str) else p.pattern
+
+
+def _has_state(node, state_name):
+    import pyatspi
+    return node.getState().contains(getattr(pyatspi, state_name))
+
+
+def showing(node):
+    return _has_state(node, 'STATE_SHOWING') and _has_state(node, 'STATE_VISIBLE')
+
+
+def sensitive(node):
+    return _has_state(node, 'STATE_SENSITIVE')
+
+
+def focused(node):
+    return _has_state(node, 'STATE_FOCUSED')
+
+
+def dump_tree(node, depth=0, out=None):
+    import pyatspi
+    out = out if out is not None else []
+    try:
+        states = [pyatspi.stateToString(s) for s in node.getState().getStates()]
+        try:
+            e = node.queryComponent().getExtents(1)
+            ext = '%d,%d %dx%d' % (e.x, e.y, e.width, e.height)
+        except Exception:
+            ext = '-'
+        out.append('%s[%s] %r %s %s' % ('  ' * depth, node.getRoleName(), node.name,
+                                        ','.join(states), ext))
+        for i in range(node.childCount):
+            dump_tree(node.getChildAtIndex(i), depth + 1, out)
+    except Exception as e:
+        out.append('  ' * depth + 'error: %r' % e)
+    return out
+
+
+# -- a test script --------------------------------------------------------------------
+
+def run(main):
+    """Runs @main(desktop) with a fresh desktop; prints the plan and diagnostics."""
+    desktop = None
+    status = 0
+    context = {'apps': [], 'cards': []}
+    try:
+        desktop = Desktop()
+        main(desktop, context)
+    except Failure:
+        status = 1
+    except Exception:
+        tap.n += 1
+        print('not ok %d - the test ran to its end' % tap.n)
+        diag(traceback.format_exc())
+        status = 1
+    if status and desktop is not None:
+        for app in context['apps']:
+            try:
+                diag('\n'.join(dump_tree(app.node)))
+            except Exception as e:
+                diag('no tree: %r' % e)
+            app.dump_log()
+            try:
+                where = os.environ.get('CARDPIN_UI_FAILURES', tempfile.gettempdir())
+                name = 'failure-%s.png' % os.path.basename(sys.argv[0]).replace('.py', '')
+                diag('screenshot of the failure: '
+                     + desktop.screenshot(os.path.join(where, name)))
+            except Exception as e:
+                diag('no screenshot: %r' % e)
+    for app in context['apps']:
+        app.close()
+    for card in context['cards']:
+        card.close()
+    if desktop is not None:
+        desktop.close()
+    print('1..%d' % tap.n, flush=True)
+    if tap.n == 0:
+        status = 1
+    sys.exit(status)
