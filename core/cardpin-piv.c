@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
-#include <openssl/x509.h>
 
 #include "cardpin-error.h"
 #include "cardpin-piv.h"
@@ -309,15 +308,128 @@ gunzip_bounded (const guint8 *data,
     }
 }
 
+/* The @index-th element of a DER SEQUENCE's value that is not a context tag [0] (the
+ * optional version of a TBSCertificate), or %NULL */
+static const guint8 *
+der_element (const guint8 *seq,
+             gsize         seq_len,
+             guint         index,
+             guint        *tag,
+             gsize        *len)
+{
+  const guint8 *value;
+  gsize offset = 0;
+  gsize value_len;
+  guint t;
+
+  while (cardpin_tlv_next (seq, seq_len, &offset, &t, &value, &value_len))
+    {
+      if (t == 0xA0)
+        continue;
+      if (index-- == 0)
+        {
+          *tag = t;
+          *len = value_len;
+          return value;
+        }
+    }
+  return NULL;
+}
+
+/* A directory string as UTF-8: UTF8String, PrintableString, IA5String, T61String (taken
+ * as UTF-8, as OpenSC does) or BMPString (UCS-2 big-endian) */
+static char *
+der_string (guint         tag,
+            const guint8 *value,
+            gsize         len)
+{
+  g_autofree gunichar2 *utf16 = NULL;
+
+  switch (tag)
+    {
+    case 0x0C:
+    case 0x13:
+    case 0x14:
+    case 0x16:
+      if (!g_utf8_validate_len ((const char *) value, len, NULL))
+        return NULL;
+      return g_strndup ((const char *) value, len);
+    case 0x1E:
+      if (len % 2 != 0)
+        return NULL;
+      utf16 = g_new0 (gunichar2, len / 2 + 1);
+      for (gsize i = 0; i < len / 2; i++)
+        utf16[i] = (gunichar2) (value[2 * i] << 8 | value[2 * i + 1]);
+      return g_utf16_to_utf8 (utf16, (glong) (len / 2), NULL, NULL, NULL);
+    default:
+      return NULL;
+    }
+}
+
+/* The first common name (2.5.4.3) of an X.509 certificate's subject */
+static char *
+cert_subject_cn (const guint8 *der,
+                 gsize         der_len)
+{
+  static const guint8 cn_oid[] = { 0x55, 0x04, 0x03 };
+  const guint8 *cert, *tbs, *subject;
+  gsize cert_len, tbs_len, subject_len;
+  gsize rdn_offset = 0;
+  guint tag;
+
+  cert = cardpin_tlv_find (der, der_len, 0x30, &cert_len);
+  if (cert == NULL)
+    return NULL;
+  tbs = cardpin_tlv_find (cert, cert_len, 0x30, &tbs_len);
+  if (tbs == NULL)
+    return NULL;
+  /* serial number, signature algorithm, issuer, validity, subject */
+  subject = der_element (tbs, tbs_len, 4, &tag, &subject_len);
+  if (subject == NULL || tag != 0x30)
+    return NULL;
+
+  for (;;)
+    {
+      const guint8 *rdn;
+      gsize rdn_len;
+      gsize attr_offset = 0;
+
+      if (!cardpin_tlv_next (subject, subject_len, &rdn_offset, &tag, &rdn, &rdn_len))
+        return NULL;
+      if (tag != 0x31)
+        continue;
+
+      for (;;)
+        {
+          const guint8 *attr, *oid, *value;
+          gsize attr_len, oid_len, value_len;
+          gsize offset = 0;
+          guint value_tag;
+
+          if (!cardpin_tlv_next (rdn, rdn_len, &attr_offset, &tag, &attr, &attr_len))
+            break;
+          if (tag != 0x30 ||
+              !cardpin_tlv_next (attr, attr_len, &offset, &tag, &oid, &oid_len) ||
+              tag != 0x06 || oid_len != sizeof cn_oid ||
+              memcmp (oid, cn_oid, sizeof cn_oid) != 0)
+            continue;
+          if (!cardpin_tlv_next (attr, attr_len, &offset, &value_tag, &value, &value_len))
+            return NULL;
+          return der_string (value_tag, value, value_len);
+        }
+    }
+}
+
 /**
  * cardpin_piv_parse_cert_holder:
  * @data: the data of a GET DATA answer for a certificate object (53 { 70 <cert>
  *   71 <info> ... })
  * @len: its length
  *
- * The holder's name as OpenSC shows it for the token label: the common name of the
- * certificate's subject. A gzip-compressed certificate (71 with bit 0 set) is
- * decompressed, up to 16 KiB.
+ * The holder's name as OpenSC shows it for the token label: the first common name of
+ * the certificate's subject. A gzip-compressed certificate (71 with bit 0 set) is
+ * decompressed, up to 16 KiB. Only the DER structure down to the subject is read; the
+ * certificate is not verified (it is a name to show, not a credential).
  *
  * Returns: (transfer full) (nullable): the common name as UTF-8 without control
  *   characters, or %NULL when absent or malformed
@@ -330,16 +442,10 @@ cardpin_piv_parse_cert_holder (const guint8 *data,
   const guint8 *inner;
   const guint8 *cert;
   const guint8 *info;
-  const guint8 *der;
   gsize inner_len;
   gsize cert_len;
   gsize info_len;
-  X509 *x509;
-  X509_NAME *subject;
-  int index;
-  unsigned char *utf8 = NULL;
-  int utf8_len;
-  char *holder = NULL;
+  char *holder;
 
   inner = cardpin_tlv_find (data, len, 0x53, &inner_len);
   if (inner == NULL)
@@ -356,31 +462,15 @@ cardpin_piv_parse_cert_holder (const guint8 *data,
       cert = g_bytes_get_data (inflated, &cert_len);
     }
 
-  der = cert;
-  x509 = d2i_X509 (NULL, &der, (long) cert_len);
-  if (x509 == NULL)
+  holder = cert_subject_cn (cert, cert_len);
+  if (holder == NULL)
     return NULL;
-
-  subject = X509_get_subject_name (x509);
-  index = subject != NULL ? X509_NAME_get_index_by_NID (subject, NID_commonName, -1) : -1;
-  if (index >= 0)
-    {
-      ASN1_STRING *value = X509_NAME_ENTRY_get_data (X509_NAME_get_entry (subject, index));
-
-      utf8_len = ASN1_STRING_to_UTF8 (&utf8, value);
-      if (utf8_len > 0 && g_utf8_validate ((const char *) utf8, utf8_len, NULL))
-        {
-          holder = g_strndup ((const char *) utf8, utf8_len);
-          for (char *p = holder; *p != '\0'; p++)
-            if (g_ascii_iscntrl (*p))
-              *p = ' ';
-          /* an embedded NUL ends it: an empty name is no name */
-          if (*holder == '\0')
-            g_clear_pointer (&holder, g_free);
-        }
-      OPENSSL_free (utf8);
-    }
-  X509_free (x509);
+  /* a NUL ends it; control characters become spaces; an empty name is no name */
+  for (char *p = holder; *p != '\0'; p++)
+    if (g_ascii_iscntrl (*p))
+      *p = ' ';
+  if (*holder == '\0')
+    g_clear_pointer (&holder, g_free);
   return holder;
 }
 
