@@ -194,23 +194,6 @@ find_token (Options         *options,
   return token;
 }
 
-/* The administrator's policy (GSettings, lockable in dconf) narrowed to what the token
- * takes; PIV cards take 6 to 8 characters (SP 800-73). */
-static CardpinPolicy *
-policy_for (CardpinToken *token)
-{
-  g_autoptr(CardpinPolicy) settings = cardpin_policy_new_from_settings (NULL);
-  guint token_min = cardpin_token_get_min_pin_length (token);
-  guint token_max = cardpin_token_get_max_pin_length (token);
-
-  if (cardpin_token_is_piv (token))
-    {
-      token_min = MAX (token_min, 6);
-      token_max = token_max > 0 ? MIN (token_max, 8) : 8;
-    }
-  return cardpin_policy_new_for_token (settings, token_min, token_max);
-}
-
 static void
 warn_change_limited (CardpinToken *token)
 {
@@ -275,7 +258,8 @@ change_secret (SecretKind   kind,
 
   if (is_puk || !cardpin_token_has_pinpad (token))
     {
-      policy = policy_for (token);
+      policy = is_puk ? cardpin_token_get_puk_policy (token, NULL)
+                      : cardpin_token_get_pin_policy (token, NULL);
       old = read_secret (is_puk ? options.puk_fd : options.pin_fd, _(words->current_prompt),
                          &error);
       if (old == NULL)
@@ -421,7 +405,7 @@ cardpin_cli_unblock (char **argv)
   token = find_token (&options, NULL, &error);
   if (token == NULL)
     return cardpin_cli_fail (error);
-  policy = policy_for (token);
+  policy = cardpin_token_get_pin_policy (token, NULL);
 
   if (options.use_puk && !online.online)
     {
@@ -481,7 +465,7 @@ cardpin_cli_setup (char **argv)
   token = find_token (&options, NULL, &error);
   if (token == NULL)
     return cardpin_cli_fail (error);
-  policy = policy_for (token);
+  policy = cardpin_token_get_pin_policy (token, NULL);
   initialized = cardpin_token_get_pin_state (token) != CARDPIN_PIN_STATE_NOT_INITIALIZED;
 
   if (!initialized)
@@ -500,11 +484,13 @@ cardpin_cli_setup (char **argv)
       (options.puk_fd >= 0 || options.new_puk_fd >= 0 ||
        cardpin_token_is_factory_pin (token, current)))
     {
+      g_autoptr(CardpinPolicy) puk_policy = cardpin_token_get_puk_policy (token, NULL);
+
       puk = read_secret (options.puk_fd, _("Current PUK: "), &error);
       if (puk == NULL)
         return cardpin_cli_fail (error);
       new_puk = read_new_secret (options.new_puk_fd, _("New PUK: "), _("New PUK again: "),
-                                 policy, TRUE, puk, new_pin, &error);
+                                 puk_policy, TRUE, puk, new_pin, &error);
       if (new_puk == NULL)
         return cardpin_cli_fail (error);
     }

@@ -361,25 +361,34 @@ out:
   return ok;
 }
 
-/* Derives K_card for @serial as a session object; the caller destroys it */
+/* Derives K_card for @serial as a session object; the caller destroys it.
+ *
+ * For an AES-128 card K_card = AES-128-ECB(K_master, D). A 3DES card (the only kind
+ * Debian 12's yubico-piv-tool 2.2 can personalise) gets the same 16 bytes as a two-key
+ * 3DES key K1 K2 K1 (keying option 2): AES-128-ECB(K_master, D || D) is K_card || K_card,
+ * and a 3DES key takes its first 24 bytes. The token does that truncation itself (PKCS#11
+ * ENCRYPT_DATA derivation into a fixed-length key type), so the key is still made and
+ * used inside the token. */
 static CK_OBJECT_HANDLE
 derive (CardpinMasterKey   *self,
         CK_SESSION_HANDLE   session,
         const char         *serial,
+        guint               algorithm,
         gboolean            extractable,
         GError            **error)
 {
-  guint8 data[CARDPIN_MASTER_KEY_LENGTH];
-  CK_KEY_DERIVATION_STRING_DATA params = { data, sizeof data };
+  gboolean des = algorithm == CARDPIN_MASTER_KEY_ALG_3DES;
+  guint8 data[2 * CARDPIN_MASTER_KEY_LENGTH];
+  CK_KEY_DERIVATION_STRING_DATA params = { data, des ? 2 * CARDPIN_MASTER_KEY_LENGTH
+                                                     : CARDPIN_MASTER_KEY_LENGTH };
   CK_MECHANISM mechanism = { CKM_AES_ECB_ENCRYPT_DATA, &params, sizeof params };
   CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
-  CK_KEY_TYPE key_type = CKK_AES;
+  CK_KEY_TYPE key_type = des ? CKK_DES3 : CKK_AES;
   CK_ULONG value_len = CARDPIN_MASTER_KEY_LENGTH;
   CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
   CK_ATTRIBUTE template[] = {
     { CKA_CLASS, &klass, sizeof klass },
     { CKA_KEY_TYPE, &key_type, sizeof key_type },
-    { CKA_VALUE_LEN, &value_len, sizeof value_len },
     { CKA_TOKEN, &no, sizeof no },
     { CKA_PRIVATE, &yes, sizeof yes },
     { CKA_ENCRYPT, &yes, sizeof yes },
@@ -387,7 +396,10 @@ derive (CardpinMasterKey   *self,
     { CKA_DERIVE, &no, sizeof no },
     { CKA_SENSITIVE, extractable ? &no : &yes, sizeof yes },
     { CKA_EXTRACTABLE, extractable ? &yes : &no, sizeof yes },
+    /* last: a 3DES key has a fixed length and takes no CKA_VALUE_LEN */
+    { CKA_VALUE_LEN, &value_len, sizeof value_len },
   };
+  CK_ULONG n_attributes = G_N_ELEMENTS (template) - (des ? 1 : 0);
   CK_OBJECT_HANDLE master, card_key = CK_INVALID_HANDLE;
   CK_RV rv;
 
@@ -396,8 +408,9 @@ derive (CardpinMasterKey   *self,
     return CK_INVALID_HANDLE;
 
   cardpin_master_key_diversifier (serial, data);
+  memcpy (data + CARDPIN_MASTER_KEY_LENGTH, data, CARDPIN_MASTER_KEY_LENGTH);
   rv = self->funcs->C_DeriveKey (session, &mechanism, master, template,
-                                 G_N_ELEMENTS (template), &card_key);
+                                 n_attributes, &card_key);
   if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID)
     {
       /* the key was replaced behind our back: look it up once more */
@@ -408,11 +421,38 @@ derive (CardpinMasterKey   *self,
       if (master == CK_INVALID_HANDLE)
         return CK_INVALID_HANDLE;
       rv = self->funcs->C_DeriveKey (session, &mechanism, master, template,
-                                     G_N_ELEMENTS (template), &card_key);
+                                     n_attributes, &card_key);
     }
   if (!set_p11_error (error, rv, "C_DeriveKey"))
     return CK_INVALID_HANDLE;
   return card_key;
+}
+
+/* The admin key's length and a challenge's (one cipher block) for an algorithm */
+static gsize
+key_length (guint algorithm)
+{
+  return algorithm == CARDPIN_MASTER_KEY_ALG_3DES ? 24 : CARDPIN_MASTER_KEY_LENGTH;
+}
+
+static gsize
+block_length (guint algorithm)
+{
+  return algorithm == CARDPIN_MASTER_KEY_ALG_3DES ? 8 : CARDPIN_MASTER_KEY_LENGTH;
+}
+
+static gboolean
+check_algorithm (guint    algorithm,
+                 GError **error)
+{
+  if (algorithm != CARDPIN_MASTER_KEY_ALG_AES128 && algorithm != CARDPIN_MASTER_KEY_ALG_3DES)
+    {
+      g_set_error (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_INVALID,
+                   _("Unknown admin key algorithm 0x%02X; AES-128 and 3DES are served."),
+                   algorithm);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -420,28 +460,16 @@ check_challenge (guint          algorithm,
                  gsize          length,
                  GError       **error)
 {
-  if (algorithm == CARDPIN_MASTER_KEY_ALG_3DES)
-    {
-      /* K_card is a 16-byte AES key (export-admin-key gives 32 hex digits): cards are
-       * personalised with AES-128 admin keys only */
-      g_set_error (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_INVALID,
-                   _("This card has a 3DES admin key; cardpin's derived admin keys are "
-                     "AES-128. Personalise the card with the key from "
-                     "“cardpin-helpdesk export-admin-key”."));
-      return FALSE;
-    }
-  if (algorithm != CARDPIN_MASTER_KEY_ALG_AES128)
+  if (!check_algorithm (algorithm, error))
+    return FALSE;
+  if (length != block_length (algorithm))
     {
       g_set_error (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_INVALID,
-                   _("Unknown admin key algorithm 0x%02X; only AES-128 is served."),
-                   algorithm);
-      return FALSE;
-    }
-  if (length != CARDPIN_MASTER_KEY_LENGTH)
-    {
-      g_set_error (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_INVALID,
-                   _("An AES-128 challenge has 16 bytes (32 hex digits), not %zu. Read the "
-                     "challenge again."), length);
+                   algorithm == CARDPIN_MASTER_KEY_ALG_3DES
+                   ? _("A 3DES challenge has 8 bytes (16 hex digits), not %zu. Read the "
+                       "challenge again.")
+                   : _("An AES-128 challenge has 16 bytes (32 hex digits), not %zu. Read the "
+                       "challenge again."), length);
       return FALSE;
     }
   return TRUE;
@@ -775,14 +803,15 @@ bad:
  * cardpin_master_key_respond:
  * @self: a master key handle
  * @serial: the card's serial, as `cardpin-tool status` prints it
- * @algorithm: the challenge's PIV algorithm (%CARDPIN_MASTER_KEY_ALG_AES128)
+ * @algorithm: the challenge's PIV algorithm (%CARDPIN_MASTER_KEY_ALG_AES128 or
+ *   %CARDPIN_MASTER_KEY_ALG_3DES)
  * @challenge: (array length=challenge_length): the card's challenge
- * @challenge_length: its length (16)
+ * @challenge_length: its length (16 for AES-128, 8 for 3DES)
  * @error: return location
  *
- * Computes the response AES-128-ECB(K_card, challenge) inside the token: K_card is derived
- * from the master key as a non-extractable session object, used once and destroyed. 3DES
- * admin keys are refused (%CARDPIN_MASTER_KEY_ERROR_INVALID): derived keys are AES-128.
+ * Computes the response AES-128-ECB(K_card, challenge) inside the token (for a 3DES card
+ * 3DES-ECB with K_card as a two-key 3DES key, see derive()): K_card is derived from the
+ * master key as a non-extractable session object, used once and destroyed.
  *
  * Returns: (transfer full): the response, or %NULL
  */
@@ -798,26 +827,30 @@ cardpin_master_key_respond (CardpinMasterKey  *self,
   CK_MECHANISM mechanism = { CKM_AES_ECB, NULL, 0 };
   CK_SESSION_HANDLE session;
   CK_OBJECT_HANDLE card_key;
-  CK_ULONG length = CARDPIN_MASTER_KEY_LENGTH;
+  CK_ULONG length;
   CK_RV rv;
 
   if (!cardpin_master_key_check_serial (serial, error) ||
       !check_challenge (algorithm, challenge_length, error))
     return NULL;
 
+  if (algorithm == CARDPIN_MASTER_KEY_ALG_3DES)
+    mechanism.mechanism = CKM_DES3_ECB;
+  length = block_length (algorithm);
+
   session = session_take (self, error);
   if (session == CK_INVALID_HANDLE)
     return NULL;
-  card_key = derive (self, session, serial, FALSE, error);
+  card_key = derive (self, session, serial, algorithm, FALSE, error);
   if (card_key != CK_INVALID_HANDLE)
     {
-      response = cardpin_secret_new_sized (CARDPIN_MASTER_KEY_LENGTH);
+      response = cardpin_secret_new_sized (block_length (algorithm));
       rv = self->funcs->C_EncryptInit (session, &mechanism, card_key);
       if (rv == CKR_OK)
         rv = self->funcs->C_Encrypt (session, (CK_BYTE_PTR) challenge, challenge_length,
                                      cardpin_secret_get_mutable_data (response), &length);
       self->funcs->C_DestroyObject (session, card_key);
-      if (rv == CKR_OK && length != CARDPIN_MASTER_KEY_LENGTH)
+      if (rv == CKR_OK && length != block_length (algorithm))
         rv = CKR_GENERAL_ERROR;
       if (!set_p11_error (error, rv, "C_Encrypt"))
         g_clear_pointer (&response, cardpin_secret_unref);
@@ -830,6 +863,9 @@ cardpin_master_key_respond (CardpinMasterKey  *self,
  * cardpin_master_key_export_admin_key:
  * @self: a master key handle
  * @serial: the card's serial, as `cardpin-tool status` prints it
+ * @algorithm: the card's admin key algorithm: %CARDPIN_MASTER_KEY_ALG_AES128 (16 bytes)
+ *   or %CARDPIN_MASTER_KEY_ALG_3DES (24 bytes: K_card as a two-key 3DES key, what
+ *   yubico-piv-tool 2.2 can set)
  * @error: return location
  *
  * The card's admin key K_card, for issuance (`yubico-piv-tool -a set-mgm-key`). It is
@@ -837,11 +873,12 @@ cardpin_master_key_respond (CardpinMasterKey  *self,
  * object that lives only for this call: its value is read and the object destroyed. The
  * master key itself never leaves the token.
  *
- * Returns: (transfer full): the 16 key bytes, or %NULL
+ * Returns: (transfer full): the 16 or 24 key bytes, or %NULL
  */
 CardpinSecret *
 cardpin_master_key_export_admin_key (CardpinMasterKey  *self,
                                      const char        *serial,
+                                     guint              algorithm,
                                      GError           **error)
 {
   g_autoptr(CardpinSecret) key = NULL;
@@ -849,22 +886,23 @@ cardpin_master_key_export_admin_key (CardpinMasterKey  *self,
   CK_OBJECT_HANDLE card_key;
   CK_RV rv;
 
-  if (!cardpin_master_key_check_serial (serial, error))
+  if (!cardpin_master_key_check_serial (serial, error) ||
+      !check_algorithm (algorithm, error))
     return NULL;
 
   session = session_take (self, error);
   if (session == CK_INVALID_HANDLE)
     return NULL;
-  card_key = derive (self, session, serial, TRUE, error);
+  card_key = derive (self, session, serial, algorithm, TRUE, error);
   if (card_key != CK_INVALID_HANDLE)
     {
-      CK_ATTRIBUTE value = { CKA_VALUE, NULL, CARDPIN_MASTER_KEY_LENGTH };
+      CK_ATTRIBUTE value = { CKA_VALUE, NULL, key_length (algorithm) };
 
-      key = cardpin_secret_new_sized (CARDPIN_MASTER_KEY_LENGTH);
+      key = cardpin_secret_new_sized (key_length (algorithm));
       value.pValue = cardpin_secret_get_mutable_data (key);
       rv = self->funcs->C_GetAttributeValue (session, card_key, &value, 1);
       self->funcs->C_DestroyObject (session, card_key);
-      if (rv == CKR_OK && value.ulValueLen != CARDPIN_MASTER_KEY_LENGTH)
+      if (rv == CKR_OK && value.ulValueLen != key_length (algorithm))
         rv = CKR_GENERAL_ERROR;
       if (!set_p11_error (error, rv, "C_GetAttributeValue"))
         g_clear_pointer (&key, cardpin_secret_unref);

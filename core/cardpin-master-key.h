@@ -81,6 +81,7 @@ CardpinSecret     *cardpin_master_key_respond              (CardpinMasterKey    
                                                             GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 CardpinSecret     *cardpin_master_key_export_admin_key     (CardpinMasterKey    *self,
                                                             const char          *serial,
+                                                            guint                algorithm,
                                                             GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 
 gboolean           cardpin_master_key_check_serial         (const char          *serial,

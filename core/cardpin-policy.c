@@ -365,24 +365,23 @@ cardpin_policy_new (guint    min_length,
                        NULL);
 }
 
-/* the schema's defaults, for a system where it is not installed */
-#define DEFAULT_MIN_LENGTH 6
-#define DEFAULT_MAX_LENGTH 8
-#define DEFAULT_DIGITS_ONLY TRUE
+/* the schema's defaults, for a system where it is not installed: a PIN of 6 to 8 digits,
+ * a PUK of 8 characters, as a PIV card takes them */
+static const struct {
+  const char *min_key;
+  const char *max_key;
+  const char *digits_key;
+  guint       min_length;
+  guint       max_length;
+  gboolean    digits_only;
+} setting_keys[] = {
+  { "pin-min-length", "pin-max-length", "pin-digits-only", 6, 8, TRUE },
+  { "puk-min-length", "puk-max-length", "puk-digits-only", 8, 8, FALSE },
+};
 
-/**
- * cardpin_policy_new_from_settings:
- * @settings: (nullable): settings of the `io.github.cardpin.CardPin` schema, or %NULL
- *   for the default ones
- *
- * Makes the policy the administrator configured: the keys `pin-min-length`,
- * `pin-max-length` and `pin-digits-only` (lockable in dconf). With @settings %NULL and
- * the schema not installed, the schema's defaults apply (6 to 8 digits).
- *
- * Returns: (transfer full): a new #CardpinPolicy
- */
-CardpinPolicy *
-cardpin_policy_new_from_settings (GSettings *settings)
+static CardpinPolicy *
+new_from_settings (GSettings *settings,
+                   gboolean   is_puk)
 {
   g_autoptr(GSettings) owned = NULL;
   guint min_length, max_length;
@@ -397,16 +396,52 @@ cardpin_policy_new_from_settings (GSettings *settings)
       if (source != NULL)
         schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
       if (schema == NULL)
-        return cardpin_policy_new (DEFAULT_MIN_LENGTH, DEFAULT_MAX_LENGTH,
-                                   DEFAULT_DIGITS_ONLY);
+        return cardpin_policy_new (setting_keys[is_puk].min_length,
+                                   setting_keys[is_puk].max_length,
+                                   setting_keys[is_puk].digits_only);
       settings = owned = g_settings_new_full (schema, NULL, NULL);
     }
 
-  min_length = g_settings_get_uint (settings, "pin-min-length");
-  max_length = g_settings_get_uint (settings, "pin-max-length");
+  min_length = g_settings_get_uint (settings, setting_keys[is_puk].min_key);
+  max_length = g_settings_get_uint (settings, setting_keys[is_puk].max_key);
   /* a maximum below the minimum is a configuration slip: keep the minimum */
   return cardpin_policy_new (min_length, MAX (min_length, max_length),
-                             g_settings_get_boolean (settings, "pin-digits-only"));
+                             g_settings_get_boolean (settings,
+                                                     setting_keys[is_puk].digits_key));
+}
+
+/**
+ * cardpin_policy_new_from_settings:
+ * @settings: (nullable): settings of the `io.github.cardpin.CardPin` schema, or %NULL
+ *   for the default ones
+ *
+ * Makes the PIN policy the administrator configured: the keys `pin-min-length`,
+ * `pin-max-length` and `pin-digits-only` (lockable in dconf). With @settings %NULL and
+ * the schema not installed, the schema's defaults apply (6 to 8 digits).
+ *
+ * Returns: (transfer full): a new #CardpinPolicy
+ */
+CardpinPolicy *
+cardpin_policy_new_from_settings (GSettings *settings)
+{
+  return new_from_settings (settings, FALSE);
+}
+
+/**
+ * cardpin_policy_new_puk_from_settings:
+ * @settings: (nullable): settings of the `io.github.cardpin.CardPin` schema, or %NULL
+ *   for the default ones
+ *
+ * Makes the PUK policy the administrator configured: the keys `puk-min-length`,
+ * `puk-max-length` and `puk-digits-only`. Their defaults are what a PIV PUK takes
+ * (8 characters, not only digits), whatever the PIN keys say.
+ *
+ * Returns: (transfer full): a new #CardpinPolicy
+ */
+CardpinPolicy *
+cardpin_policy_new_puk_from_settings (GSettings *settings)
+{
+  return new_from_settings (settings, TRUE);
 }
 
 /**

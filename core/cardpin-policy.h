@@ -18,6 +18,7 @@ CardpinPolicy *cardpin_policy_new                 (guint                min_leng
                                                    guint                max_length,
                                                    gboolean             digits_only) G_GNUC_WARN_UNUSED_RESULT;
 CardpinPolicy *cardpin_policy_new_from_settings  (GSettings           *settings) G_GNUC_WARN_UNUSED_RESULT;
+CardpinPolicy *cardpin_policy_new_puk_from_settings (GSettings         *settings) G_GNUC_WARN_UNUSED_RESULT;
 CardpinPolicy *cardpin_policy_new_for_token       (CardpinPolicy       *settings,
                                                    guint                token_min_length,
                                                    guint                token_max_length) G_GNUC_WARN_UNUSED_RESULT;

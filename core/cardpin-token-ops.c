@@ -184,6 +184,9 @@ typedef struct {
   CK_FLAGS            flags;
   guint               min_pin_length;
   guint               max_pin_length;
+  gboolean            not_initialized;
+  CardpinPolicy      *pin_policy;  /* what a new PIN / PUK must follow; read in the */
+  CardpinPolicy      *puk_policy;  /* caller's thread, when the operation sets one */
   CardpinTokenInfo   *info;       /* the status read after the operation */
 } Op;
 
@@ -196,6 +199,8 @@ op_free (Op *op)
     g_clear_pointer (&op->secrets[i], cardpin_secret_unref);
   g_clear_pointer (&op->modules, cardpin_p11_modules_unref);
   g_clear_pointer (&op->info, _cardpin_token_info_free);
+  g_clear_object (&op->pin_policy);
+  g_clear_object (&op->puk_policy);
   g_free (op->reader);
   g_free (op);
 }
@@ -228,6 +233,12 @@ op_new (CardpinToken        *self,
   op->flags = self->flags;
   op->min_pin_length = self->min_pin_length;
   op->max_pin_length = self->max_pin_length;
+  op->not_initialized = self->pin_state == CARDPIN_PIN_STATE_NOT_INITIALIZED;
+  if (kind != OP_VERIFY)
+    {
+      op->pin_policy = cardpin_token_get_pin_policy (self, NULL);
+      op->puk_policy = cardpin_token_get_puk_policy (self, NULL);
+    }
   return op;
 }
 
@@ -341,9 +352,18 @@ op_run (Op            *op,
         GError       **error)
 {
   g_autoptr(GError) local_error = NULL;
+  /* a card whose last read broke off may be PIV: its SELECT tells (op_run_route) */
+  gboolean piv_route = (op->is_piv || !op->piv_known) && !op->pinpad && op->reader != NULL;
   gboolean ok;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  /* the rules for new values hold on every route, before anything reaches the card (a
+   * PUK change, which only the PIV route can do, says so first) */
+  if ((op->kind != OP_CHANGE_PUK || piv_route) &&
+      !_cardpin_token_check_new_secrets (op->kind, op->secrets, op->not_initialized,
+                                         op->pin_policy, op->puk_policy, error))
     return FALSE;
 
   ok = op_run_route (op, cancellable, &local_error);

@@ -100,4 +100,12 @@ gboolean          _cardpin_token_info_read_card (CardpinTokenInfo      *info,
                                                  const CardpinCardIo   *io,
                                                  GError               **error);
 
+/* Every new PIN and PUK of an operation against the token's policies (cardpin-token-policy.c) */
+gboolean          _cardpin_token_check_new_secrets (OpKind                kind,
+                                                    CardpinSecret * const *secrets,
+                                                    gboolean              not_initialized,
+                                                    CardpinPolicy        *pin_policy,
+                                                    CardpinPolicy        *puk_policy,
+                                                    GError              **error);
+
 G_END_DECLS

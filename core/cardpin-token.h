@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include "cardpin-policy.h"
 #include "cardpin-secret.h"
 #include "cardpin-unblock-session.h"
 
@@ -58,6 +59,13 @@ gboolean         cardpin_token_has_pinpad          (CardpinToken  *self);
 gboolean         cardpin_token_is_piv              (CardpinToken  *self);
 int              cardpin_token_get_pin_is_default  (CardpinToken  *self);
 int              cardpin_token_get_puk_is_default  (CardpinToken  *self);
+
+/* The rules for a new PIN / PUK: the settings (%NULL: the default ones) narrowed to what
+ * the card takes. Every operation that sets a PIN or PUK enforces them itself. */
+CardpinPolicy   *cardpin_token_get_pin_policy      (CardpinToken  *self,
+                                                    GSettings     *settings) G_GNUC_WARN_UNUSED_RESULT;
+CardpinPolicy   *cardpin_token_get_puk_policy      (CardpinToken  *self,
+                                                    GSettings     *settings) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Re-reads flags and tries left from the token and the card. Blocking. */
 gboolean         cardpin_token_refresh             (CardpinToken         *self,

@@ -163,18 +163,8 @@ check_new_pin (CardpinUnblockClient  *self,
                const CardpinSecret   *new_pin,
                GError               **error)
 {
-  g_autoptr(CardpinPolicy) settings = cardpin_policy_new_from_settings (self->settings);
-  g_autoptr(CardpinPolicy) policy = NULL;
-  guint token_min = cardpin_token_get_min_pin_length (token);
-  guint token_max = cardpin_token_get_max_pin_length (token);
+  g_autoptr(CardpinPolicy) policy = cardpin_token_get_pin_policy (token, self->settings);
 
-  if (cardpin_token_is_piv (token))
-    {
-      /* SP 800-73: 6 to 8 characters */
-      token_min = MAX (token_min, 6);
-      token_max = token_max > 0 ? MIN (token_max, 8) : 8;
-    }
-  policy = cardpin_policy_new_for_token (settings, token_min, token_max);
   return cardpin_policy_check (policy, new_pin, NULL, NULL, error);
 }
 

@@ -55,6 +55,7 @@ static gboolean
 complete_locked (CardpinUnblockSession  *self,
                  const CardpinSecret    *response,
                  const CardpinSecret    *new_pin,
+                 CardpinPolicy          *policy,
                  GCancellable           *cancellable,
                  GError                **error)
 {
@@ -80,6 +81,11 @@ complete_locked (CardpinUnblockSession  *self,
                    _("The response code has the wrong length. Read it again."));
       return FALSE;
     }
+
+  /* the PIN rules hold here too, before the response reaches the card: the session
+   * stays active for another PIN */
+  if (!cardpin_policy_check (policy, new_pin, NULL, NULL, error))
+    return FALSE;
 
   io = cardpin_pcsc_card_get_io (self->card);
   ok = cardpin_piv_admin_complete (&io, self->algorithm, response, new_pin, &responded,
@@ -364,8 +370,9 @@ cardpin_unblock_session_is_active (CardpinUnblockSession *self)
  *
  * Authenticates with the response (GENERAL AUTHENTICATE 9B) and sets the new PIN
  * (RESET RETRY COUNTER 00 2C 02 80) in the session's card transaction, then resets the
- * card. The session ends either way, except for a response of the wrong length, which
- * never reaches the card. Blocking; the token is refreshed afterwards.
+ * card. The session ends either way, except for a response of the wrong length or a new
+ * PIN that breaks the token's PIN policy (cardpin_token_get_pin_policy(),
+ * %CARDPIN_ERROR_POLICY), which never reach the card. Blocking; the token is refreshed afterwards.
  *
  * Returns: %TRUE when the PIN was set
  */
@@ -376,16 +383,22 @@ cardpin_unblock_session_complete (CardpinUnblockSession  *self,
                                   GCancellable           *cancellable,
                                   GError                **error)
 {
+  g_autoptr(CardpinPolicy) policy = NULL;
+  gboolean ended;
   gboolean ok;
 
   g_return_val_if_fail (CARDPIN_IS_UNBLOCK_SESSION (self), FALSE);
   g_return_val_if_fail (response != NULL && new_pin != NULL, FALSE);
 
+  policy = cardpin_token_get_pin_policy (self->token, NULL);
   g_mutex_lock (&self->mutex);
-  ok = complete_locked (self, response, new_pin, cancellable, error);
+  ok = complete_locked (self, response, new_pin, policy, cancellable, error);
+  ended = self->card == NULL;
   g_mutex_unlock (&self->mutex);
 
-  cardpin_token_refresh (self->token, NULL, NULL);
+  /* a session still active holds the card: a read now would wait for itself */
+  if (ended)
+    cardpin_token_refresh (self->token, NULL, NULL);
   return ok;
 }
 
@@ -423,6 +436,7 @@ cardpin_unblock_session_complete_code (CardpinUnblockSession  *self,
 typedef struct {
   CardpinSecret    *response;
   CardpinSecret    *new_pin;
+  CardpinPolicy    *policy;
   CardpinTokenInfo *info;
 } CompleteData;
 
@@ -431,6 +445,7 @@ complete_data_free (CompleteData *data)
 {
   g_clear_pointer (&data->response, cardpin_secret_unref);
   g_clear_pointer (&data->new_pin, cardpin_secret_unref);
+  g_clear_object (&data->policy);
   g_clear_pointer (&data->info, _cardpin_token_info_free);
   g_free (data);
 }
@@ -444,13 +459,17 @@ complete_thread (GTask        *task,
   CardpinUnblockSession *self = source_object;
   CompleteData *data = task_data;
   GError *error = NULL;
+  gboolean ended;
   gboolean ok;
 
   g_mutex_lock (&self->mutex);
-  ok = complete_locked (self, data->response, data->new_pin, cancellable, &error);
+  ok = complete_locked (self, data->response, data->new_pin, data->policy, cancellable,
+                        &error);
+  ended = self->card == NULL;
   g_mutex_unlock (&self->mutex);
 
-  data->info = _cardpin_token_read (self->token, FALSE, NULL, NULL);
+  if (ended)
+    data->info = _cardpin_token_read (self->token, FALSE, NULL, NULL);
 
   if (ok)
     g_task_return_boolean (task, TRUE);
@@ -510,6 +529,8 @@ cardpin_unblock_session_complete_async (CardpinUnblockSession *self,
   data = g_new0 (CompleteData, 1);
   data->response = cardpin_secret_ref ((CardpinSecret *) response);
   data->new_pin = cardpin_secret_ref ((CardpinSecret *) new_pin);
+  /* the settings are read here, in the caller's thread */
+  data->policy = cardpin_token_get_pin_policy (self->token, NULL);
 
   inner = g_task_new (self, cancellable, complete_done_cb, g_steal_pointer (&task));
   g_task_set_source_tag (inner, complete_thread);

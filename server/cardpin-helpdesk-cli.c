@@ -16,7 +16,6 @@
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <openssl/evp.h>
 
 #include "cardpin-code.h"
 #include "cardpin-helpdesk-cli.h"
@@ -28,6 +27,7 @@
 typedef struct {
   char *config_path;
   gboolean json;
+  gboolean des;                 /* export-admin-key --3des */
   char *reason;
   char *operator_name;
   GKeyFile *config;
@@ -453,8 +453,6 @@ respond (Helpdesk  *self,
   g_autofree char *request_id = g_uuid_string_random ();
   char challenge_sha256[65];
   CardpinAuditRecord record;
-  guint8 digest[32];
-  unsigned int digest_length = sizeof digest;
   const char *serial;
   guint algorithm;
 
@@ -502,10 +500,8 @@ respond (Helpdesk  *self,
   if (challenge == NULL)
     return refuse_audited (self, &record, "bad-code", error);
 
-  EVP_Digest (cardpin_secret_get_data (challenge), cardpin_secret_get_length (challenge),
-              digest, &digest_length, EVP_sha256 (), NULL);
-  for (gsize i = 0; i < sizeof digest; i++)
-    g_snprintf (challenge_sha256 + 2 * i, 3, "%02x", digest[i]);
+  cardpin_store_challenge_sha256 (cardpin_secret_get_data (challenge),
+                                  cardpin_secret_get_length (challenge), challenge_sha256);
   record.challenge_sha256 = challenge_sha256;
 
   /* AES-128 cards answer 16-byte challenges, 3DES cards 8-byte ones */
@@ -546,7 +542,8 @@ export_admin_key (Helpdesk  *self,
   CardpinAuditRecord record;
 
   if (g_strv_length (args) != 1)
-    return usage_error (_("Usage: export-admin-key SERIAL [--reason TEXT] [--operator NAME]"));
+    return usage_error (_("Usage: export-admin-key SERIAL [--3des] [--reason TEXT] "
+                          "[--operator NAME]"));
   if (self->operator_name == NULL)
     self->operator_name = g_strdup (g_get_user_name ());
   if (!cardpin_master_key_check_serial (args[0], &error) ||
@@ -559,7 +556,10 @@ export_admin_key (Helpdesk  *self,
   if (card != NULL)
     record.user = card->user;
 
-  key = cardpin_master_key_export_admin_key (self->master_key, args[0], &error);
+  key = cardpin_master_key_export_admin_key (self->master_key, args[0],
+                                             self->des ? CARDPIN_MASTER_KEY_ALG_3DES
+                                                       : CARDPIN_MASTER_KEY_ALG_AES128,
+                                             &error);
   if (key == NULL)
     return refuse_audited (self, &record, "failed", error);
   hex = cardpin_master_key_hex (key);
@@ -599,7 +599,9 @@ static const char summary[] =
      "  master-key create        create the master key in the token\n"
      "  master-key import HEXFILE  import a master key of 32 hex digits (migration)\n"
      "  respond SERIAL           read a challenge code on stdin, print the response code\n"
-     "  export-admin-key SERIAL  print the card's admin key (32 hex digits) for issuance\n"
+     "  export-admin-key SERIAL [--3des]  print the card's admin key for issuance: 32 hex\n"
+     "                           digits (AES-128), or 48 with --3des (what yubico-piv-tool\n"
+     "                           2.2 can set with -a set-mgm-key)\n"
      "\n"
      "FILE is the service's keyfile (group [service]): “database”, and for the master key "
      "“pkcs11-module”, “token-label”, “token-pin-file”, “master-key-label”.\n"
@@ -620,6 +622,8 @@ cardpin_helpdesk_run (char **args)
     { "reason", 0, 0, G_OPTION_ARG_STRING, &self.reason,
       N_("Why the response or key is given, for the audit log (respond, export-admin-key)"),
       N_("TEXT") },
+    { "3des", 0, 0, G_OPTION_ARG_NONE, &self.des,
+      N_("export-admin-key: the key as a two-key 3DES key (48 hex digits)"), NULL },
     { "operator", 0, 0, G_OPTION_ARG_STRING, &self.operator_name,
       N_("Who gives it, for the audit log (default: the login name)"), N_("NAME") },
     G_OPTION_ENTRY_NULL
@@ -652,6 +656,8 @@ cardpin_helpdesk_run (char **args)
       if (command->group == NULL && !g_str_equal (argv[1], command->name))
         continue;
 
+      if (self.des && !g_str_equal (command->name, "export-admin-key"))
+        return usage_error (_("--3des is only for “export-admin-key”."));
       if (self.json && !command->json)
         return usage_error (_("--json is only for “card list” and “audit”."));
       if ((self.reason != NULL || self.operator_name != NULL) && !command->respond)

@@ -93,20 +93,45 @@ pg_exec (PGconn      *conn,
   return pg_query (conn, sql, NULL, NULL, NULL, NULL, error);
 }
 
+static void
+ignore_notice (void       *data,
+               const char *message)
+{
+  /* "relation … already exists, skipping" and the like: not for the service's log */
+}
+
 static gboolean
 pg_begin (gpointer   data,
           gboolean   write,
           GError   **error)
 {
   PGconn *conn = data;
-
-  /* a server restart or a dropped connection: connect again, once per transaction */
-  if (PQstatus (conn) != CONNECTION_OK)
-    PQreset (conn);
-  if (PQstatus (conn) != CONNECTION_OK)
-    return set_error (conn, NULL, error);
   /* READ COMMITTED with explicit row locks (SELECT … FOR UPDATE on the quota counters) */
-  return pg_exec (conn, write ? "BEGIN" : "BEGIN READ ONLY", error);
+  const char *begin = write ? "BEGIN" : "BEGIN READ ONLY";
+  g_autoptr(GError) local_error = NULL;
+
+  if (PQstatus (conn) == CONNECTION_OK && pg_exec (conn, begin, &local_error))
+    return TRUE;
+
+  /* a server restart or a dropped connection shows here, outside any transaction:
+   * connect again, once, and go on */
+  if (PQstatus (conn) == CONNECTION_OK)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  PQreset (conn);
+  if (PQstatus (conn) != CONNECTION_OK)
+    {
+      g_autofree char *text = g_strstrip (g_strdup (PQerrorMessage (conn)));
+
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+                   _("Lost the connection to the PostgreSQL database and cannot connect "
+                     "again: %s. Check that the server runs."), text);
+      return FALSE;
+    }
+  PQsetNoticeProcessor (conn, ignore_notice, NULL);
+  return pg_exec (conn, begin, error);
 }
 
 static gboolean
@@ -129,13 +154,6 @@ static void
 pg_close (gpointer data)
 {
   PQfinish (data);
-}
-
-static void
-ignore_notice (void       *data,
-               const char *message)
-{
-  /* "relation … already exists, skipping" and the like: not for the service's log */
 }
 
 static const char * const pg_append_only[] = {

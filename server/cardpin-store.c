@@ -760,6 +760,23 @@ cardpin_grant_to_string (CardpinGrant grant)
 
 /* Audit */
 
+/**
+ * cardpin_store_challenge_sha256:
+ * @challenge: (array length=length): the challenge's bytes (not its text)
+ * @length: their number
+ * @out: (out caller-allocates): 64 lowercase hex digits and a NUL
+ *
+ * The challenge's fingerprint for #CardpinAuditRecord.challenge_sha256: the service and
+ * the helpdesk compute it the same way, so one challenge has one fingerprint.
+ */
+void
+cardpin_store_challenge_sha256 (const guint8 *challenge,
+                                gsize         length,
+                                char          out[65])
+{
+  sha256_hex ((const char *) challenge, length, out);
+}
+
 typedef struct {
   const CardpinAuditRecord *record;
   GPtrArray *records;

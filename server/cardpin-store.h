@@ -158,6 +158,11 @@ gboolean      cardpin_store_grant            (CardpinStore        *store,
 /* "granted", "unknown-card", "not-yours", "disabled", "quota-card", "quota-user" */
 const char   *cardpin_grant_to_string        (CardpinGrant         grant);
 
+/* The audit's challenge_sha256: lowercase hex SHA-256 of the challenge's bytes */
+void          cardpin_store_challenge_sha256 (const guint8        *challenge,
+                                              gsize                length,
+                                              char                 out[65]);
+
 /* Audit: append-only */
 gboolean      cardpin_store_audit_append     (CardpinStore        *store,
                                               const CardpinAuditRecord *record,

@@ -73,14 +73,22 @@ openssl_card_key (const char *master_hex,
 }
 
 static char *
+openssl_cipher (const char *cipher,
+                const char *key_hex,
+                const char *data_hex)
+{
+  g_autofree char *command =
+    g_strdup_printf ("printf '%s' | xxd -r -p | openssl enc %s -nopad -K %s"
+                     " | od -An -tx1 | tr -d ' \\n' | tr a-f A-F", data_hex, cipher, key_hex);
+
+  return sh (command);
+}
+
+static char *
 openssl_encrypt (const char *key_hex,
                  const char *data_hex)
 {
-  g_autofree char *command =
-    g_strdup_printf ("printf '%s' | xxd -r -p | openssl enc -aes-128-ecb -nopad -K %s"
-                     " | od -An -tx1 | tr -d ' \\n' | tr a-f A-F", data_hex, key_hex);
-
-  return sh (command);
+  return openssl_cipher ("-aes-128-ecb", key_hex, data_hex);
 }
 
 static guint8 *
@@ -142,7 +150,7 @@ test_create (void)
   g_clear_error (&error);
 
   /* the response is AES(K_card, challenge) with the K_card export-admin-key gives */
-  admin = cardpin_master_key_export_admin_key (key, SERIAL, &error);
+  admin = cardpin_master_key_export_admin_key (key, SERIAL, CARDPIN_MASTER_KEY_ALG_AES128, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (cardpin_secret_get_length (admin), ==, 16);
   response = respond (key, SERIAL, &error);
@@ -216,7 +224,7 @@ test_import (void)
   g_clear_error (&error);
 
   /* derived key and response equal openssl's from the same master key and serial */
-  admin = cardpin_master_key_export_admin_key (key, SERIAL, &error);
+  admin = cardpin_master_key_export_admin_key (key, SERIAL, CARDPIN_MASTER_KEY_ALG_AES128, &error);
   g_assert_no_error (error);
   admin_hex = hex_of (admin);
   g_assert_cmpstr (admin_hex, ==, card_key);
@@ -229,13 +237,63 @@ test_import (void)
 
   /* another serial, another key; the serial is used exactly as given */
   {
-    g_autoptr(CardpinSecret) other = cardpin_master_key_export_admin_key (key, "c0ffee", &error);
+    g_autoptr(CardpinSecret) other = cardpin_master_key_export_admin_key (key, "c0ffee",
+                                                                          CARDPIN_MASTER_KEY_ALG_AES128, &error);
     g_autofree char *other_hex = hex_of (other);
     g_autofree char *other_expected = openssl_card_key (KNOWN_KEY, "c0ffee");
 
     g_assert_cmpstr (other_hex, ==, other_expected);
     g_assert_cmpstr (other_hex, !=, admin_hex);
   }
+}
+
+
+/* A 3DES card (what yubico-piv-tool 2.2 personalises): K_card as a two-key 3DES key
+ * K1 K2 K1, made in the token; its response equals openssl's des-ede3 with that key */
+static void
+test_3des (void)
+{
+  g_autoptr(CardpinMasterKey) key = open_key ("imported");
+  g_autofree guint8 *challenge = bytes_of ("0011223344556677");
+  g_autoptr(CardpinSecret) admin = NULL;
+  g_autoptr(CardpinSecret) response = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *card_key = openssl_card_key (KNOWN_KEY, SERIAL);
+  g_autofree char *admin_hex = NULL;
+  g_autofree char *response_hex = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *two_key = NULL;
+
+  if (!cardpin_master_key_exists (key, NULL))
+    {
+      g_autoptr(CardpinSecret) hex = cardpin_secret_new_from_string (KNOWN_KEY);
+
+      g_assert_true (cardpin_master_key_import (key, hex, &error));
+      g_assert_no_error (error);
+    }
+
+  admin = cardpin_master_key_export_admin_key (key, SERIAL, CARDPIN_MASTER_KEY_ALG_3DES, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cardpin_secret_get_length (admin), ==, 24);
+  admin_hex = hex_of (admin);
+
+  /* K_card || K_card[0..7], up to the DES parity bits (the low bit of each byte) */
+  two_key = g_strdup_printf ("%s%.16s", card_key, card_key);
+  {
+    g_autofree guint8 *got = bytes_of (admin_hex);
+    g_autofree guint8 *want = bytes_of (two_key);
+
+    for (gsize i = 0; i < 24; i++)
+      g_assert_cmphex (got[i] & 0xFE, ==, want[i] & 0xFE);
+  }
+
+  response = cardpin_master_key_respond (key, SERIAL, CARDPIN_MASTER_KEY_ALG_3DES, challenge, 8,
+                                         &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cardpin_secret_get_length (response), ==, 8);
+  response_hex = hex_of (response);
+  expected = openssl_cipher ("-des-ede3", two_key, "0011223344556677");
+  g_assert_cmpstr (response_hex, ==, expected);
 }
 
 static void
@@ -256,12 +314,15 @@ test_bad_input (void)
       g_clear_error (&error);
     }
 
-  /* 3DES cards: refused, derived keys are AES-128 */
-  response = cardpin_master_key_respond (key, SERIAL, CARDPIN_MASTER_KEY_ALG_3DES, challenge, 8,
-                                         &error);
+  /* 3DES: a challenge is one 8-byte block */
+  response = cardpin_master_key_respond (key, SERIAL, CARDPIN_MASTER_KEY_ALG_3DES, challenge,
+                                         16, &error);
   g_assert_null (response);
   g_assert_error (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_INVALID);
-  g_assert_nonnull (strstr (error->message, "AES-128"));
+  g_assert_nonnull (strstr (error->message, "8 bytes"));
+  g_clear_error (&error);
+  g_assert_null (cardpin_master_key_export_admin_key (key, SERIAL, 0x11, &error));
+  g_assert_error (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_INVALID);
   g_clear_error (&error);
   response = cardpin_master_key_respond (key, SERIAL, 0x11, challenge, 16, &error);
   g_assert_error (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_INVALID);
@@ -398,6 +459,7 @@ main (int   argc,
 
   g_test_add_func ("/cardpin/master-key/create", test_create);
   g_test_add_func ("/cardpin/master-key/import", test_import);
+  g_test_add_func ("/cardpin/master-key/3des", test_3des);
   g_test_add_func ("/cardpin/master-key/bad-input", test_bad_input);
   g_test_add_func ("/cardpin/master-key/open-errors", test_open_errors);
   g_test_add_func ("/cardpin/master-key/threads", test_threads);

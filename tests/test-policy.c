@@ -280,6 +280,42 @@ test_settings (void)
   g_settings_reset (settings, "pin-digits-only");
 }
 
+/* The PUK's own keys: their defaults are a PIV PUK (8 characters), the PIN keys do not
+ * narrow them */
+static void
+test_puk_settings (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.cardpin.CardPin");
+  g_autoptr(CardpinPolicy) policy = NULL;
+  g_autoptr(CardpinSecret) puk = cardpin_secret_new_from_string ("86421357");
+  g_autoptr(GError) error = NULL;
+
+  g_settings_set_uint (settings, "pin-max-length", 6);
+  policy = cardpin_policy_new_puk_from_settings (NULL);
+  g_assert_cmpuint (cardpin_policy_get_min_length (policy), ==, 8);
+  g_assert_cmpuint (cardpin_policy_get_max_length (policy), ==, 8);
+  g_assert_false (cardpin_policy_get_digits_only (policy));
+  g_assert_true (cardpin_policy_check_puk (policy, puk, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_object (&policy);
+
+  g_settings_set_uint (settings, "puk-min-length", 10);
+  g_settings_set_uint (settings, "puk-max-length", 12);
+  g_settings_set_boolean (settings, "puk-digits-only", TRUE);
+  policy = cardpin_policy_new_puk_from_settings (settings);
+  g_assert_cmpuint (cardpin_policy_get_min_length (policy), ==, 10);
+  g_assert_cmpuint (cardpin_policy_get_max_length (policy), ==, 12);
+  g_assert_true (cardpin_policy_get_digits_only (policy));
+  g_clear_object (&policy);
+  policy = cardpin_policy_new_from_settings (settings);
+  g_assert_cmpuint (cardpin_policy_get_max_length (policy), ==, 6);
+
+  g_settings_reset (settings, "pin-max-length");
+  g_settings_reset (settings, "puk-min-length");
+  g_settings_reset (settings, "puk-max-length");
+  g_settings_reset (settings, "puk-digits-only");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -296,6 +332,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/policy/for-token", test_for_token);
   g_test_add_func ("/cardpin/policy/properties", test_properties);
   g_test_add_func ("/cardpin/policy/settings", test_settings);
+  g_test_add_func ("/cardpin/policy/puk-settings", test_puk_settings);
 
   return g_test_run ();
 }

@@ -440,6 +440,7 @@ test_setup_piv (CardpinTestFixture *fixture,
   g_autoptr(CardpinSecret) puk = secret ("12345678");
   g_autoptr(CardpinSecret) new_pin = secret ("739154");
   g_autoptr(CardpinSecret) new_puk = secret ("86421357");
+  g_autoptr(CardpinSecret) other_pin = secret ("509172");
   g_autoptr(GError) error = NULL;
 
   cardpin_test_fixture_insert (fixture, 0, NULL);
@@ -452,7 +453,7 @@ test_setup_piv (CardpinTestFixture *fixture,
 
   /* the factory PUK no longer works, the personal one does */
   cardpin_test_block_pin (token, 3);
-  g_assert_false (cardpin_token_unblock_pin (token, puk, pin, NULL, &error));
+  g_assert_false (cardpin_token_unblock_pin (token, puk, other_pin, NULL, &error));
   g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PUK);
   g_clear_error (&error);
   g_assert_true (cardpin_token_unblock_pin (token, new_puk, new_pin, NULL, &error));
@@ -466,7 +467,8 @@ test_setup_softhsm (CardpinTestFixture *fixture,
   g_autoptr(CardpinToken) token = NULL;
   g_autoptr(CardpinSecret) so_pin = secret ("12345678");
   g_autoptr(CardpinSecret) wrong_so = secret ("87654321");
-  g_autoptr(CardpinSecret) new_pin = secret ("7391");
+  /* the default policy's 6 digits, though SoftHSM would take 4 */
+  g_autoptr(CardpinSecret) new_pin = secret ("739154");
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_build_filename (cardpin_test_stack_get_dir (fixture->stack),
                                            "softhsm", NULL);

@@ -3,6 +3,7 @@
 #
 #   pg-private.sh start DIR   initdb + pg_ctl start in DIR; prints the postgresql:// URI
 #   pg-private.sh stop DIR    stops it (DIR stays; the caller removes it)
+#   pg-private.sh restart DIR stops and starts it again, its data kept
 #   pg-private.sh run CMD ARG…  starts one in a new temporary folder, runs CMD with
 #                             CARDPIN_TEST_PG_URI (the URI) and CARDPIN_TEST_PG_SOCKET (the
 #                             socket folder) set, then stops it and removes the folder
@@ -85,6 +86,10 @@ start)
 stop)
   [ -d "$dir/data" ] || exit 0
   as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+  ;;
+restart)
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 \
+    restart >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
   ;;
 *)
   usage

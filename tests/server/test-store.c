@@ -775,6 +775,30 @@ test_audit (Fixture       *fixture,
   g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (appended));
 }
 
+/* The PostgreSQL server restarts under a running store: the next call connects again */
+static void
+test_reconnect (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *dir = g_path_get_dirname (world.pg_socket);
+  const char *argv[] = { g_getenv ("PG_PRIVATE"), "restart", dir, NULL };
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  add_card (fixture->store, "A1", "alice");
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 2, NULL), ==, CARDPIN_GRANT_GRANTED);
+
+  g_assert_nonnull (argv[0]);
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  /* nothing lost, and the store works on */
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 2, NULL), ==, CARDPIN_GRANT_GRANTED);
+  g_assert_cmpint (grant (fixture->store, "A1", "alice", 2, 2, NULL), ==, CARDPIN_GRANT_QUOTA_CARD);
+}
+
 static void
 test_bad_database (void)
 {
@@ -857,6 +881,8 @@ main (int   argc,
 
   add_cases (&sqlite_backend);
   add_cases (&pg_backend);
+  g_test_add ("/cardpin/store/postgresql/reconnect", Fixture, &pg_backend, fixture_setup,
+              test_reconnect, fixture_teardown);
   g_test_add_func ("/cardpin/store/bad-database", test_bad_database);
 
   result = g_test_run ();

@@ -143,6 +143,38 @@ test_tool_no_service (void)
 
 /* cardpin-tool with secrets on file descriptors */
 
+/* When set, the tool runs with the settings in $tool_config_home/glib-2.0/settings/keyfile
+ * (GSettings keyfile backend), see with_settings() */
+static char *tool_config_home;
+
+static void
+with_settings (const char *keyfile)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *file = NULL;
+
+  tool_config_home = g_dir_make_tmp ("cardpin-tool-XXXXXX", NULL);
+  g_assert_nonnull (tool_config_home);
+  dir = g_build_filename (tool_config_home, "glib-2.0", "settings", NULL);
+  file = g_build_filename (dir, "keyfile", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (file, keyfile, -1, NULL));
+}
+
+static void
+without_settings (void)
+{
+  g_autofree char *dir = g_build_filename (tool_config_home, "glib-2.0", "settings", NULL);
+  g_autofree char *file = g_build_filename (dir, "keyfile", NULL);
+  g_autofree char *glib_dir = g_build_filename (tool_config_home, "glib-2.0", NULL);
+
+  g_assert_cmpint (g_remove (file), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+  g_assert_cmpint (g_rmdir (glib_dir), ==, 0);
+  g_assert_cmpint (g_rmdir (tool_config_home), ==, 0);
+  g_clear_pointer (&tool_config_home, g_free);
+}
+
 static GSubprocess *
 spawn_tool_fds (const char * const *args,
                 const char         *fd3,
@@ -159,6 +191,11 @@ spawn_tool_fds (const char * const *args,
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
                                         G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                                         G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  if (tool_config_home != NULL)
+    {
+      g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "keyfile", TRUE);
+      g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", tool_config_home, TRUE);
+    }
   for (i = 0; i < G_N_ELEMENTS (texts); i++)
     {
       int fds[2];
@@ -300,6 +337,45 @@ test_tool_setup (CardpinTestFixture *fixture,
   cardpin_test_block_pin (token, 3);
   g_assert_true (cardpin_token_unblock_pin (token, new_puk, check_pin, NULL, &error));
   g_assert_no_error (error);
+}
+
+/* The PUK has its own policy: with pin-max-length=6 an 8-digit PUK can still be set,
+ * while a new PIN stays limited to 6 */
+static void
+test_tool_puk_policy (CardpinTestFixture *fixture,
+                      gconstpointer       data)
+{
+  g_autofree char *err = NULL;
+
+  with_settings ("[io/github/cardpin/CardPin]\npin-max-length=6\n");
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+
+  g_assert_cmpint (tool ((const char * const[]) { "change-puk", "--reader", READER0,
+                                                  "--puk-fd", "3", "--new-puk-fd", "4",
+                                                  NULL },
+                         "12345678\n", "86421357\n", NULL, &err), ==, 0);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cardpin_test_run ((const char * const[]) { "yubico-piv-tool", "-r", READER0,
+                                                              "-a", "change-puk", "-P",
+                                                              "86421357", "-N", "86421357",
+                                                              NULL }, NULL, NULL, NULL), ==, 0);
+
+  /* a 7-digit PIN: refused, in words, the PIN unchanged and no try spent */
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
+                                                  "3", "--new-pin-fd", "4", NULL },
+                         "123456\n", "7391542\n", NULL, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "at most 6"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), ==, 3);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "123456"), ==, 0);
+
+  /* a 6-digit one is taken */
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
+                                                  "3", "--new-pin-fd", "4", NULL },
+                         "123456\n", "739154\n", NULL, &err), ==, 0);
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "739154"), ==, 0);
+  without_settings ();
 }
 
 /* Starts `unblock --challenge` on a blocked card in reader 0 with the admin key AES_KEY
@@ -731,6 +807,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/tool/no-service", test_tool_no_service);
   ADD ("change-and-unblock", test_tool_change_and_unblock);
   ADD ("setup", test_tool_setup);
+  ADD ("puk-policy", test_tool_puk_policy);
   ADD ("challenge", test_tool_challenge);
   ADD ("challenge-long-line", test_tool_challenge_long_line);
   ADD ("challenge-nul", test_tool_challenge_nul);
