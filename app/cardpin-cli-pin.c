@@ -393,6 +393,13 @@ cardpin_cli_unblock (char **argv)
       return CARDPIN_CLI_EXIT_ERROR;
     }
 
+  /* what the administrator allows, before anything is asked or read from the card */
+  if (!online.online &&
+      !cardpin_policy_check_unblock_method (NULL, options.use_puk ? CARDPIN_UNBLOCK_METHOD_PUK
+                                                                  : CARDPIN_UNBLOCK_METHOD_OFFLINE,
+                                            &error))
+    return cardpin_cli_fail (error);
+
   if (online.online)
     {
       if (online.forget_device)

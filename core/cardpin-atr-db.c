@@ -10,6 +10,9 @@
 #include <gio/gio.h>
 
 #include "cardpin-atr-db.h"
+#include "cardpin-core-resources.h"
+
+#define DEFAULT_RESOURCE "/io/github/cardpin/core/change-limited-cards.txt"
 
 /**
  * CardpinAtrDb:
@@ -21,7 +24,8 @@
  * The file has one model per line, `<ATR pattern>  <max PIN changes>  <description>`,
  * and `#` comment lines. The pattern is the ATR in hex without spaces, where `XX`
  * matches any byte (and a single `X` any half-byte); it must have as many bytes as the
- * ATR. See data/change-limited-cards.txt.
+ * ATR. See data/change-limited-cards.txt, which is built into core as a resource
+ * (cardpin_atr_db_new_default()).
  */
 
 typedef struct {
@@ -158,25 +162,6 @@ cardpin_atr_db_init (CardpinAtrDb *self)
 }
 
 /**
- * cardpin_atr_db_get_default_path:
- *
- * The installed data file, `$pkgdatadir/change-limited-cards.txt`, unless the
- * environment variable `CARDPIN_CHANGE_LIMITED_CARDS` names another file (tests run
- * from the build tree use it).
- *
- * Returns: the path of the default data file
- */
-const char *
-cardpin_atr_db_get_default_path (void)
-{
-  const char *path = g_getenv ("CARDPIN_CHANGE_LIMITED_CARDS");
-
-  if (path != NULL && path[0] != '\0')
-    return path;
-  return PKGDATADIR "/change-limited-cards.txt";
-}
-
-/**
  * cardpin_atr_db_new_from_data:
  * @contents: the text of a data file
  * @source_name: a name for error messages, such as the file name
@@ -234,15 +219,25 @@ cardpin_atr_db_new_from_file (const char  *path,
  * cardpin_atr_db_new_default:
  * @error: return location for a #GError
  *
- * Loads cardpin_atr_db_get_default_path(). A missing file is an error
- * (%G_FILE_ERROR_NOENT); callers may treat it as an empty list.
+ * Loads the list of change-limited card models built into core (data/
+ * change-limited-cards.txt as the resource
+ * `/io/github/cardpin/core/change-limited-cards.txt`): the same list from the build tree
+ * and from any install prefix, with no file to find at run time.
  *
  * Returns: (transfer full): the card models, or %NULL with @error set
  */
 CardpinAtrDb *
 cardpin_atr_db_new_default (GError **error)
 {
-  return cardpin_atr_db_new_from_file (cardpin_atr_db_get_default_path (), error);
+  g_autoptr(GBytes) bytes = NULL;
+
+  bytes = g_resource_lookup_data (cardpin_core_get_resource (), DEFAULT_RESOURCE,
+                                  G_RESOURCE_LOOKUP_FLAGS_NONE, error);
+  if (bytes == NULL)
+    return NULL;
+  /* resource data is always followed by a NUL byte */
+  return cardpin_atr_db_new_from_data (g_bytes_get_data (bytes, NULL),
+                                       "resource://" DEFAULT_RESOURCE, error);
 }
 
 /**

@@ -12,8 +12,6 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (CardpinAtrDb, cardpin_atr_db, CARDPIN, ATR_DB, GObject)
 
-const char   *cardpin_atr_db_get_default_path  (void);
-
 CardpinAtrDb *cardpin_atr_db_new_default       (GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 CardpinAtrDb *cardpin_atr_db_new_from_file     (const char    *path,
                                                 GError       **error) G_GNUC_WARN_UNUSED_RESULT;

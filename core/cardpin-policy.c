@@ -379,6 +379,18 @@ static const struct {
   { "puk-min-length", "puk-max-length", "puk-digits-only", 8, 8, FALSE },
 };
 
+/* The default settings of the schema, or %NULL when it is not installed */
+static GSettings *
+default_settings (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+  return schema != NULL ? g_settings_new_full (schema, NULL, NULL) : NULL;
+}
+
 static CardpinPolicy *
 new_from_settings (GSettings *settings,
                    gboolean   is_puk)
@@ -388,19 +400,10 @@ new_from_settings (GSettings *settings,
 
   g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), NULL);
 
-  if (settings == NULL)
-    {
-      GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-      g_autoptr(GSettingsSchema) schema = NULL;
-
-      if (source != NULL)
-        schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
-      if (schema == NULL)
-        return cardpin_policy_new (setting_keys[is_puk].min_length,
-                                   setting_keys[is_puk].max_length,
-                                   setting_keys[is_puk].digits_only);
-      settings = owned = g_settings_new_full (schema, NULL, NULL);
-    }
+  if (settings == NULL && (settings = owned = default_settings ()) == NULL)
+    return cardpin_policy_new (setting_keys[is_puk].min_length,
+                               setting_keys[is_puk].max_length,
+                               setting_keys[is_puk].digits_only);
 
   min_length = g_settings_get_uint (settings, setting_keys[is_puk].min_key);
   max_length = g_settings_get_uint (settings, setting_keys[is_puk].max_key);
@@ -408,6 +411,58 @@ new_from_settings (GSettings *settings,
   return cardpin_policy_new (min_length, MAX (min_length, max_length),
                              g_settings_get_boolean (settings,
                                                      setting_keys[is_puk].digits_key));
+}
+
+/**
+ * cardpin_policy_check_unblock_method:
+ * @settings: (nullable): settings of the `io.github.cardpin.CardPin` schema, or %NULL
+ *   for the default ones
+ * @method: %CARDPIN_UNBLOCK_METHOD_PUK, %CARDPIN_UNBLOCK_METHOD_ONLINE or
+ *   %CARDPIN_UNBLOCK_METHOD_OFFLINE
+ * @error: return location
+ *
+ * Whether the administrator allows @method: it is in `allowed-unblock-methods`
+ * (lockable in dconf; the login-screen helper reads the same key from its keyfile). Every
+ * front end asks this one function before it offers or starts an unblock. With @settings
+ * %NULL and the schema not installed, the schema's default (every method) applies.
+ *
+ * Returns: %TRUE when allowed; else %FALSE with %CARDPIN_ERROR_NOT_SUPPORTED saying so
+ */
+gboolean
+cardpin_policy_check_unblock_method (GSettings   *settings,
+                                     const char  *method,
+                                     GError     **error)
+{
+  g_autoptr(GSettings) owned = NULL;
+  g_auto(GStrv) methods = NULL;
+
+  g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), FALSE);
+  g_return_val_if_fail (method != NULL, FALSE);
+
+  if (settings == NULL && (settings = owned = default_settings ()) == NULL)
+    return TRUE;
+
+  methods = g_settings_get_strv (settings, "allowed-unblock-methods");
+  if (g_strv_contains ((const char * const *) methods, method))
+    return TRUE;
+
+  if (g_str_equal (method, CARDPIN_UNBLOCK_METHOD_ONLINE))
+    g_set_error_literal (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                         _("Your administrator does not allow online unblocking on this "
+                           "computer. Unblock with your PUK or through your helpdesk."));
+  else if (g_str_equal (method, CARDPIN_UNBLOCK_METHOD_PUK))
+    g_set_error_literal (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                         _("Your administrator does not allow unblocking with the PUK on "
+                           "this computer. Ask your helpdesk how to unblock your card."));
+  else if (g_str_equal (method, CARDPIN_UNBLOCK_METHOD_OFFLINE))
+    g_set_error_literal (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                         _("Your administrator does not allow unblocking with a response "
+                           "code from the helpdesk on this computer. Ask your helpdesk how "
+                           "to unblock your card."));
+  else
+    g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                 _("“%s” is not an unblock method cardpin knows."), method);
+  return FALSE;
 }
 
 /**

@@ -43,6 +43,14 @@ gboolean       cardpin_policy_check_puk           (CardpinPolicy       *self,
                                                    const CardpinSecret *old_puk,
                                                    const CardpinSecret *pin,
                                                    GError             **error);
+/* Unblock methods of `allowed-unblock-methods` */
+#define CARDPIN_UNBLOCK_METHOD_PUK     "puk"
+#define CARDPIN_UNBLOCK_METHOD_ONLINE  "online"
+#define CARDPIN_UNBLOCK_METHOD_OFFLINE "offline"
+
+gboolean       cardpin_policy_check_unblock_method (GSettings          *settings,
+                                                    const char         *method,
+                                                    GError            **error);
 gboolean       cardpin_policy_check_confirmation  (const CardpinSecret *new_secret,
                                                    const CardpinSecret *confirmation,
                                                    GError             **error);

@@ -614,7 +614,7 @@ cardpin_token_is_factory_puk (CardpinToken        *self,
 /**
  * cardpin_token_lookup_change_limit:
  * @self: a token
- * @atr_db_path: (nullable): the data file, %NULL for the default
+ * @atr_db_path: (nullable): a data file, %NULL for the list built into core
  * @max_changes: (out) (optional): how many changes the model allows
  * @description: (out) (optional) (transfer full): the model's description
  *

@@ -185,8 +185,8 @@ gboolean         cardpin_token_is_factory_pin      (CardpinToken         *self,
                                                     const CardpinSecret  *pin);
 gboolean         cardpin_token_is_factory_puk      (CardpinToken         *self,
                                                     const CardpinSecret  *puk);
-/* Whether the card's ATR matches a change-limited model in @atr_db_path (%NULL: the
- * installed data file, or $CARDPIN_CHANGE_LIMITED_CARDS). */
+/* Whether the card's ATR matches a change-limited model in @atr_db_path (%NULL: the list
+ * built into core). */
 gboolean         cardpin_token_lookup_change_limit (CardpinToken         *self,
                                                     const char           *atr_db_path,
                                                     guint                *max_changes,

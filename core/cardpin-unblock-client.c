@@ -393,22 +393,12 @@ cardpin_unblock_client_check_allowed (GSettings  *settings,
                                       GError    **error)
 {
   g_autoptr(GSettings) owned = NULL;
-  g_auto(GStrv) methods = NULL;
 
   g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), FALSE);
 
   if (settings == NULL && (settings = owned = default_settings (error)) == NULL)
     return FALSE;
-
-  methods = g_settings_get_strv (settings, "allowed-unblock-methods");
-  if (!g_strv_contains ((const char * const *) methods, "online"))
-    {
-      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
-                   _("Your administrator does not allow online unblocking on this "
-                     "computer. Unblock with your PUK or through your helpdesk."));
-      return FALSE;
-    }
-  return TRUE;
+  return cardpin_policy_check_unblock_method (settings, CARDPIN_UNBLOCK_METHOD_ONLINE, error);
 }
 
 /**

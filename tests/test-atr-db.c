@@ -105,28 +105,27 @@ test_errors (void)
     }
 }
 
+/* The list is built into core: found without any file or environment variable, the
+ * same as the source tree's data file */
 static void
-test_default_path (void)
+test_built_in (void)
 {
   g_autofree char *path = shipped_data_file ();
   g_autoptr(GError) error = NULL;
   g_autoptr(CardpinAtrDb) db = NULL;
+  g_autoptr(CardpinAtrDb) shipped = NULL;
+  const char *desc = NULL;
+  guint max_changes = 0;
 
-  g_unsetenv ("CARDPIN_CHANGE_LIMITED_CARDS");
-  g_assert_cmpstr (cardpin_atr_db_get_default_path (), ==, PKGDATADIR "/change-limited-cards.txt");
-
-  g_setenv ("CARDPIN_CHANGE_LIMITED_CARDS", path, TRUE);
-  g_assert_cmpstr (cardpin_atr_db_get_default_path (), ==, path);
   db = cardpin_atr_db_new_default (&error);
   g_assert_no_error (error);
-  g_assert_true (cardpin_atr_db_lookup (db, LIMITED_ATR, NULL, NULL));
-  g_clear_object (&db);
-
-  g_setenv ("CARDPIN_CHANGE_LIMITED_CARDS", "/nonexistent/cardpin/cards.txt", TRUE);
-  db = cardpin_atr_db_new_default (&error);
-  g_assert_null (db);
-  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
-  g_unsetenv ("CARDPIN_CHANGE_LIMITED_CARDS");
+  shipped = cardpin_atr_db_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (cardpin_atr_db_get_n_entries (db), ==,
+                    cardpin_atr_db_get_n_entries (shipped));
+  g_assert_true (cardpin_atr_db_lookup (db, LIMITED_ATR, &max_changes, &desc));
+  g_assert_cmpuint (max_changes, ==, 1);
+  g_assert_cmpstr (desc, ==, "cardpin virtual card, change-limited test model");
 }
 
 int
@@ -138,7 +137,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/atr-db/shipped-file", test_shipped_file);
   g_test_add_func ("/cardpin/atr-db/patterns", test_patterns);
   g_test_add_func ("/cardpin/atr-db/errors", test_errors);
-  g_test_add_func ("/cardpin/atr-db/default-path", test_default_path);
+  g_test_add_func ("/cardpin/atr-db/built-in", test_built_in);
 
   return g_test_run ();
 }

@@ -280,6 +280,45 @@ test_settings (void)
   g_settings_reset (settings, "pin-digits-only");
 }
 
+/* allowed-unblock-methods, asked through one function by every front end */
+static void
+test_unblock_methods (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.cardpin.CardPin");
+  const char *only_puk[] = { "puk", NULL };
+  const char *none[] = { NULL };
+  g_autoptr(GError) error = NULL;
+
+  /* the schema's default: every method */
+  g_assert_true (cardpin_policy_check_unblock_method (settings, CARDPIN_UNBLOCK_METHOD_PUK, &error));
+  g_assert_true (cardpin_policy_check_unblock_method (settings, CARDPIN_UNBLOCK_METHOD_ONLINE,
+                                                      &error));
+  g_assert_true (cardpin_policy_check_unblock_method (NULL, CARDPIN_UNBLOCK_METHOD_OFFLINE,
+                                                      &error));
+  g_assert_no_error (error);
+
+  g_settings_set_strv (settings, "allowed-unblock-methods", only_puk);
+  g_assert_true (cardpin_policy_check_unblock_method (settings, CARDPIN_UNBLOCK_METHOD_PUK, &error));
+  g_assert_false (cardpin_policy_check_unblock_method (NULL, CARDPIN_UNBLOCK_METHOD_OFFLINE,
+                                                       &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "administrator"));
+  g_clear_error (&error);
+  g_assert_false (cardpin_policy_check_unblock_method (settings, CARDPIN_UNBLOCK_METHOD_ONLINE,
+                                                       &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+  g_assert_false (cardpin_policy_check_unblock_method (settings, "telepathy", &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  g_settings_set_strv (settings, "allowed-unblock-methods", none);
+  g_assert_false (cardpin_policy_check_unblock_method (settings, CARDPIN_UNBLOCK_METHOD_PUK, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+  g_settings_reset (settings, "allowed-unblock-methods");
+}
+
 /* The PUK's own keys: their defaults are a PIV PUK (8 characters), the PIN keys do not
  * narrow them */
 static void
@@ -333,6 +372,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/policy/properties", test_properties);
   g_test_add_func ("/cardpin/policy/settings", test_settings);
   g_test_add_func ("/cardpin/policy/puk-settings", test_puk_settings);
+  g_test_add_func ("/cardpin/policy/unblock-methods", test_unblock_methods);
 
   return g_test_run ();
 }

@@ -37,6 +37,20 @@ check_output "the card was not touched (3 tries left, PIN unchanged)" "PIN tries
 check "the old PIN still verifies" ypt -a verify-pin -P 123456
 check "an 8-digit new PIN is accepted" change 123456 13579024
 check "yubico-piv-tool verifies the new PIN" ypt -a verify-pin -P 13579024
+for i in 1 2 3; do ypt -a verify-pin -P 111111 >/dev/null 2>&1; done
+check_output "PIN blocked" "PIN tries left:[[:space:]]*0" ypt -a status
+check_output "unblock --puk is allowed: it asks and unblocks" "PIN was unblocked" \
+  "$tool" unblock --puk --reader "$reader" --puk-fd 3 --new-pin-fd 4 3<<<12345678 4<<<24681357
+for i in 1 2 3; do ypt -a verify-pin -P 111111 >/dev/null 2>&1; done
+printf '[io/github/cardpin/CardPin]\nallowed-unblock-methods=[%s]\n' "'online'" > "$site/site.d/10-online-only"
+dconf compile "$site/site" "$site/site.d"
+check_output "with only online allowed, unblock --puk is refused" "does not allow unblocking with the PUK" \
+  fails "$tool" unblock --puk --reader "$reader" --puk-fd 3 --new-pin-fd 4 3<<<12345678 4<<<24681357
+check_output "... and unblock --challenge too, before any challenge is shown" \
+  "does not allow unblocking with a response code" fails "$tool" unblock --challenge --reader "$reader" --new-pin-fd 4 4<<<24681357
+check_output "the PUK's counter was not touched" '"puk_tries_left" : 3' "$tool" status --json
+rm "$site/site.d/10-online-only"
+dconf compile "$site/site" "$site/site.d"
 check_output "online unblock is refused: the locked methods leave it out" "administrator does not allow online" \
   fails "$tool" unblock --online --server https://127.0.0.1:9 --user nobody --password-fd 3 \
   --new-pin-fd 4 3<<<pw 4<<<13579024

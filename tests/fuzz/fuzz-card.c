@@ -85,13 +85,7 @@ static const guint8 admin_key[24] = {
   0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 };
 
-/* Used when CARDPIN_CHANGE_LIMITED_CARDS does not name the shipped list: its test model
- * and wildcard patterns of both kinds. */
-static const char builtin_atr_db[] =
-  "3B8C80014341524450494E4C494D49541B  1  cardpin virtual card, change-limited test model\n"
-  "3B8880014361726450495631XX  2  any-TCK variant of the default virtual card\n"
-  "3BXX8X01  3  short wildcard model\n";
-
+/* the change-limited card list built into core */
 static CardpinAtrDb *atr_db;
 
 /* Fake card */
@@ -447,10 +441,7 @@ LLVMFuzzerInitialize (int    *argc,
   (void) argc;
   (void) argv;
 
-  if (g_getenv ("CARDPIN_CHANGE_LIMITED_CARDS") != NULL)
-    atr_db = cardpin_atr_db_new_default (&error);
-  else
-    atr_db = cardpin_atr_db_new_from_data (builtin_atr_db, "fuzz-card", &error);
+  atr_db = cardpin_atr_db_new_default (&error);
   if (atr_db == NULL)
     {
       fprintf (stderr, "fuzz-card: cannot load the change-limited card list: %s\n",

@@ -53,8 +53,6 @@ ninja -C "$builddir" $(echo "$targets" | while read -r _ file; do
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}"
 export G_DEBUG="${G_DEBUG:-fatal-warnings}"
-# fuzz-card matches ATRs against the shipped change-limited card list
-export CARDPIN_CHANGE_LIMITED_CARDS="${CARDPIN_CHANGE_LIMITED_CARDS:-$srcdir/data/change-limited-cards.txt}"
 
 results=""
 failed=0

@@ -378,6 +378,26 @@ test_tool_puk_policy (CardpinTestFixture *fixture,
   without_settings ();
 }
 
+/* The warning for a change-limited card model shows from the build tree: the list is
+ * built into core, not looked up under the install prefix */
+static void
+test_tool_change_limited_warning (CardpinTestFixture *fixture,
+                                  gconstpointer       data)
+{
+  g_autofree char *err = NULL;
+
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) {
+                                 "--atr", "3B8C80014341524450494E4C494D49541B",
+                                 "--pin-change-limit", "1", NULL });
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
+                                                  "3", "--new-pin-fd", "4", NULL },
+                         "123456\n", "739154\n", NULL, &err), ==, 0);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "Warning: this card model (cardpin virtual card, "
+                                 "change-limited test model) allows its PIN to be changed "
+                                 "only 1 time."));
+}
+
 /* Starts `unblock --challenge` on a blocked card in reader 0 with the admin key AES_KEY
  * and the new PIN 642913; returns the process and the right response code. */
 static GSubprocess *
@@ -808,6 +828,7 @@ main (int   argc,
   ADD ("change-and-unblock", test_tool_change_and_unblock);
   ADD ("setup", test_tool_setup);
   ADD ("puk-policy", test_tool_puk_policy);
+  ADD ("change-limited-warning", test_tool_change_limited_warning);
   ADD ("challenge", test_tool_challenge);
   ADD ("challenge-long-line", test_tool_challenge_long_line);
   ADD ("challenge-nul", test_tool_challenge_nul);

@@ -68,6 +68,13 @@ def diag(text):
     tap.diag(text)
 
 
+def check(cond, what):
+    """A precondition: a failed test point when false, silent when true."""
+    if not cond:
+        ok(False, what)
+    return cond
+
+
 def wait_until(func, what, timeout=WAIT, interval=0.1, quiet=False):
     """Polls @func until it returns something true (a passed check @what, unless
     @quiet); returns that value. A failed check after @timeout seconds."""
@@ -263,17 +270,58 @@ class Card:
         return [int(a, 16) << 8 | int(b, 16)
                 for a, b in re.findall(r'SW1=0x([0-9A-Fa-f]{2}), SW2=0x([0-9A-Fa-f]{2})', out)]
 
+    def responses(self, *apdus):
+        """Like apdus(), with the data: [(sw, bytes)] (the SELECT's first)."""
+        argv = ['opensc-tool', '--reader', str(self.index), '-s', PIV_SELECT]
+        for a in apdus:
+            argv += ['-s', a]
+        out = subprocess.run(argv, capture_output=True, text=True).stdout
+        result = []
+        for block in re.split(r'^Received ', out, flags=re.M)[1:]:
+            m = re.match(r'\(SW1=0x([0-9A-Fa-f]{2}), SW2=0x([0-9A-Fa-f]{2})\):?\n?', block)
+            data = b''
+            for line in block[m.end():].splitlines():
+                if line.startswith('Sending'):
+                    break
+                data += bytes.fromhex(' '.join(re.findall(r'\b[0-9A-F]{2}\b', line[:48])))
+            result.append((int(m.group(1), 16) << 8 | int(m.group(2), 16), data))
+        return result
+
     def tries(self, key_ref=0x80):
-        """Tries left of a PIV key reference as the card says (VERIFY without data)."""
+        """Tries left of a PIV key reference as the card says: VERIFY without data for
+        the PIN (80), GET METADATA (YubiKey's F7, tag 06) for the PUK (81)."""
+        if key_ref != 0x80:
+            r = self.responses('00:F7:00:%02X' % key_ref)
+            check(len(r) == 2 and r[1][0] == 0x9000, 'GET METADATA of key %02X' % key_ref)
+            data = r[1][1]
+            i = 0
+            while i + 2 <= len(data):
+                tag, length = data[i], data[i + 1]
+                if tag == 0x06 and length == 2:
+                    return data[i + 3]
+                i += 2 + length
+            check(False, 'the metadata of key %02X holds its tries' % key_ref)
         sws = self.apdus('00:20:00:%02X' % key_ref)
-        ok(len(sws) == 2 and sws[0] == 0x9000, 'opensc-tool selects PIV in reader %d'
-           % self.index)
+        check(len(sws) == 2 and sws[0] == 0x9000, 'opensc-tool selects PIV in reader %d'
+              % self.index)
         sw = sws[1]
         if sw == 0x6983:
             return 0
         if sw & 0xFFF0 == 0x63C0:
             return sw & 0xF
         return -1
+
+    def log_mark(self):
+        """Where the card's command log (-v) ends now."""
+        return os.path.getsize(self.log)
+
+    def commands_since(self, mark, pattern):
+        """Commands logged since @mark (lines 'vcard: CLA INS P1 P2 -> SW') that match
+        @pattern."""
+        with open(self.log, errors='replace') as f:
+            f.seek(mark)
+            return [l for l in f.read().splitlines()
+                    if l.startswith('vcard: ') and re.search(pattern, l[7:])]
 
     def yubico_verify(self, pin):
         """yubico-piv-tool -a verify-pin: True when the card takes @pin (a test PIN)."""
@@ -408,8 +456,22 @@ class App:
                 walk(n.getChildAtIndex(i), depth + 1)
         walk(start, 0)
         if visible:
-            found = [n for n in found if self.on_screen(n)]
+            found = [n for n in found if self.on_page(n)]
         return found
+
+    def on_page(self, node):
+        """On screen, or scrolled out of a scrolled pane that is on screen."""
+        if self.on_screen(node):
+            return True
+        pane = node.parent
+        while pane is not None and pane.getRoleName() != 'scroll pane':
+            pane = pane.parent
+        if pane is None or not self.on_screen(pane):
+            return False
+        e = node.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+        p = pane.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+        cy = e.y + e.height // 2
+        return cy < p.y or cy >= p.y + p.height
 
     def _may_show(self, node):
         if not _has_state(node, 'STATE_VISIBLE'):
@@ -483,20 +545,72 @@ class App:
         return wait_until(lambda: [t for t in self.texts(root) if matches(t, name)],
                           what, timeout)[0]
 
+    def wait_toast(self, name, what, timeout=WAIT):
+        """A toast with @name: its label lives only while the toast shows, so any
+        label in the tree will do (quicker than hit-testing, toasts go in seconds)."""
+        return wait_until(lambda: [n.name for n in self.nodes('label', name, visible=False)],
+                          what, timeout, interval=0.05)[0]
+
     def wait_no_text(self, name, what, root=None, timeout=WAIT):
         wait_until(lambda: not self.has_text(name, root), what, timeout)
 
     # -- acting --
 
     def click(self, node):
-        """Presses a button the way a pointer does: the node's click/activate action."""
-        action = node.queryAction()
-        names = [action.getName(i) for i in range(action.nActions)]
+        """Presses a button through its own click action (what a screen reader
+        does); a node without one (a list row) gets a pointer click."""
+        try:
+            action = node.queryAction()
+            names = [action.getName(i) for i in range(action.nActions)]
+        except NotImplementedError:
+            names = []
         for wanted in ('click', 'activate', 'press'):
             if wanted in names:
                 action.doAction(names.index(wanted))
                 return
-        ok(False, '%r can be clicked (actions: %s)' % (node.name, names))
+        self.pointer_click(node)
+
+    def screen_origin(self):
+        """Where the window's coordinates start on the screen: the X window sits at
+        the top left (no window manager), inside it the client-side border."""
+        import gi
+        gi.require_version('Gdk', '3.0')
+        from gi.repository import Gdk
+        win = self.window()
+        e = win.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+        root = Gdk.get_default_root_window()
+        pixbuf = Gdk.pixbuf_get_from_window(root, 0, 0, root.get_width(), root.get_height())
+        box = drawn_box(pixbuf)
+        check(box is not None and box[2] >= e.width and box[3] >= e.height,
+              'the window is on the screen')
+        return (box[0] + (box[2] - e.width) // 2, box[1] + (box[3] - e.height) // 2)
+
+    def reveal(self, node):
+        """Scrolls with the mouse wheel until @node is on screen."""
+        for _ in range(40):
+            if self.on_screen(node):
+                return
+            e = node.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+            w = self.window().queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+            ox, oy = self.screen_origin()
+            wheel = 'b5c' if e.y + e.height // 2 > w.height // 2 else 'b4c'
+            self.atspi.Registry.generateMouseEvent(ox + w.width // 2, oy + w.height // 2,
+                                                   'abs')
+            self.atspi.Registry.generateMouseEvent(ox + w.width // 2, oy + w.height // 2,
+                                                   wheel)
+            time.sleep(0.1)
+        check(False, '%r can be scrolled into view' % node.name)
+
+    def pointer_click(self, node):
+        """A left click in the middle of @node with the pointer (XTest)."""
+        self.reveal(node)
+        e = node.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+        ox, oy = self.screen_origin()
+        x, y = ox + e.x + e.width // 2, oy + e.y + e.height // 2
+        reg = self.atspi.Registry
+        reg.generateMouseEvent(x, y, 'abs')
+        time.sleep(0.05)
+        reg.generateMouseEvent(x, y, 'b1c')
 
     def button(self, name, root=None):
         return self.find('push button', name, root)
@@ -523,6 +637,24 @@ class App:
             keysym = ord(ch) if ord(ch) < 0x100 else 0x01000000 + ord(ch)
             reg.generateKeyboardEvent(keysym, None, self.atspi.KEY_SYM)
             time.sleep(0.01)
+
+    def fill(self, name, text, root=None):
+        """Clicks into the entry named @name, empties it and types @text."""
+        entry = self.find('text', name, root, quiet=True)
+        self.pointer_click(entry)
+        time.sleep(0.15)
+        self.key('End')
+        for _ in range(12):
+            self.key('BackSpace')
+        self.type_text(text)
+        time.sleep(0.1)
+        return entry
+
+    def open_row(self, name, root=None):
+        """Clicks the list row @name (a card, an action on the card page)."""
+        row = self.find('list item', name, root)
+        self.click(row)
+        return row
 
     def key(self, keysym_name):
         import gi
