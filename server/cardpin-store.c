@@ -169,19 +169,19 @@ run (CardpinStore     *store,
 #define run_transaction(store, func, data, error) run ((store), TRUE, (func), (data), (error))
 #define run_read(store, func, data, error)        run ((store), FALSE, (func), (data), (error))
 
-/* Serials and user names: 1 to CARDPIN_STORE_MAX_FIELD printable ASCII characters,
- * no space (a serial is exactly what `cardpin-tool status --json` prints) */
+/* Serials: 1 to CARDPIN_STORE_MAX_FIELD printable ASCII characters, no space, exactly
+ * what `cardpin-tool status --json` prints */
 static gboolean
-check_name (const char  *value,
-            const char  *what,
-            GError     **error)
+check_serial (const char  *value,
+              GError     **error)
 {
   gsize length = value != NULL ? strlen (value) : 0;
 
   if (length == 0 || length > CARDPIN_STORE_MAX_FIELD)
     {
       g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
-                   _("The %s must be 1 to %d characters long."), what, CARDPIN_STORE_MAX_FIELD);
+                   _("A card serial must be 1 to %d characters long."),
+                   CARDPIN_STORE_MAX_FIELD);
       return FALSE;
     }
   for (gsize i = 0; i < length; i++)
@@ -190,15 +190,71 @@ check_name (const char  *value,
         g_autofree char *escaped = g_strescape (value, NULL);
 
         g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
-                     _("The %s “%s” contains a space or a character that is not printable "
-                       "ASCII."), what, escaped);
+                     _("The card serial “%s” contains a space or a character that is not "
+                       "printable ASCII. Give it as “cardpin-tool status” prints it."),
+                     escaped);
         return FALSE;
       }
   return TRUE;
 }
 
-#define check_serial(s, e) check_name ((s), _("card serial"), (e))
-#define check_user(u, e)   check_name ((u), _("user name"), (e))
+/* User names: 1 to CARDPIN_STORE_MAX_FIELD bytes of UTF-8 without control characters
+ * and without white space at either end (directory accounts may hold spaces and
+ * letters beyond ASCII) */
+static gboolean
+check_user (const char  *value,
+            GError     **error)
+{
+  gsize length = value != NULL ? strlen (value) : 0;
+  gboolean ok = length > 0 && length <= CARDPIN_STORE_MAX_FIELD &&
+                g_utf8_validate (value, length, NULL);
+
+  if (ok)
+    ok = !g_unichar_isspace (g_utf8_get_char (value)) &&
+         !g_unichar_isspace (g_utf8_get_char (g_utf8_prev_char (value + length)));
+  for (const char *p = value; ok && *p != '\0'; p = g_utf8_next_char (p))
+    ok = !g_unichar_iscntrl (g_utf8_get_char (p));
+  if (!ok)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
+                   _("A user name must be 1 to %d bytes of UTF-8 without control characters "
+                     "and without spaces at either end."), CARDPIN_STORE_MAX_FIELD);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* What a client sent (a user name that failed to sign in, a malformed serial) is
+ * recorded as well as it can be: invalid UTF-8 and control characters become "?", and
+ * the text is cut at @max bytes */
+static char *
+sanitize (const char *value,
+          gsize       max)
+{
+  g_autofree char *valid = NULL;
+  GString *out;
+
+  if (value == NULL)
+    return NULL;
+  valid = g_utf8_make_valid (value, -1);
+  out = g_string_new (NULL);
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      gsize before = out->len;
+
+      if (c == 0xFFFD || g_unichar_iscntrl (c))
+        g_string_append_c (out, '?');
+      else
+        g_string_append_unichar (out, c);
+      if (out->len > max)
+        {
+          g_string_truncate (out, before);
+          break;
+        }
+    }
+  return g_string_free (out, FALSE);
+}
 
 /* Free text of an audit record: valid UTF-8 without control characters */
 static gboolean
@@ -237,11 +293,9 @@ check_audit (const CardpinAuditRecord  *record,
 {
   const char *hash = record->challenge_sha256;
 
-  if ((record->user != NULL && !check_user (record->user, error)) ||
-      (record->serial != NULL && !check_serial (record->serial, error)) ||
-      !check_text (record->method, CARDPIN_STORE_MAX_FIELD, TRUE, "method", error) ||
+  /* user, serial and request id may come from a client: sanitized, never refused */
+  if (!check_text (record->method, CARDPIN_STORE_MAX_FIELD, TRUE, "method", error) ||
       !check_text (record->outcome, CARDPIN_STORE_MAX_FIELD, need_outcome, "outcome", error) ||
-      !check_text (record->request_id, CARDPIN_STORE_MAX_FIELD, FALSE, "request id", error) ||
       !check_text (record->operator_name, CARDPIN_STORE_MAX_FIELD, FALSE, "operator", error) ||
       !check_text (record->reason, MAX_REASON, FALSE, "reason", error))
     return FALSE;
@@ -270,9 +324,12 @@ insert_audit (CardpinStore              *store,
               GError                   **error)
 {
   g_autofree char *time = g_strdup_printf ("%" G_GINT64_FORMAT, now_microseconds (store));
+  g_autofree char *user = sanitize (record->user, CARDPIN_STORE_MAX_FIELD);
+  g_autofree char *serial = sanitize (record->serial, CARDPIN_STORE_MAX_FIELD);
+  g_autofree char *request_id = sanitize (record->request_id, CARDPIN_STORE_MAX_FIELD);
   const char *params[] = {
-    time, record->user, record->method, record->serial, record->challenge_sha256,
-    outcome, record->request_id, record->operator_name, record->reason,
+    time, user, record->method, serial, record->challenge_sha256,
+    outcome, request_id, record->operator_name, record->reason,
   };
 
   return query (store,

@@ -88,7 +88,7 @@ typedef enum {
 /**
  * CardpinAuditRecord:
  * @time: microseconds since the Unix epoch (UTC); set by the store on append
- * @user: the authenticated user (or the card's user for the helpdesk), may be %NULL
+ * @user: the (claimed) user, or the card's user for the helpdesk; may be %NULL
  * @method: what was asked, e.g. "response", "puk", "device-issue", "device-revoke",
  *   "helpdesk-respond"
  * @serial: the card serial, or %NULL
@@ -99,7 +99,10 @@ typedef enum {
  * @operator_name: the helpdesk operator, or %NULL
  * @reason: the helpdesk operator's reason, or %NULL
  *
- * One append-only audit record. Never a response, PUK, password or PIN.
+ * One append-only audit record. Never a response, PUK, password or PIN. @user, @serial
+ * and @request_id may be what a client sent: they are stored sanitized (invalid UTF-8 and
+ * control characters as "?", cut at CARDPIN_STORE_MAX_FIELD bytes), never refused.
+ * @method, @outcome, @operator_name, @reason and @challenge_sha256 must be well-formed.
  */
 typedef struct {
   gint64  time;

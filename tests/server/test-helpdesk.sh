@@ -42,7 +42,8 @@ run_backend () {
   check "$name: card add twice refused (exit 1)" status 1 hd card add 00A1 mallory
   check_output "$name: … with a message" "already in the inventory" hd card add 00A1 mallory
   check "$name: malformed serial refused" status 1 hd card add "a b" alice
-  check "$name: malformed user refused" status 1 hd card add 00C3 "x y"
+  check "$name: malformed user refused" status 1 hd card add 00C3 $'x\ty'
+  check "$name: … and a user name with a space at its end" status 1 hd card add 00C3 "x "
   check "$name: card disable" hd card disable 00B2
   check "$name: disable unknown card refused" status 1 hd card disable FFFF
   check_output "$name: … saying so" "not in the inventory" hd card disable FFFF
@@ -146,6 +147,25 @@ run_master_key sqlite "$work/unblock.sqlite"
 check "sqlite: no response or admin key in the database file" \
   fails grep -qi -e "$(admin_key 00A1)" "$work/unblock.sqlite"
 run_master_key postgresql "$CARDPIN_TEST_PG_URI"
+
+# hardened first thing (cardpin_process_harden): no core dumps while it waits for a code
+hardened () {
+  local conf=$1 pid limits=
+  sleep 5 | "$helpdesk" --config "$conf" respond 00A1 >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 50); do
+    if [ "$(cat /proc/$pid/comm 2>/dev/null)" = cardpin-helpdes ]; then
+      limits=$(grep "Max core file size" /proc/$pid/limits)
+      break
+    fi
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  echo "$limits"
+  [[ "$limits" =~ ^Max\ core\ file\ size\ +0\ +0\  ]]
+}
+check "the helpdesk turns core dumps off at start" hardened "$work/sqlite-mk.conf"
 
 check "no --config: usage error (exit 2)" status 2 "$helpdesk" card list
 check "missing configuration file refused (exit 1)" \

@@ -284,7 +284,8 @@ test_cards (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) cards = NULL;
   g_autoptr(CardpinStoreCard) card = NULL;
-  const char *bad[] = { "", "a b", "tab\there", "caf\xc3\xa9", NULL };
+  const char *bad_serials[] = { "", "a b", "tab\there", "caf\xc3\xa9", NULL };
+  const char *bad_users[] = { "", " alice", "alice ", "tab\there", "\xff\xfe", NULL };
   g_autofree char *long_serial = g_strnfill (CARDPIN_STORE_MAX_FIELD + 1, 'A');
   CardpinStoreCard *entry;
 
@@ -296,15 +297,24 @@ test_cards (Fixture       *fixture,
   g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_EXISTS);
   g_clear_error (&error);
 
-  for (guint i = 0; bad[i] != NULL; i++)
+  for (guint i = 0; bad_serials[i] != NULL; i++)
     {
-      g_assert_false (cardpin_store_card_add (fixture->store, bad[i], "alice", &error));
-      g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
-      g_clear_error (&error);
-      g_assert_false (cardpin_store_card_add (fixture->store, "00C3", bad[i], &error));
+      g_assert_false (cardpin_store_card_add (fixture->store, bad_serials[i], "alice", &error));
       g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
       g_clear_error (&error);
     }
+  for (guint i = 0; bad_users[i] != NULL; i++)
+    {
+      g_assert_false (cardpin_store_card_add (fixture->store, "00C3", bad_users[i], &error));
+      g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
+      g_clear_error (&error);
+    }
+  /* a directory account: a space inside, letters beyond ASCII */
+  add_card (fixture->store, "00D4", "J\xc3\xb8rn Smith");
+  card = cardpin_store_card_lookup (fixture->store, "00D4", &error);
+  g_assert_cmpstr (card->user, ==, "J\xc3\xb8rn Smith");
+  g_clear_pointer (&card, cardpin_store_card_free);
+  g_assert_true (cardpin_store_card_disable (fixture->store, "00D4", &error));
   g_assert_false (cardpin_store_card_add (fixture->store, long_serial, "alice", &error));
   g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
   g_clear_error (&error);
@@ -322,10 +332,10 @@ test_cards (Fixture       *fixture,
   g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
-  /* exactly the two cards, by serial, the first unchanged by the refused add */
+  /* exactly the three cards, by serial, the first unchanged by the refused add */
   cards = cardpin_store_card_list (fixture->store, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (cards->len, ==, 2);
+  g_assert_cmpuint (cards->len, ==, 3);
   entry = g_ptr_array_index (cards, 0);
   g_assert_cmpstr (entry->serial, ==, "00A1");
   g_assert_cmpstr (entry->user, ==, "alice");
@@ -732,7 +742,13 @@ test_audit (Fixture       *fixture,
     { .method = (char *) "response", .outcome = (char *) "x",
       .challenge_sha256 = (char *) "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08" },
     { .method = (char *) "response", .outcome = (char *) "x", .reason = (char *) "line\nbreak" },
-    { .method = (char *) "response", .outcome = (char *) "x", .user = (char *) "a b" },
+    { .method = (char *) "response", .outcome = (char *) "x", .operator_name = (char *) "a\tb" },
+  };
+  /* what a client sent is kept as well as it can be, never refused */
+  g_autofree char *long_user = g_strnfill (300, 'u');
+  CardpinAuditRecord client = {
+    .user = long_user, .method = (char *) "response", .serial = (char *) "A\x01" "B\xff",
+    .outcome = (char *) "bad-password", .request_id = (char *) "r-4",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (appended); i++)
@@ -748,10 +764,21 @@ test_audit (Fixture       *fixture,
       g_clear_error (&error);
     }
 
+  g_assert_true (cardpin_store_audit_append (fixture->store, &client, &error));
+  g_assert_no_error (error);
+
   reopen (fixture);
   records = cardpin_store_audit_list (fixture->store, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (appended));
+  g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (appended) + 1);
+  {
+    CardpinAuditRecord *record = g_ptr_array_index (records, G_N_ELEMENTS (appended));
+
+    g_assert_cmpuint (strlen (record->user), ==, CARDPIN_STORE_MAX_FIELD);
+    g_assert_cmpstr (record->serial, ==, "A?B?");
+    g_assert_cmpstr (record->outcome, ==, "bad-password");
+  }
+  g_ptr_array_remove_index (records, G_N_ELEMENTS (appended));
   for (guint i = 0; i < records->len; i++)
     {
       CardpinAuditRecord *record = g_ptr_array_index (records, i);
@@ -772,7 +799,7 @@ test_audit (Fixture       *fixture,
   g_assert_false (raw_exec (fixture, "DELETE FROM audit"));
   g_clear_pointer (&records, g_ptr_array_unref);
   records = cardpin_store_audit_list (fixture->store, &error);
-  g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (appended));
+  g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (appended) + 1);
 }
 
 /* The PostgreSQL server restarts under a running store: the next call connects again */
