@@ -9,6 +9,7 @@
 #include "cardpin-application.h"
 #include "cardpin-card-page-private.h"
 #include "cardpin-change-page.h"
+#include "cardpin-helpdesk-page.h"
 #include "cardpin-pin-state.h"
 #include "cardpin-window.h"
 
@@ -160,7 +161,9 @@ update (CardpinCardPage *self)
   /* Unblocking is also how a forgotten PIN is replaced. */
   set_action (self, self->unblock_puk_row, "card.unblock-puk",
               initialized && !pinpad && puk_usable && method_allowed (self, "puk"));
-  set_action (self, self->unblock_helpdesk_row, "card.unblock-helpdesk", FALSE);
+  /* the admin challenge/response of PIV cards (DESIGN.md) */
+  set_action (self, self->unblock_helpdesk_row, "card.unblock-helpdesk",
+              initialized && piv && !pinpad && method_allowed (self, "offline"));
   set_action (self, self->unblock_online_row, "card.unblock-online", FALSE);
   (void) online_configured;
   adw_preferences_group_set_title (self->unblock_group,
@@ -202,6 +205,20 @@ change_activated (GtkWidget  *widget,
     mode = CARDPIN_CHANGE_MODE_CHANGE_PIN;
 
   push (self, cardpin_change_page_new (self->token, mode));
+}
+
+static void
+helpdesk_activated (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  CardpinCardPage *self = CARDPIN_CARD_PAGE (widget);
+  GtkWidget *window = gtk_widget_get_ancestor (widget, CARDPIN_TYPE_WINDOW);
+  CardpinManager *manager = NULL;
+
+  if (window != NULL)
+    manager = cardpin_window_get_manager (CARDPIN_WINDOW (window));
+  push (self, cardpin_helpdesk_page_new (manager, self->token));
 }
 
 static void
@@ -304,6 +321,8 @@ cardpin_card_page_class_init (CardpinCardPageClass *klass)
   gtk_widget_class_install_action (widget_class, "card.change-pin", NULL, change_activated);
   gtk_widget_class_install_action (widget_class, "card.change-puk", NULL, change_activated);
   gtk_widget_class_install_action (widget_class, "card.unblock-puk", NULL, change_activated);
+  gtk_widget_class_install_action (widget_class, "card.unblock-helpdesk", NULL,
+                                   helpdesk_activated);
 
   cardpin_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,

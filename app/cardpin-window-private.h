@@ -14,5 +14,7 @@ GtkListBox  *_cardpin_window_get_list_box   (CardpinWindow *self);
 AdwStatusPage *_cardpin_window_get_error_page (CardpinWindow *self);
 /* the page on top: the list's box, a CardpinCardPage, a flow page */
 GtkWidget   *_cardpin_window_get_visible_page (CardpinWindow *self);
+gboolean     _cardpin_window_has_page     (CardpinWindow *self,
+                                           GType          type);
 
 G_END_DECLS

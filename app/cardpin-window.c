@@ -145,20 +145,45 @@ keeps_after_removal (GtkWidget *page)
   return g_object_get_data (G_OBJECT (page), "cardpin-keep-after-removal") != NULL;
 }
 
+/* The leaflet's pages in their order (its widget children are in stacking order) */
+static GPtrArray *
+leaflet_children (CardpinWindow *self)
+{
+  g_autoptr(GtkSelectionModel) pages = adw_leaflet_get_pages (self->leaflet);
+  GPtrArray *children = g_ptr_array_new ();
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (pages));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(AdwLeafletPage) page = g_list_model_get_item (G_LIST_MODEL (pages), i);
+
+      g_ptr_array_add (children, adw_leaflet_page_get_child (page));
+    }
+  return children;
+}
+
+static void
+remove_page (CardpinWindow *self,
+             GtkWidget     *page)
+{
+  drop_focus_in (self, page);
+  adw_leaflet_remove (self->leaflet, page);
+}
+
 /* The pages of a removed card go; a helpdesk unblock stays to say so. */
 static void
 drop_pages_of_token (CardpinWindow *self,
                      CardpinToken  *token)
 {
   GtkWidget *visible = adw_leaflet_get_visible_child (self->leaflet);
-  GtkWidget *child;
-  GPtrArray *doomed = g_ptr_array_new ();
+  g_autoptr(GPtrArray) children = leaflet_children (self);
+  g_autoptr(GPtrArray) doomed = g_ptr_array_new ();
   gboolean visible_doomed = FALSE;
 
-  for (child = gtk_widget_get_first_child (GTK_WIDGET (self->leaflet));
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
+  for (guint i = 0; i < children->len; i++)
     {
+      GtkWidget *child = g_ptr_array_index (children, i);
+
       if (child == self->cards_page || keeps_after_removal (child))
         continue;
       if (page_token (child) != token)
@@ -171,11 +196,7 @@ drop_pages_of_token (CardpinWindow *self,
   if (visible_doomed)
     adw_leaflet_set_visible_child (self->leaflet, self->cards_page);
   for (guint i = 0; i < doomed->len; i++)
-    {
-      drop_focus_in (self, g_ptr_array_index (doomed, i));
-      adw_leaflet_remove (self->leaflet, g_ptr_array_index (doomed, i));
-    }
-  g_ptr_array_unref (doomed);
+    remove_page (self, g_ptr_array_index (doomed, i));
 }
 
 /* Pages above the visible one are gone once the user went back. */
@@ -183,19 +204,20 @@ static void
 drop_pages_above_visible (CardpinWindow *self)
 {
   GtkWidget *visible = adw_leaflet_get_visible_child (self->leaflet);
-  GtkWidget *child;
+  g_autoptr(GPtrArray) children = leaflet_children (self);
+  gboolean above = FALSE;
 
   if (visible == NULL)
     return;
 
-  child = gtk_widget_get_next_sibling (visible);
-  while (child != NULL)
+  for (guint i = 0; i < children->len; i++)
     {
-      GtkWidget *next = gtk_widget_get_next_sibling (child);
+      GtkWidget *child = g_ptr_array_index (children, i);
 
-      drop_focus_in (self, child);
-      adw_leaflet_remove (self->leaflet, child);
-      child = next;
+      if (above)
+        remove_page (self, child);
+      else if (child == visible)
+        above = TRUE;
     }
 }
 
@@ -205,7 +227,7 @@ drop_pages_idle_cb (gpointer user_data)
   CardpinWindow *self = user_data;
 
   self->drop_pages_idle = 0;
-  if (!adw_leaflet_get_child_transition_running (self->leaflet))
+  if (self->leaflet != NULL && !adw_leaflet_get_child_transition_running (self->leaflet))
     drop_pages_above_visible (self);
   return G_SOURCE_REMOVE;
 }
@@ -215,6 +237,9 @@ drop_pages_idle_cb (gpointer user_data)
 static void
 leaflet_transition_cb (CardpinWindow *self)
 {
+  /* (while the window is destroyed, the leaflet is already gone) */
+  if (self->leaflet == NULL)
+    return;
   if (!adw_leaflet_get_child_transition_running (self->leaflet) && self->drop_pages_idle == 0)
     self->drop_pages_idle = g_idle_add (drop_pages_idle_cb, self);
 }
@@ -639,6 +664,19 @@ _cardpin_window_get_page (CardpinWindow *self)
   g_return_val_if_fail (CARDPIN_IS_WINDOW (self), NULL);
 
   return gtk_stack_get_visible_child_name (self->stack);
+}
+
+/* whether a page of type @type is in the window, visible or not */
+gboolean
+_cardpin_window_has_page (CardpinWindow *self,
+                          GType          type)
+{
+  g_autoptr(GPtrArray) children = leaflet_children (self);
+
+  for (guint i = 0; i < children->len; i++)
+    if (G_TYPE_CHECK_INSTANCE_TYPE (g_ptr_array_index (children, i), type))
+      return TRUE;
+  return FALSE;
 }
 
 GtkWidget *

@@ -15,6 +15,8 @@ packages=(
   # tests
   softhsm2 yubico-piv-tool openssl xxd python3 xvfb xauth dbus gnome-keyring
   libpam-wrapper libpamtest0-dev pamtester
+  # the login screen: GNOME 43 needs an NSS database with p11-kit-proxy (modutil)
+  libnss3-tools p11-kit-modules
   # central configuration tests: a real dconf database
   dconf-cli dconf-service
   # the helpdesk side: a real PostgreSQL server for the storage tests, wrk for the benchmark

@@ -15,11 +15,14 @@
 
 #include "cardpin-card-page-private.h"
 #include "cardpin-change-page-private.h"
+#include "cardpin-code.h"
+#include "cardpin-helpdesk-page-private.h"
 #include "cardpin-test-fixture.h"
 #include "cardpin-token-row.h"
 #include "cardpin-window-private.h"
 
 #define SERIAL "00112233445566778899AABBCCDDEEFF"
+#define ADMIN_KEY "000102030405060708090A0B0C0D0E0F"
 #define WAIT_MS CARDPIN_TEST_WAIT_MS
 
 typedef struct {
@@ -300,6 +303,200 @@ test_change_pin (Fixture       *fixture,
   g_assert_cmpint (cardpin_test_yubico_verify (CARDPIN_TEST_READER0, "97531864"), ==, 0);
 }
 
+static CardpinHelpdeskPage *
+helpdesk_page (Fixture *fixture)
+{
+  GtkWidget *page = _cardpin_window_get_visible_page (fixture->window);
+
+  return CARDPIN_IS_HELPDESK_PAGE (page) ? CARDPIN_HELPDESK_PAGE (page) : NULL;
+}
+
+static gboolean
+helpdesk_form_shown (Fixture *fixture)
+{
+  CardpinHelpdeskPage *page = helpdesk_page (fixture);
+
+  return page != NULL && g_strcmp0 (cardpin_helpdesk_page_get_state (page), "form") == 0;
+}
+
+static gboolean
+helpdesk_expired (Fixture *fixture)
+{
+  CardpinHelpdeskPage *page = helpdesk_page (fixture);
+
+  return page != NULL && g_strcmp0 (cardpin_helpdesk_page_get_state (page), "expired") == 0;
+}
+
+static gboolean
+helpdesk_gone (Fixture *fixture)
+{
+  return !_cardpin_window_has_page (fixture->window, CARDPIN_TYPE_HELPDESK_PAGE);
+}
+
+static gboolean
+helpdesk_idle (Fixture *fixture)
+{
+  CardpinHelpdeskPage *page = helpdesk_page (fixture);
+
+  return page != NULL && !cardpin_helpdesk_page_get_busy (page);
+}
+
+static void
+block_pin (const char *reader)
+{
+  static const guint8 verify[] = {
+    0x00, 0x20, 0x00, 0x80, 0x08, '9', '9', '9', '9', '9', '9', 0xFF, 0xFF
+  };
+
+  while (cardpin_test_card_tries (reader, 0x80) > 0)
+    cardpin_test_send_apdu (reader, verify, sizeof verify);
+}
+
+/* The helpdesk's answer to the challenge shown, computed with openssl from the key. */
+static char *
+response_for (const char *challenge_code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinSecret) challenge = cardpin_code_parse (challenge_code, 0, &error);
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_assert_no_error (error);
+  bytes = g_bytes_new (cardpin_secret_get_data (challenge), cardpin_secret_get_length (challenge));
+  return cardpin_test_response_code ("-aes-128-ecb", ADMIN_KEY, bytes);
+}
+
+static CardpinHelpdeskPage *
+open_helpdesk (Fixture *fixture)
+{
+  CardpinCardPage *card_page = open_card_page (fixture);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card_page), "card.unblock-helpdesk", NULL));
+  g_assert_true (wait_for (fixture, helpdesk_form_shown, WAIT_MS));
+  return helpdesk_page (fixture);
+}
+
+static void
+test_helpdesk_unblock (Fixture       *fixture,
+                       gconstpointer  user_data)
+{
+  const char * const card_args[] = { "--serial", SERIAL, "--admin-key", ADMIN_KEY,
+                                     "--admin-tries", "3", NULL };
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  CardpinHelpdeskPage *page;
+  CardpinNewPinGroup *group;
+  GtkEditable *response_entry;
+  GtkWidget *submit;
+  const char *challenge;
+  g_autofree char *response = NULL;
+  g_autofree char *typo = NULL;
+  g_autofree char *partial_check = NULL;
+  g_autoptr(GRegex) format = g_regex_new ("^([0-9A-F]{4} ){7}[0-9A-F]{4}   check [0-9A-F]{4}$",
+                                          0, 0, NULL);
+  char *p;
+
+  cardpin_test_fixture_insert (&fixture->stack, 0, card_args);
+  block_pin (CARDPIN_TEST_READER0);
+  open_window (fixture, modules);
+  page = open_helpdesk (fixture);
+  group = _cardpin_helpdesk_page_get_new_group (page);
+  response_entry = _cardpin_helpdesk_page_get_response_entry (page);
+  submit = _cardpin_helpdesk_page_get_submit_button (page);
+  gtk_test_widget_wait_for_draw (GTK_WIDGET (fixture->window));
+
+  /* the challenge in the DESIGN.md format */
+  challenge = _cardpin_helpdesk_page_get_challenge_text (page);
+  g_test_message ("challenge: %s", challenge);
+  g_assert_true (g_regex_match (format, challenge, 0, NULL));
+  response = response_for (challenge);
+  g_test_message ("response: %s", response);
+
+  /* the checksum of what is typed so far */
+  type_into (response_entry, "1a2B c3");
+  partial_check = g_strdup_printf ("check %04X", cardpin_code_checksum ("1A2BC3", 6));
+  g_assert_cmpstr (_cardpin_helpdesk_page_get_response_check (page), ==, partial_check);
+  g_assert_false (_cardpin_helpdesk_page_get_response_typo (page));
+
+  /* a typo: flagged in place, nothing reaches the card */
+  typo = g_strdup (response);
+  p = typo + 5;   /* the first digit of the second group */
+  *p = *p == '0' ? '1' : '0';
+  type_into (response_entry, typo);
+  type_into (cardpin_new_pin_group_get_new_entry (group), "97531864");
+  type_into (cardpin_new_pin_group_get_confirm_entry (group), "97531864");
+  g_test_message ("typo hint: %s", _cardpin_helpdesk_page_get_response_hint (page));
+  g_assert_true (_cardpin_helpdesk_page_get_response_typo (page));
+  g_assert_true (cardpin_new_pin_group_get_valid (group));
+  g_assert_false (gtk_widget_is_sensitive (submit));
+  g_assert_false (gtk_widget_activate_action (GTK_WIDGET (page), "helpdesk.submit", NULL) &&
+                  cardpin_helpdesk_page_get_busy (page));
+
+  /* leaving ends the card session: the card is free at once, and untouched (no admin
+   * try spent: a new challenge still allows all three) */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "win.back", NULL));
+  g_assert_true (wait_for (fixture, card_page_shown, WAIT_MS));
+  g_assert_true (wait_for (fixture, helpdesk_gone, WAIT_MS));
+  g_assert_cmpint (cardpin_test_card_tries (CARDPIN_TEST_READER0, 0x80), ==, 0);
+  g_assert_true (gtk_widget_activate_action (_cardpin_window_get_visible_page (fixture->window),
+                                             "card.unblock-helpdesk", NULL));
+  g_assert_true (wait_for (fixture, helpdesk_form_shown, WAIT_MS));
+  page = helpdesk_page (fixture);
+  g_test_message ("challenge hint: %s", _cardpin_helpdesk_page_get_challenge_hint (page));
+  g_assert_nonnull (strstr (_cardpin_helpdesk_page_get_challenge_hint (page),
+                            "3 more wrong responses"));
+  group = _cardpin_helpdesk_page_get_new_group (page);
+  response_entry = _cardpin_helpdesk_page_get_response_entry (page);
+  submit = _cardpin_helpdesk_page_get_submit_button (page);
+  g_free (response);
+  response = response_for (_cardpin_helpdesk_page_get_challenge_text (page));
+  type_into (cardpin_new_pin_group_get_new_entry (group), "97531864");
+  type_into (cardpin_new_pin_group_get_confirm_entry (group), "97531864");
+
+  /* the right response: the PIN is set, and another program takes it */
+  type_into (response_entry, response);
+  g_assert_false (_cardpin_helpdesk_page_get_response_typo (page));
+  g_assert_true (gtk_widget_is_sensitive (submit));
+  g_signal_emit_by_name (submit, "clicked");
+  if (!wait_for (fixture, card_page_shown, WAIT_MS))
+    g_error ("still on the helpdesk page: %s", _cardpin_helpdesk_page_get_status_text (page));
+  g_assert_cmpint (cardpin_test_yubico_verify (CARDPIN_TEST_READER0, "97531864"), ==, 0);
+}
+
+static void
+test_helpdesk_card_removed (Fixture       *fixture,
+                            gconstpointer  user_data)
+{
+  const char * const card_args[] = { "--serial", SERIAL, "--admin-key", ADMIN_KEY,
+                                     "--admin-tries", "3", NULL };
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  CardpinHelpdeskPage *page;
+  g_autofree char *first = NULL;
+
+  cardpin_test_fixture_insert (&fixture->stack, 0, card_args);
+  open_window (fixture, modules);
+  page = open_helpdesk (fixture);
+  first = g_strdup (_cardpin_helpdesk_page_get_challenge_text (page));
+  type_into (_cardpin_helpdesk_page_get_response_entry (page), "1234 5678");
+
+  /* the card goes: the challenge is no longer valid, the page stays to say so */
+  cardpin_test_fixture_pull (&fixture->stack, 0);
+  g_assert_true (wait_for (fixture, helpdesk_expired, WAIT_MS));
+  g_test_message ("expired: %s — %s", _cardpin_helpdesk_page_get_status_title (page),
+                  _cardpin_helpdesk_page_get_status_text (page));
+  g_assert_cmpstr (_cardpin_helpdesk_page_get_status_title (page), ==,
+                   "The Challenge Is No Longer Valid");
+  g_assert_cmpstr (gtk_editable_get_text (_cardpin_helpdesk_page_get_response_entry (page)), ==, "");
+
+  /* it comes back: Start Again asks it for a new challenge */
+  cardpin_test_fixture_insert (&fixture->stack, 0, card_args);
+  g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
+  g_assert_true (wait_for (fixture, row_settled, WAIT_MS));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "helpdesk.restart", NULL));
+  g_assert_true (wait_for (fixture, helpdesk_form_shown, WAIT_MS));
+  g_test_message ("new challenge: %s", _cardpin_helpdesk_page_get_challenge_text (page));
+  g_assert_cmpstr (_cardpin_helpdesk_page_get_challenge_text (page), !=, first);
+  g_assert_true (wait_for (fixture, helpdesk_idle, WAIT_MS));
+}
+
 static void
 test_card_inserted_later (Fixture       *fixture,
                           gconstpointer  user_data)
@@ -385,6 +582,10 @@ main (int   argc,
               fixture_set_up, test_card_inserted_later, fixture_tear_down);
   g_test_add ("/cardpin/window/change-pin", Fixture, NULL,
               fixture_set_up, test_change_pin, fixture_tear_down);
+  g_test_add ("/cardpin/window/helpdesk-unblock", Fixture, NULL,
+              fixture_set_up, test_helpdesk_unblock, fixture_tear_down);
+  g_test_add ("/cardpin/window/helpdesk-card-removed", Fixture, NULL,
+              fixture_set_up, test_helpdesk_card_removed, fixture_tear_down);
   g_test_add ("/cardpin/window/bad-module", Fixture, NULL,
               fixture_set_up, test_bad_module, fixture_tear_down);
   g_test_add ("/cardpin/window/no-service", Fixture, NULL,

@@ -1,0 +1,592 @@
+/* cardpin-pam-helper.c — what the login-screen helper does for each PAM entry point
+ *
+ * Everything a person sees is a PAM message relayed by pam_cardpin.so; GDM renders
+ * PROMPT_ECHO_ON as a visible entry, PROMPT_ECHO_OFF as a secret entry and TEXT_INFO /
+ * ERROR_MSG as one label (DESIGN.md "Login screen"). The card work is core's.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "cardpin-code.h"
+#include "cardpin-error.h"
+#include "cardpin-manager.h"
+#include "cardpin-pcsc.h"
+#include "cardpin-pin-state.h"
+#include "cardpin-piv.h"
+#include "cardpin-policy.h"
+#include "cardpin-pam-helper.h"
+
+/* a typo, a refused new PIN or an unknown choice is asked again this many times */
+#define MAX_REASKS 3
+
+/* What a read over PC/SC alone says of the card in one reader */
+typedef struct {
+  char     *reader;
+  gboolean  is_piv;
+  int       pin_tries_left;
+  int       pin_is_default;
+} CardState;
+
+static void
+card_state_free (CardState *state)
+{
+  g_free (state->reader);
+  g_free (state);
+}
+
+/* The cards present, read over PC/SC alone (no PKCS#11 module is loaded): SELECT of the
+ * PIV application and the PIN's counter, a few APDUs per card. No card, no reader or no
+ * pcscd is an empty list. */
+static GPtrArray *
+scan_cards (void)
+{
+  GPtrArray *cards = g_ptr_array_new_with_free_func ((GDestroyNotify) card_state_free);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) readers = NULL;
+  SCARDCONTEXT context;
+
+  if (!cardpin_pcsc_establish (&context, &error))
+    {
+      g_debug ("no PC/SC: %s", error->message);
+      return cards;
+    }
+  readers = cardpin_pcsc_list_readers (context, &error);
+  SCardReleaseContext (context);
+  if (readers == NULL)
+    {
+      g_debug ("no readers: %s", error != NULL ? error->message : "none");
+      return cards;
+    }
+
+  for (guint i = 0; readers[i] != NULL; i++)
+    {
+      g_autoptr(CardpinPcscCard) card = NULL;
+      g_autoptr(GError) local_error = NULL;
+      CardState *state;
+      CardpinCardIo io;
+      CardpinPivTries tries = { -1, -1, -1, -1 };
+
+      card = cardpin_pcsc_card_connect (readers[i], NULL, &local_error);
+      if (card == NULL)
+        {
+          g_debug ("%s: %s", readers[i], local_error->message);
+          continue;
+        }
+      if (!cardpin_pcsc_card_begin_transaction (card, &local_error))
+        {
+          g_debug ("%s: %s", readers[i], local_error->message);
+          continue;
+        }
+      io = cardpin_pcsc_card_get_io (card);
+
+      state = g_new0 (CardState, 1);
+      state->reader = g_strdup (readers[i]);
+      state->pin_tries_left = -1;
+      state->pin_is_default = -1;
+      if (cardpin_piv_select (&io, &local_error))
+        {
+          state->is_piv = TRUE;
+          if (cardpin_piv_get_tries (&io, CARDPIN_PIV_KEY_PIN, &tries, &local_error))
+            {
+              state->pin_tries_left = tries.tries_left;
+              state->pin_is_default = tries.is_default;
+            }
+        }
+      if (local_error != NULL)
+        g_debug ("%s: %s", readers[i], local_error->message);
+      cardpin_pcsc_card_end_transaction (card, SCARD_LEAVE_CARD, NULL);
+      g_debug ("%s: %s, PIN tries left %d", state->reader, state->is_piv ? "PIV" : "not PIV",
+               state->pin_tries_left);
+      g_ptr_array_add (cards, state);
+    }
+  return cards;
+}
+
+static CardpinManager *
+open_manager (CardpinPamHelper  *self,
+              GError           **error)
+{
+  return cardpin_manager_new ((const char * const *) self->modules, NULL, error);
+}
+
+/* The administrator's policy narrowed to what the token takes; PIV cards take 6 to 8
+ * characters (SP 800-73). */
+static CardpinPolicy *
+policy_for (CardpinPamHelper *self,
+            CardpinToken     *token)
+{
+  g_autoptr(CardpinPolicy) settings = cardpin_policy_new (self->config.pin_min_length,
+                                                          self->config.pin_max_length,
+                                                          self->config.pin_digits_only);
+  guint token_min = cardpin_token_get_min_pin_length (token);
+  guint token_max = cardpin_token_get_max_pin_length (token);
+
+  if (cardpin_token_is_piv (token))
+    {
+      token_min = MAX (token_min, CARDPIN_PIV_PIN_MIN);
+      token_max = token_max > 0 ? MIN (token_max, CARDPIN_PIV_PIN_MAX) : CARDPIN_PIV_PIN_MAX;
+    }
+  return cardpin_policy_new_for_token (settings, token_min, token_max);
+}
+
+/* Ends the attempt: the reason as an error message, then PAM_MAXTRIES (which GDM shows
+ * and stops at; anything else would restart the conversation in a loop). */
+static CardpinPamResult
+stop (CardpinPamHelper *self,
+      const char       *reason)
+{
+  cardpin_pam_conv_error (&self->conv, reason);
+  return CARDPIN_PAM_RESULT_MAXTRIES;
+}
+
+static CardpinPamResult
+stop_aborted (CardpinPamHelper *self)
+{
+  return stop (self, _("Unblocking was cancelled. The PIN is still blocked; remove and "
+                       "insert the card to start again."));
+}
+
+static CardpinPamResult
+stop_garbage (CardpinPamHelper *self)
+{
+  return stop (self, _("Too many unreadable answers. The PIN is still blocked; remove and "
+                       "insert the card to start again."));
+}
+
+/* The new PIN, typed twice in secret entries and checked against the policy; reasons are
+ * said in words and the PIN asked again. %NULL: @result says how the attempt ends. */
+static CardpinSecret *
+ask_new_pin (CardpinPamHelper     *self,
+             CardpinPolicy        *policy,
+             const CardpinSecret  *old_pin,
+             const CardpinSecret  *puk,
+             gboolean              unblocking,
+             CardpinPamResult     *result)
+{
+  const char *cancelled = unblocking ? NULL : _("Cancelled. The PIN was not changed.");
+
+  for (guint attempt = 0; attempt <= MAX_REASKS; attempt++)
+    {
+      g_autoptr(CardpinSecret) pin = NULL;
+      g_autoptr(CardpinSecret) again = NULL;
+      g_autoptr(GError) error = NULL;
+      CardpinPamReply reply;
+
+      pin = cardpin_pam_conv_prompt (&self->conv, FALSE, _("New PIN:"), &reply);
+      if (reply == CARDPIN_PAM_REPLY_ABORT)
+        {
+          *result = cancelled ? stop (self, cancelled) : stop_aborted (self);
+          return NULL;
+        }
+      if (reply == CARDPIN_PAM_REPLY_OK &&
+          cardpin_policy_check (policy, pin, old_pin, puk, &error))
+        {
+          again = cardpin_pam_conv_prompt (&self->conv, FALSE, _("New PIN again:"), &reply);
+          if (reply == CARDPIN_PAM_REPLY_ABORT)
+            {
+              *result = cancelled ? stop (self, cancelled) : stop_aborted (self);
+              return NULL;
+            }
+          if (reply == CARDPIN_PAM_REPLY_OK &&
+              cardpin_policy_check_confirmation (pin, again, &error))
+            return g_steal_pointer (&pin);
+        }
+
+      if (attempt == MAX_REASKS)
+        break;
+      cardpin_pam_conv_error (&self->conv,
+                              error != NULL ? error->message
+                                            : _("That is not a PIN this card can take."));
+    }
+  *result = stop (self, unblocking ? _("No new PIN was set. The PIN is still blocked; "
+                                       "remove and insert the card to start again.")
+                                   : _("No new PIN was set. The PIN was not changed."));
+  return NULL;
+}
+
+static CardpinPamResult
+unblock_with_helpdesk (CardpinPamHelper *self,
+                       CardpinToken     *token,
+                       CardpinPolicy    *policy)
+{
+  g_autoptr(CardpinUnblockSession) session = NULL;
+  g_autoptr(CardpinSecret) response = NULL;
+  g_autoptr(CardpinSecret) new_pin = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *challenge = NULL;
+  CardpinPamResult result = CARDPIN_PAM_RESULT_MAXTRIES;
+  gsize length;
+
+  session = cardpin_token_begin_unblock (token, NULL, &error);
+  if (session == NULL)
+    return stop (self, error->message);
+  length = g_bytes_get_size (cardpin_unblock_session_get_challenge (session));
+
+  challenge = g_strdup_printf (_("Call your helpdesk and read them this challenge:\n%s"),
+                               cardpin_unblock_session_get_challenge_code (session));
+  cardpin_pam_conv_info (&self->conv, challenge);
+
+  for (guint attempt = 0; response == NULL; attempt++)
+    {
+      g_autoptr(CardpinSecret) typed = NULL;
+      CardpinPamReply reply;
+
+      typed = cardpin_pam_conv_prompt (&self->conv, TRUE, _("Response code from your helpdesk:"),
+                                       &reply);
+      if (reply == CARDPIN_PAM_REPLY_ABORT)
+        {
+          cardpin_unblock_session_cancel (session);
+          return stop_aborted (self);
+        }
+
+      g_clear_error (&error);
+      /* the checksum is checked here: a typo never reaches the card */
+      if (reply == CARDPIN_PAM_REPLY_OK)
+        response = cardpin_code_parse (cardpin_secret_as_string (typed), length, &error);
+      if (response != NULL)
+        break;
+
+      if (attempt == MAX_REASKS)
+        {
+          cardpin_unblock_session_cancel (session);
+          return reply == CARDPIN_PAM_REPLY_OK ?
+                 stop (self, _("Too many mistyped response codes. The PIN is still blocked; "
+                               "remove and insert the card to start again.")) :
+                 stop_garbage (self);
+        }
+      cardpin_pam_conv_error (&self->conv, error != NULL ? error->message
+                                                         : _("That is not a response code."));
+      /* an error message hides the challenge on the login screen: show it again */
+      cardpin_pam_conv_info (&self->conv, challenge);
+    }
+
+  new_pin = ask_new_pin (self, policy, NULL, NULL, TRUE, &result);
+  if (new_pin == NULL)
+    {
+      cardpin_unblock_session_cancel (session);
+      return result;
+    }
+
+  g_clear_error (&error);
+  if (!cardpin_unblock_session_complete (session, response, new_pin, NULL, &error))
+    {
+      g_debug ("unblock: %s", error->message);
+      return stop (self, error->message);
+    }
+  return CARDPIN_PAM_RESULT_IGNORE;
+}
+
+static CardpinPamResult
+unblock_with_puk (CardpinPamHelper *self,
+                  CardpinToken     *token,
+                  CardpinPolicy    *policy)
+{
+  g_autoptr(CardpinSecret) puk = NULL;
+  g_autoptr(CardpinSecret) new_pin = NULL;
+  g_autoptr(GError) error = NULL;
+  CardpinPamResult result = CARDPIN_PAM_RESULT_MAXTRIES;
+
+  for (guint attempt = 0; puk == NULL; attempt++)
+    {
+      g_autoptr(CardpinSecret) typed = NULL;
+      CardpinPamReply reply;
+
+      typed = cardpin_pam_conv_prompt (&self->conv, FALSE, _("PUK:"), &reply);
+      if (reply == CARDPIN_PAM_REPLY_ABORT)
+        return stop_aborted (self);
+
+      g_clear_error (&error);
+      /* a value no PIV card can hold costs no try */
+      if (reply == CARDPIN_PAM_REPLY_OK &&
+          cardpin_piv_check_reference (typed, CARDPIN_PIV_KEY_PUK, FALSE, &error))
+        puk = g_steal_pointer (&typed);
+      else if (attempt == MAX_REASKS)
+        return stop_garbage (self);
+      else
+        cardpin_pam_conv_error (&self->conv, error != NULL ? error->message
+                                                           : _("That is not a PUK."));
+    }
+
+  new_pin = ask_new_pin (self, policy, NULL, puk, TRUE, &result);
+  if (new_pin == NULL)
+    return result;
+
+  if (!cardpin_token_unblock_pin (token, puk, new_pin, NULL, &error))
+    {
+      g_debug ("unblock with PUK: %s", error->message);
+      return stop (self, error->message);
+    }
+  return CARDPIN_PAM_RESULT_IGNORE;
+}
+
+static const char *
+method_label (CardpinPamMethod method)
+{
+  switch (method)
+    {
+    case CARDPIN_PAM_METHOD_HELPDESK:
+      return _("a response code from your helpdesk");
+    case CARDPIN_PAM_METHOD_PUK:
+      return _("your PUK");
+    case CARDPIN_PAM_METHOD_ONLINE:
+    default:
+      return _("your account password (online)");
+    }
+}
+
+/* Which method: no question when there is only one. 0 when the person gave up. */
+static CardpinPamMethod
+choose_method (CardpinPamHelper  *self,
+               CardpinPamMethod  *methods,
+               guint              n_methods,
+               CardpinPamResult  *result)
+{
+  g_autoptr(GString) question = g_string_new (_("Unblock it with"));
+
+  if (n_methods == 1)
+    return methods[0];
+
+  for (guint i = 0; i < n_methods; i++)
+    g_string_append_printf (question, "%s %u = %s", i == 0 ? ":" : ",", i + 1,
+                            method_label (methods[i]));
+  g_string_append_printf (question, _(". Type a number from 1 to %u:"), n_methods);
+
+  for (guint attempt = 0; attempt <= MAX_REASKS; attempt++)
+    {
+      g_autoptr(CardpinSecret) answer = NULL;
+      CardpinPamReply reply;
+      guint64 number = 0;
+
+      answer = cardpin_pam_conv_prompt (&self->conv, TRUE, question->str, &reply);
+      if (reply == CARDPIN_PAM_REPLY_ABORT)
+        {
+          *result = stop_aborted (self);
+          return 0;
+        }
+      if (reply == CARDPIN_PAM_REPLY_OK &&
+          g_ascii_string_to_unsigned (g_strstrip ((char *) cardpin_secret_as_string (answer)),
+                                      10, 1, n_methods, &number, NULL))
+        return methods[number - 1];
+      if (attempt < MAX_REASKS)
+        cardpin_pam_conv_error (&self->conv, _("Type one of the numbers shown."));
+    }
+  *result = stop_garbage (self);
+  return 0;
+}
+
+CardpinPamResult
+cardpin_pam_helper_auth (CardpinPamHelper *self)
+{
+  g_autoptr(GPtrArray) cards = scan_cards ();
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinPolicy) policy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *explanation = NULL;
+  const char *blocked_reader = NULL;
+  gboolean unknown = FALSE;
+  CardpinPamMethod methods[CARDPIN_PAM_N_METHODS];
+  guint n_methods = 0;
+  CardpinPamMethod method;
+  CardpinPamResult result = CARDPIN_PAM_RESULT_MAXTRIES;
+
+  for (guint i = 0; i < cards->len && blocked_reader == NULL; i++)
+    {
+      CardState *card = g_ptr_array_index (cards, i);
+
+      if (card->pin_tries_left == 0)
+        blocked_reader = card->reader;
+      else if (!card->is_piv || card->pin_tries_left < 0)
+        unknown = TRUE;
+    }
+
+  /* healthy card or no card: not one message */
+  if (blocked_reader == NULL && !unknown)
+    return CARDPIN_PAM_RESULT_IGNORE;
+
+  manager = open_manager (self, &error);
+  if (manager == NULL)
+    {
+      g_warning ("cannot load the PKCS#11 modules: %s", error->message);
+      return CARDPIN_PAM_RESULT_IGNORE;
+    }
+
+  if (blocked_reader != NULL)
+    token = cardpin_manager_find_token (manager, blocked_reader, NULL, &error);
+  else
+    {
+      /* cards PC/SC alone cannot read: what PKCS#11 says of them */
+      for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (manager)) && !token; i++)
+        {
+          g_autoptr(CardpinToken) candidate = g_list_model_get_item (G_LIST_MODEL (manager), i);
+
+          if (cardpin_token_is_hardware (candidate) &&
+              cardpin_token_get_pin_state (candidate) == CARDPIN_PIN_STATE_LOCKED)
+            token = g_steal_pointer (&candidate);
+        }
+    }
+  if (token == NULL)
+    {
+      g_debug ("no blocked token: %s", error != NULL ? error->message : "all usable");
+      return CARDPIN_PAM_RESULT_IGNORE;
+    }
+  /* blocked by the time the modules are loaded? (another attempt may have unblocked it) */
+  if (cardpin_token_get_pin_state (token) != CARDPIN_PIN_STATE_LOCKED)
+    return CARDPIN_PAM_RESULT_IGNORE;
+
+  for (guint i = 0; i < self->config.n_methods; i++)
+    {
+      CardpinPamMethod candidate = self->config.methods[i];
+
+      if (candidate == CARDPIN_PAM_METHOD_HELPDESK && !cardpin_token_is_piv (token))
+        continue;
+      if (candidate == CARDPIN_PAM_METHOD_PUK && cardpin_token_get_puk_tries_left (token) == 0)
+        continue;
+      /* the online method needs the unblock service; not offered here yet */
+      if (candidate == CARDPIN_PAM_METHOD_ONLINE)
+        continue;
+      methods[n_methods++] = candidate;
+    }
+
+  explanation = cardpin_pin_state_explain (CARDPIN_PIN_STATE_LOCKED,
+                                           cardpin_token_get_pin_tries_left (token),
+                                           cardpin_token_get_puk_tries_left (token));
+  if (n_methods == 0)
+    {
+      g_autofree char *text = g_strdup_printf ("%s. %s", explanation,
+                                               _("It cannot be unblocked here: ask your "
+                                                 "administrator."));
+      return stop (self, text);
+    }
+
+  cardpin_pam_conv_info (&self->conv, _("The PIN of this smart card is blocked."));
+
+  method = choose_method (self, methods, n_methods, &result);
+  if (method == 0)
+    return result;
+
+  policy = policy_for (self, token);
+  if (method == CARDPIN_PAM_METHOD_HELPDESK)
+    result = unblock_with_helpdesk (self, token, policy);
+  else
+    result = unblock_with_puk (self, token, policy);
+
+  if (result == CARDPIN_PAM_RESULT_IGNORE)
+    {
+      g_debug ("PIN unblocked in %s", cardpin_token_get_reader (token));
+      cardpin_pam_conv_info (&self->conv, _("PIN unblocked — enter your new PIN"));
+    }
+  return result;
+}
+
+/* The token in the first reader with a card, through PKCS#11 */
+static CardpinToken *
+find_card_token (CardpinPamHelper  *self,
+                 GPtrArray         *cards,
+                 CardpinManager   **manager_out,
+                 GError           **error)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  CardState *card;
+  CardpinToken *token;
+
+  if (cards->len == 0)
+    return NULL;
+  card = g_ptr_array_index (cards, 0);
+  manager = open_manager (self, error);
+  if (manager == NULL)
+    return NULL;
+  token = cardpin_manager_find_token (manager, card->reader, NULL, error);
+  if (token != NULL)
+    *manager_out = g_steal_pointer (&manager);
+  return token;
+}
+
+CardpinPamResult
+cardpin_pam_helper_account (CardpinPamHelper *self)
+{
+  g_autoptr(CardpinSecret) authtok = cardpin_pam_conv_read_authtok (&self->conv);
+  g_autoptr(GPtrArray) cards = scan_cards ();
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  CardState *card;
+
+  if (cards->len == 0)
+    return CARDPIN_PAM_RESULT_IGNORE;
+  card = g_ptr_array_index (cards, 0);
+
+  /* the PIN just typed is the factory one: compared in memory, no card try */
+  if (authtok != NULL &&
+      cardpin_secret_equal_bytes (authtok, (const guint8 *) CARDPIN_PIV_FACTORY_PIN,
+                                  strlen (CARDPIN_PIV_FACTORY_PIN)))
+    {
+      g_debug ("the PIN is the factory PIN");
+      return CARDPIN_PAM_RESULT_NEW_AUTHTOK_REQD;
+    }
+  /* the card says so itself (PIV metadata) */
+  if (card->is_piv && card->pin_is_default == 1)
+    {
+      g_debug ("the card reports its factory PIN");
+      return CARDPIN_PAM_RESULT_NEW_AUTHTOK_REQD;
+    }
+  if (card->is_piv && card->pin_tries_left >= 0)
+    return CARDPIN_PAM_RESULT_IGNORE;
+
+  /* cards PC/SC alone cannot read: the token's must-change flag */
+  token = find_card_token (self, cards, &manager, &error);
+  if (token != NULL && cardpin_token_get_pin_state (token) == CARDPIN_PIN_STATE_MUST_CHANGE)
+    return CARDPIN_PAM_RESULT_NEW_AUTHTOK_REQD;
+  return CARDPIN_PAM_RESULT_IGNORE;
+}
+
+CardpinPamResult
+cardpin_pam_helper_password (CardpinPamHelper *self)
+{
+  g_autoptr(CardpinSecret) old_pin = cardpin_pam_conv_read_authtok (&self->conv);
+  g_autoptr(GPtrArray) cards = scan_cards ();
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(CardpinPolicy) policy = NULL;
+  g_autoptr(CardpinSecret) new_pin = NULL;
+  g_autoptr(GError) error = NULL;
+  CardpinPamResult result = CARDPIN_PAM_RESULT_AUTHTOK_ERR;
+
+  token = find_card_token (self, cards, &manager, &error);
+  if (token == NULL)
+    {
+      g_debug ("no card: %s", error != NULL ? error->message : "none");
+      return CARDPIN_PAM_RESULT_IGNORE;
+    }
+
+  cardpin_pam_conv_info (&self->conv, _("Your smart card still has its first PIN. Choose "
+                                        "a personal PIN now."));
+  if (old_pin == NULL)
+    {
+      CardpinPamReply reply;
+
+      old_pin = cardpin_pam_conv_prompt (&self->conv, FALSE, _("Current PIN:"), &reply);
+      if (old_pin == NULL)
+        {
+          cardpin_pam_conv_error (&self->conv, _("The PIN was not changed."));
+          return CARDPIN_PAM_RESULT_AUTHTOK_ERR;
+        }
+    }
+
+  policy = policy_for (self, token);
+  new_pin = ask_new_pin (self, policy, old_pin, NULL, FALSE, &result);
+  if (new_pin == NULL)
+    return CARDPIN_PAM_RESULT_AUTHTOK_ERR;
+
+  if (!cardpin_token_change_pin (token, old_pin, new_pin, NULL, &error))
+    {
+      cardpin_pam_conv_error (&self->conv, error->message);
+      return CARDPIN_PAM_RESULT_AUTHTOK_ERR;
+    }
+  cardpin_pam_conv_info (&self->conv, _("The PIN was changed."));
+  return CARDPIN_PAM_RESULT_SUCCESS;
+}

@@ -1,0 +1,996 @@
+/* cardpin-unblockd.c — the online unblock service
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "cardpin-master-key.h"
+#include "cardpin-pam-auth.h"
+#include "cardpin-store.h"
+#include "cardpin-unblockd-request.h"
+#include "cardpin-unblockd.h"
+
+/**
+ * CardpinUnblockd:
+ *
+ * The HTTPS service of DESIGN.md "Online unblock protocol". Soup runs in the main
+ * thread; every request that needs PAM, the token or the database is paused and handled
+ * in a worker thread (PAM modules sleep after a failure; the database may wait for a
+ * lock), then answered from the main thread. One audit record per request to
+ * /v1/unblock/ and /v1/devices is committed before its answer is sent.
+ */
+struct _CardpinUnblockd
+{
+  CardpinServerConfig *config;
+  CardpinMasterKey    *master_key;
+  CardpinStore        *store;
+  SoupServer          *server;
+  GMainLoop           *loop;
+  guint                in_flight;
+  gboolean             stopping;
+  guint                signal_sources[2];
+};
+
+typedef enum {
+  ROUTE_NONE,           /* not ours: 404, not audited */
+  ROUTE_HEALTH,
+  ROUTE_RESPONSE,
+  ROUTE_PUK,
+  ROUTE_DEVICE_ISSUE,
+  ROUTE_DEVICE_REVOKE,
+  ROUTE_AUDITED_OTHER,  /* under /v1/unblock/ or /v1/devices, but no such endpoint */
+} Route;
+
+/* What the soup side keeps per request */
+typedef struct {
+  char      *request_id;
+  guint      deadline;
+  gboolean   timed_out;
+} RequestState;
+
+/* One request handed to a worker thread, and its answer */
+typedef struct {
+  CardpinUnblockd     *service;
+  SoupServerMessage   *msg;
+  Route                route;
+  char                *request_id;
+  char                *http_method;
+  char                *path;
+  char                *remote;
+  CardpinUnblockdAuth  auth;
+  char                *basic_user;
+  CardpinSecret       *credential;
+  GBytes              *body;
+
+  /* the answer */
+  guint                status;
+  GBytes              *answer;
+  guint                retry_after;
+  gboolean             ask_credentials;
+  const char          *allow;
+  char                *user;          /* authenticated (or claimed) user, for audit and log */
+  char                *serial;
+  char                *challenge_sha256;
+  const char          *outcome;
+} Job;
+
+/* RFC 6585; libsoup 3.2 has no name for it */
+#define STATUS_TOO_MANY_REQUESTS 429
+
+static GQuark request_state_quark;
+
+/* Helpers */
+
+static const char *
+route_method (Route route)
+{
+  switch (route)
+    {
+    case ROUTE_RESPONSE:
+      return "response";
+    case ROUTE_PUK:
+      return "puk";
+    case ROUTE_DEVICE_ISSUE:
+      return "device-issue";
+    case ROUTE_DEVICE_REVOKE:
+      return "device-revoke";
+    case ROUTE_HEALTH:
+      return "health";
+    case ROUTE_AUDITED_OTHER:
+    case ROUTE_NONE:
+    default:
+      return "unknown";
+    }
+}
+
+static gboolean
+path_is_audited (const char *path)
+{
+  return g_str_has_prefix (path, "/v1/unblock/") || strcmp (path, "/v1/unblock") == 0 ||
+         strcmp (path, "/v1/devices") == 0 || g_str_has_prefix (path, "/v1/devices/");
+}
+
+/* The route of @path, and the method it takes (for 405) */
+static Route
+route_for (const char  *path,
+           const char **allowed)
+{
+  static const struct {
+    const char *path;
+    const char *method;
+    Route       route;
+  } routes[] = {
+    { "/v1/health", "GET", ROUTE_HEALTH },
+    { "/v1/unblock/response", "POST", ROUTE_RESPONSE },
+    { "/v1/unblock/puk", "POST", ROUTE_PUK },
+    { "/v1/devices", "POST", ROUTE_DEVICE_ISSUE },
+    { "/v1/devices/current", "DELETE", ROUTE_DEVICE_REVOKE },
+  };
+
+  *allowed = NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    if (strcmp (path, routes[i].path) == 0)
+      {
+        *allowed = routes[i].method;
+        return routes[i].route;
+      }
+  return path_is_audited (path) ? ROUTE_AUDITED_OTHER : ROUTE_NONE;
+}
+
+static GBytes *
+json_answer (const char *request_id,
+             const char *first_name,
+             ...) G_GNUC_NULL_TERMINATED;
+
+/* {"name": "value", …, "request_id": "…"}; none of the values is a secret */
+static GBytes *
+json_answer (const char *request_id,
+             const char *first_name,
+             ...)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  const char *name;
+  va_list args;
+  char *text;
+  gsize length;
+
+  json_builder_begin_object (builder);
+  va_start (args, first_name);
+  for (name = first_name; name != NULL; name = va_arg (args, const char *))
+    {
+      json_builder_set_member_name (builder, name);
+      json_builder_add_string_value (builder, va_arg (args, const char *));
+    }
+  va_end (args);
+  json_builder_set_member_name (builder, "request_id");
+  json_builder_add_string_value (builder, request_id);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, &length);
+  return g_bytes_new_take (text, length);
+}
+
+static void
+secret_bytes_free (gpointer data)
+{
+  cardpin_secret_unref (data);
+}
+
+/* {"<name>": "<secret>", ["expires": "…",] "request_id": "…"} built in locked memory; the
+ * GBytes wipes it when soup is done with it */
+static GBytes *
+secret_answer (const char          *name,
+               const CardpinSecret *value,
+               const char          *expires,
+               const char          *request_id)
+{
+  g_autofree char *tail = expires != NULL
+    ? g_strdup_printf ("\",\"expires\":\"%s\",\"request_id\":\"%s\"}", expires, request_id)
+    : g_strdup_printf ("\",\"request_id\":\"%s\"}", request_id);
+  g_autofree char *head = g_strdup_printf ("{\"%s\":\"", name);
+  gsize length = strlen (head) + cardpin_secret_get_length (value) + strlen (tail);
+  CardpinSecret *text = cardpin_secret_new_sized (length);
+  guint8 *out = cardpin_secret_get_mutable_data (text);
+
+  memcpy (out, head, strlen (head));
+  out += strlen (head);
+  memcpy (out, cardpin_secret_get_data (value), cardpin_secret_get_length (value));
+  out += cardpin_secret_get_length (value);
+  memcpy (out, tail, strlen (tail));
+  return g_bytes_new_with_free_func (cardpin_secret_get_data (text), length, secret_bytes_free,
+                                     text);
+}
+
+static void
+job_refuse (Job        *job,
+            guint       status,
+            const char *outcome,
+            const char *message)
+{
+  job->status = status;
+  job->outcome = outcome;
+  g_clear_pointer (&job->answer, g_bytes_unref);
+  job->answer = json_answer (job->request_id, "error", outcome, "message", message, NULL);
+}
+
+static void
+job_free (Job *job)
+{
+  g_clear_object (&job->msg);
+  g_free (job->request_id);
+  g_free (job->http_method);
+  g_free (job->path);
+  g_free (job->remote);
+  g_free (job->basic_user);
+  g_clear_pointer (&job->credential, cardpin_secret_unref);
+  g_clear_pointer (&job->body, g_bytes_unref);
+  g_clear_pointer (&job->answer, g_bytes_unref);
+  g_free (job->user);
+  g_free (job->serial);
+  g_free (job->challenge_sha256);
+  g_free (job);
+}
+
+/* Appends the job's audit record (worker thread). On a database failure the answer
+ * becomes 503: nothing is answered that was not audited. */
+static void
+job_audit (Job *job)
+{
+  g_autoptr(GError) error = NULL;
+  CardpinAuditRecord record = {
+    .user = job->user,
+    .method = (char *) route_method (job->route),
+    .serial = job->serial,
+    .challenge_sha256 = job->challenge_sha256,
+    .outcome = (char *) job->outcome,
+    .request_id = job->request_id,
+  };
+
+  if (!cardpin_store_audit_append (job->service->store, &record, &error))
+    {
+      g_warning ("request %s: cannot write the audit record: %s", job->request_id,
+                 error->message);
+      job_refuse (job, SOUP_STATUS_SERVICE_UNAVAILABLE, "error",
+                  "the service cannot record the request; try again later");
+    }
+}
+
+static void
+store_failed (Job        *job,
+              GError     *error)
+{
+  g_warning ("request %s: database: %s", job->request_id, error->message);
+  job_refuse (job, SOUP_STATUS_SERVICE_UNAVAILABLE, "error",
+              "the service's database failed; try again later");
+}
+
+/* Sets job->user; on refusal sets the answer (audited by the caller) and returns FALSE */
+static gboolean
+job_authenticate (Job      *job,
+                  gboolean  bearer_allowed,
+                  gboolean  basic_allowed)
+{
+  CardpinUnblockd *self = job->service;
+  g_autoptr(GError) error = NULL;
+
+  switch (job->auth)
+    {
+    case CARDPIN_UNBLOCKD_AUTH_NONE:
+      job->ask_credentials = TRUE;
+      job_refuse (job, SOUP_STATUS_UNAUTHORIZED, "no-credentials",
+                  "sign in with your account password (HTTP Basic) or a device token");
+      return FALSE;
+
+    case CARDPIN_UNBLOCKD_AUTH_MALFORMED:
+      job->ask_credentials = TRUE;
+      job_refuse (job, SOUP_STATUS_UNAUTHORIZED, "bad-credentials",
+                  "the Authorization header is malformed");
+      return FALSE;
+
+    case CARDPIN_UNBLOCKD_AUTH_BEARER:
+      {
+        char *user = NULL;
+
+        if (!bearer_allowed)
+          {
+            job->ask_credentials = TRUE;
+            job_refuse (job, SOUP_STATUS_UNAUTHORIZED, "password-required",
+                        "this request needs the account password, not a device token");
+            return FALSE;
+          }
+        if (!cardpin_store_token_check (self->store,
+                                        cardpin_secret_as_string (job->credential), &user,
+                                        &error))
+          {
+            store_failed (job, error);
+            return FALSE;
+          }
+        if (user == NULL)
+          {
+            job_refuse (job, SOUP_STATUS_UNAUTHORIZED, "bad-token",
+                        "the device token is unknown, expired or revoked; sign in with "
+                        "your password");
+            return FALSE;
+          }
+        job->user = user;
+        return TRUE;
+      }
+
+    case CARDPIN_UNBLOCKD_AUTH_BASIC:
+      {
+        guint retry_after = 0;
+        CardpinPamResult result;
+
+        job->user = g_strdup (job->basic_user);
+        if (!basic_allowed)
+          {
+            job_refuse (job, SOUP_STATUS_UNAUTHORIZED, "token-required",
+                        "this request needs the device token itself");
+            return FALSE;
+          }
+        if (!cardpin_store_throttle_check (self->store, job->user, &retry_after, &error))
+          {
+            store_failed (job, error);
+            return FALSE;
+          }
+        if (retry_after > 0)
+          {
+            job->retry_after = retry_after;
+            job_refuse (job, STATUS_TOO_MANY_REQUESTS, "throttled",
+                        "too many wrong passwords for this account; try again later");
+            return FALSE;
+          }
+
+        result = cardpin_pam_check (self->config->pam_service, job->user, job->credential,
+                                    job->remote, &error);
+        /* the password is not needed any more */
+        g_clear_pointer (&job->credential, cardpin_secret_unref);
+        switch (result)
+          {
+          case CARDPIN_PAM_OK:
+            if (!cardpin_store_throttle_reset (self->store, job->user, &error))
+              {
+                store_failed (job, error);
+                return FALSE;
+              }
+            return TRUE;
+          case CARDPIN_PAM_BAD_CREDENTIALS:
+            if (!cardpin_store_throttle_failure (self->store, job->user, &error))
+              {
+                store_failed (job, error);
+                return FALSE;
+              }
+            job->ask_credentials = TRUE;
+            job_refuse (job, SOUP_STATUS_UNAUTHORIZED, "bad-password",
+                        "wrong user name or password");
+            return FALSE;
+          case CARDPIN_PAM_ACCOUNT_REFUSED:
+            job_refuse (job, SOUP_STATUS_FORBIDDEN, "account-refused",
+                        "this account may not use the unblock service");
+            return FALSE;
+          case CARDPIN_PAM_FAILED:
+          default:
+            g_warning ("request %s: %s", job->request_id, error->message);
+            job_refuse (job, SOUP_STATUS_SERVICE_UNAVAILABLE, "error",
+                        "the service cannot check passwords now; try again later");
+            return FALSE;
+          }
+      }
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+handle_response (Job *job)
+{
+  CardpinUnblockd *self = job->service;
+  CardpinUnblockdResponseRequest request;
+  g_autoptr(CardpinSecret) response = NULL;
+  g_autoptr(CardpinSecret) response_hex = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint8 *challenge;
+  gsize challenge_length;
+  CardpinAuditRecord audit = { 0, };
+  CardpinGrant grant = CARDPIN_GRANT_UNKNOWN_CARD;
+  guint retry_after = 0;
+
+  if (!job_authenticate (job, TRUE, TRUE))
+    goto audit;
+
+  if (!cardpin_unblockd_parse_response_request (g_bytes_get_data (job->body, NULL),
+                                                g_bytes_get_size (job->body), &request,
+                                                &error))
+    {
+      job_refuse (job, SOUP_STATUS_BAD_REQUEST, "malformed", error->message);
+      goto audit;
+    }
+  job->serial = g_strdup (request.serial);
+  job->challenge_sha256 = cardpin_unblockd_sha256_hex (request.challenge);
+
+  /* computed before the grant: a refusal of the token costs no quota */
+  challenge = g_bytes_get_data (request.challenge, &challenge_length);
+  response = cardpin_master_key_respond (self->master_key, request.serial, request.algorithm,
+                                         challenge, challenge_length, &error);
+  if (response == NULL)
+    {
+      if (g_error_matches (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_INVALID))
+        job_refuse (job, SOUP_STATUS_BAD_REQUEST, "unsupported", error->message);
+      else
+        {
+          g_warning ("request %s: key store: %s", job->request_id, error->message);
+          job_refuse (job, SOUP_STATUS_SERVICE_UNAVAILABLE, "error",
+                      "the service's key store failed; try again later");
+        }
+      cardpin_unblockd_response_request_clear (&request);
+      goto audit;
+    }
+  cardpin_unblockd_response_request_clear (&request);
+
+  /* one transaction: inventory, quotas, count, audit */
+  audit.user = job->user;
+  audit.method = (char *) route_method (job->route);
+  audit.serial = job->serial;
+  audit.challenge_sha256 = job->challenge_sha256;
+  audit.request_id = job->request_id;
+  if (!cardpin_store_grant (self->store, job->serial, job->user,
+                            self->config->quota_card_per_day, self->config->quota_user_per_day,
+                            &audit, &grant, &retry_after, &error))
+    {
+      store_failed (job, error);
+      goto audit;
+    }
+  job->outcome = cardpin_grant_to_string (grant);
+  switch (grant)
+    {
+    case CARDPIN_GRANT_GRANTED:
+      response_hex = cardpin_master_key_hex (response);
+      job->status = SOUP_STATUS_OK;
+      job->answer = secret_answer ("response", response_hex, NULL, job->request_id);
+      return;
+    case CARDPIN_GRANT_QUOTA_CARD:
+    case CARDPIN_GRANT_QUOTA_USER:
+      job->retry_after = MAX (retry_after, 1);
+      job_refuse (job, STATUS_TOO_MANY_REQUESTS, job->outcome,
+                  "too many unblock requests today; try again later or call the helpdesk");
+      job->outcome = cardpin_grant_to_string (grant);
+      return;
+    case CARDPIN_GRANT_UNKNOWN_CARD:
+    case CARDPIN_GRANT_NOT_YOURS:
+    case CARDPIN_GRANT_DISABLED:
+    default:
+      job_refuse (job, SOUP_STATUS_FORBIDDEN, job->outcome,
+                  "this card is not unblocked for this account; call the helpdesk");
+      job->outcome = cardpin_grant_to_string (grant);
+      return;
+    }
+
+audit:
+  job_audit (job);
+}
+
+static void
+handle_puk (Job *job)
+{
+  if (job_authenticate (job, TRUE, TRUE))
+    /* the service derives admin keys; it holds no PUK and never stores one */
+    job_refuse (job, SOUP_STATUS_NOT_FOUND, "not-served",
+                "this service holds no PUKs: it unblocks cards through their admin key "
+                "(POST /v1/unblock/response)");
+  job_audit (job);
+}
+
+static void
+handle_device_issue (Job *job)
+{
+  CardpinUnblockd *self = job->service;
+  g_autoptr(CardpinSecret) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDateTime) expires = NULL;
+  g_autofree char *expires_text = NULL;
+  gint64 expires_unix = 0;
+
+  if (!job_authenticate (job, FALSE, TRUE))
+    {
+      job_audit (job);
+      return;
+    }
+  token = cardpin_store_token_issue (self->store, job->user,
+                                     (gint64) CARDPIN_UNBLOCKD_DEVICE_DAYS * 24 * 3600,
+                                     &expires_unix, &error);
+  if (token == NULL)
+    {
+      store_failed (job, error);
+      job_audit (job);
+      return;
+    }
+  job->outcome = "issued";
+  job_audit (job);
+  if (job->status != 0)
+    return;   /* not audited: the token is not handed out */
+
+  expires = g_date_time_new_from_unix_utc (expires_unix);
+  expires_text = g_date_time_format_iso8601 (expires);
+  job->status = SOUP_STATUS_OK;
+  job->answer = secret_answer ("token", token, expires_text, job->request_id);
+}
+
+static void
+handle_device_revoke (Job *job)
+{
+  CardpinUnblockd *self = job->service;
+  g_autoptr(GError) error = NULL;
+  gboolean revoked = FALSE;
+
+  if (job_authenticate (job, TRUE, FALSE))
+    {
+      if (!cardpin_store_token_revoke (self->store, cardpin_secret_as_string (job->credential),
+                                       &revoked, &error))
+        store_failed (job, error);
+      else
+        {
+          job->status = SOUP_STATUS_OK;
+          job->outcome = revoked ? "revoked" : "not-found";
+          job->answer = json_answer (job->request_id, "status", job->outcome, NULL);
+        }
+    }
+  job_audit (job);
+}
+
+static void
+job_thread (GTask        *task,
+            gpointer      source,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  Job *job = task_data;
+
+  switch (job->route)
+    {
+    case ROUTE_RESPONSE:
+      handle_response (job);
+      break;
+    case ROUTE_PUK:
+      handle_puk (job);
+      break;
+    case ROUTE_DEVICE_ISSUE:
+      handle_device_issue (job);
+      break;
+    case ROUTE_DEVICE_REVOKE:
+      handle_device_revoke (job);
+      break;
+    case ROUTE_AUDITED_OTHER:
+    case ROUTE_HEALTH:
+    case ROUTE_NONE:
+    default:
+      if (job->allow != NULL)
+        job_refuse (job, SOUP_STATUS_METHOD_NOT_ALLOWED, "bad-method",
+                    "this endpoint does not take that method");
+      else
+        job_refuse (job, SOUP_STATUS_NOT_FOUND, "no-endpoint", "no such endpoint");
+      job_audit (job);
+      break;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+log_answer (const char *request_id,
+            const char *http_method,
+            const char *path,
+            const char *user,
+            const char *serial,
+            guint       status,
+            const char *outcome)
+{
+  /* never a password, token, response or PIN: only names, serials and outcomes */
+  g_message ("request %s: %s %.64s user=%s serial=%s status=%u outcome=%s", request_id,
+             http_method, path, user != NULL ? user : "-", serial != NULL ? serial : "-",
+             status, outcome != NULL ? outcome : "-");
+}
+
+static void
+send_answer (SoupServerMessage *msg,
+             guint              status,
+             GBytes            *answer,
+             guint              retry_after,
+             gboolean           ask_credentials,
+             const char        *allow)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_message_headers_replace (headers, "Content-Type", "application/json");
+  soup_message_headers_replace (headers, "Cache-Control", "no-store");
+  if (retry_after > 0)
+    {
+      g_autofree char *value = g_strdup_printf ("%u", retry_after);
+
+      soup_message_headers_replace (headers, "Retry-After", value);
+    }
+  if (ask_credentials)
+    soup_message_headers_replace (headers, "WWW-Authenticate",
+                                  "Basic realm=\"cardpin\", charset=\"UTF-8\"");
+  if (allow != NULL && status == SOUP_STATUS_METHOD_NOT_ALLOWED)
+    soup_message_headers_replace (headers, "Allow", allow);
+  if (answer != NULL)
+    soup_message_body_append_bytes (soup_server_message_get_response_body (msg), answer);
+}
+
+static void
+job_done_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  CardpinUnblockd *self = user_data;
+  Job *job = g_task_get_task_data (G_TASK (result));
+
+  send_answer (job->msg, job->status, job->answer, job->retry_after, job->ask_credentials,
+               job->allow);
+  log_answer (job->request_id, job->http_method, job->path, job->user, job->serial,
+              job->status, job->outcome);
+  soup_server_message_unpause (job->msg);
+
+  self->in_flight--;
+  if (self->stopping && self->in_flight == 0)
+    g_main_loop_quit (self->loop);
+}
+
+/* Soup callbacks (main thread) */
+
+static void
+request_state_free (gpointer data)
+{
+  RequestState *state = data;
+
+  g_clear_handle_id (&state->deadline, g_source_remove);
+  g_free (state->request_id);
+  g_free (state);
+}
+
+static RequestState *
+request_state (SoupServerMessage *msg)
+{
+  return g_object_get_qdata (G_OBJECT (msg), request_state_quark);
+}
+
+static gboolean
+deadline_cb (gpointer data)
+{
+  SoupServerMessage *msg = data;
+  CardpinUnblockd *self = g_object_get_data (G_OBJECT (msg), "cardpin-unblockd");
+  RequestState *state = request_state (msg);
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  state->deadline = 0;
+  state->timed_out = TRUE;
+  g_message ("request %s: no complete request within %u s; disconnected",
+             state->request_id, self->config->request_timeout);
+  /* closing the descriptor makes soup's pending read fail, and soup drops the
+   * connection; a mere shutdown(2) was seen to leave it waiting */
+  if (socket != NULL)
+    g_socket_close (socket, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+got_body_cb (SoupServerMessage *msg,
+             gpointer           user_data)
+{
+  RequestState *state = request_state (msg);
+
+  if (state != NULL)
+    g_clear_handle_id (&state->deadline, g_source_remove);
+}
+
+static void
+request_started_cb (SoupServer        *server,
+                    SoupServerMessage *msg,
+                    gpointer           user_data)
+{
+  CardpinUnblockd *self = user_data;
+  RequestState *state = g_new0 (RequestState, 1);
+
+  state->request_id = g_uuid_string_random ();
+  state->deadline = g_timeout_add_seconds (self->config->request_timeout, deadline_cb, msg);
+  g_object_set_qdata_full (G_OBJECT (msg), request_state_quark, state, request_state_free);
+  g_object_set_data (G_OBJECT (msg), "cardpin-unblockd", self);
+  g_signal_connect (msg, "got-body", G_CALLBACK (got_body_cb), NULL);
+  /* no g_socket_set_timeout(): libsoup 3.2 leaves a connection whose read timed out open
+   * and unread (the client then waits for ever); the deadline closes it instead */
+}
+
+/* A refusal decided in the main thread (before the body is read); audited there. */
+static void
+refuse_now (CardpinUnblockd   *self,
+            SoupServerMessage *msg,
+            const char        *path,
+            guint              status,
+            const char        *outcome,
+            const char        *message)
+{
+  const char *request_id = request_state (msg)->request_id;
+  const char *allowed = NULL;
+  Route route = route_for (path, &allowed);
+  g_autoptr(GBytes) answer = json_answer (request_id, "error", outcome, "message", message,
+                                          NULL);
+
+  if (route != ROUTE_NONE && route != ROUTE_HEALTH)
+    {
+      g_autoptr(GError) error = NULL;
+      CardpinAuditRecord record = {
+        .method = (char *) route_method (route),
+        .outcome = (char *) outcome,
+        .request_id = (char *) request_id,
+      };
+
+      if (!cardpin_store_audit_append (self->store, &record, &error))
+        {
+          g_warning ("request %s: cannot write the audit record: %s", request_id,
+                     error->message);
+          g_clear_pointer (&answer, g_bytes_unref);
+          answer = json_answer (request_id, "error", "error", "message",
+                                "the service cannot record the request; try again later",
+                                NULL);
+          status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+        }
+    }
+  send_answer (msg, status, answer, 0, FALSE, NULL);
+  log_answer (request_id, soup_server_message_get_method (msg), path, NULL, NULL, status,
+              outcome);
+}
+
+/* After the headers, before the body: bound the body */
+static void
+early_handler_cb (SoupServer        *server,
+                  SoupServerMessage *msg,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  CardpinUnblockd *self = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
+
+  if (request_state (msg)->timed_out)
+    soup_server_message_set_status (msg, SOUP_STATUS_REQUEST_TIMEOUT, NULL);
+  else if (encoding == SOUP_ENCODING_CHUNKED || encoding == SOUP_ENCODING_EOF)
+    refuse_now (self, msg, path, SOUP_STATUS_LENGTH_REQUIRED, "malformed",
+                "send the body with a Content-Length");
+  else if (encoding == SOUP_ENCODING_CONTENT_LENGTH &&
+           soup_message_headers_get_content_length (headers) > CARDPIN_UNBLOCKD_MAX_BODY)
+    refuse_now (self, msg, path, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "too-large",
+                "the request body is too large");
+}
+
+static void
+handler_cb (SoupServer        *server,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           user_data)
+{
+  CardpinUnblockd *self = user_data;
+  const char *request_id = request_state (msg)->request_id;
+  const char *http_method = soup_server_message_get_method (msg);
+  const char *allowed = NULL;
+  g_autoptr(GTask) task = NULL;
+  SoupMessageBody *body;
+  Route route;
+  Job *job;
+
+  /* cut off by the deadline: never completely received, not a request */
+  if (request_state (msg)->timed_out)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_REQUEST_TIMEOUT, NULL);
+      return;
+    }
+
+  route = route_for (path, &allowed);
+  if (route == ROUTE_NONE || (route == ROUTE_HEALTH && strcmp (http_method, "GET") == 0))
+    {
+      g_autoptr(GBytes) answer = NULL;
+      guint status = route == ROUTE_HEALTH ? SOUP_STATUS_OK : SOUP_STATUS_NOT_FOUND;
+
+      answer = route == ROUTE_HEALTH
+        ? json_answer (request_id, "status", "ok", NULL)
+        : json_answer (request_id, "error", "no-endpoint", "message", "no such endpoint",
+                       NULL);
+      send_answer (msg, status, answer, 0, FALSE, NULL);
+      return;
+    }
+  if (route == ROUTE_HEALTH)
+    {
+      g_autoptr(GBytes) answer = json_answer (request_id, "error", "bad-method", "message",
+                                              "use GET", NULL);
+
+      send_answer (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, answer, 0, FALSE, "GET");
+      return;
+    }
+  if (self->stopping)
+    {
+      refuse_now (self, msg, path, SOUP_STATUS_SERVICE_UNAVAILABLE, "stopping",
+                  "the service is stopping; try again");
+      return;
+    }
+
+  job = g_new0 (Job, 1);
+  job->service = self;
+  job->msg = g_object_ref (msg);
+  job->route = route;
+  job->request_id = g_strdup (request_id);
+  job->http_method = g_strdup (http_method);
+  job->path = g_strdup (path);
+  job->remote = g_strdup (soup_server_message_get_remote_host (msg));
+  if (allowed != NULL && strcmp (allowed, http_method) != 0)
+    {
+      job->route = ROUTE_AUDITED_OTHER;
+      job->allow = allowed;
+    }
+  job->auth = cardpin_unblockd_parse_authorization (
+      soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                    "Authorization"),
+      &job->basic_user, &job->credential);
+  body = soup_server_message_get_request_body (msg);
+  job->body = soup_message_body_flatten (body);
+
+  self->in_flight++;
+  soup_server_message_pause (msg);
+  task = g_task_new (NULL, NULL, job_done_cb, self);
+  g_task_set_source_tag (task, handler_cb);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_run_in_thread (task, job_thread);
+}
+
+static gboolean
+stop_cb (gpointer user_data)
+{
+  CardpinUnblockd *self = user_data;
+
+  if (!self->stopping)
+    {
+      g_message ("stopping: %u request(s) in progress", self->in_flight);
+      self->stopping = TRUE;
+      soup_server_disconnect (self->server);
+    }
+  if (self->in_flight == 0)
+    g_main_loop_quit (self->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Public API */
+
+/**
+ * cardpin_unblockd_new:
+ * @config: (transfer full): the configuration
+ * @error: return location
+ *
+ * Opens the database (creating or migrating its schema), the master key in its token
+ * and the TLS certificate. Nothing listens yet.
+ *
+ * Returns: (transfer full): the service, or %NULL with an error that says what to fix
+ */
+CardpinUnblockd *
+cardpin_unblockd_new (CardpinServerConfig  *config,
+                      GError              **error)
+{
+  g_autoptr(CardpinUnblockd) self = g_new0 (CardpinUnblockd, 1);
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (request_state_quark == 0)
+    request_state_quark = g_quark_from_static_string ("cardpin-unblockd-request");
+
+  self->config = config;
+  certificate = g_tls_certificate_new_from_files (config->tls_certificate, config->tls_key,
+                                                  &local_error);
+  if (certificate == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot load the TLS certificate %s with the key %s: %s. Both must be "
+                     "PEM files; the key unencrypted (PKCS#8)."),
+                   config->tls_certificate, config->tls_key, local_error->message);
+      return NULL;
+    }
+
+  self->master_key = cardpin_master_key_open_from_keyfile (config->keyfile, error);
+  if (self->master_key == NULL)
+    return NULL;
+  if (!cardpin_master_key_exists (self->master_key, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_NO_KEY,
+                     _("The token holds no master key labelled “%s”. Create it with "
+                       "“cardpin-helpdesk --config %s master-key create”."),
+                     cardpin_master_key_get_label (self->master_key), config->path);
+      return NULL;
+    }
+
+  self->store = cardpin_store_open (config->database, error);
+  if (self->store == NULL)
+    return NULL;
+
+  self->server = soup_server_new ("tls-certificate", certificate,
+                                  "server-header", "cardpin-unblockd",
+                                  NULL);
+  soup_server_add_early_handler (self->server, NULL, early_handler_cb, self, NULL);
+  soup_server_add_handler (self->server, NULL, handler_cb, self, NULL);
+  g_signal_connect (self->server, "request-started", G_CALLBACK (request_started_cb), self);
+  self->loop = g_main_loop_new (NULL, FALSE);
+  return g_steal_pointer (&self);
+}
+
+/**
+ * cardpin_unblockd_run:
+ * @self: the service
+ * @error: return location
+ *
+ * Listens on `listen` (HTTPS only) and serves until SIGTERM or SIGINT; then stops
+ * listening, finishes the requests in progress and returns %TRUE.
+ *
+ * Returns: %FALSE when it cannot listen
+ */
+gboolean
+cardpin_unblockd_run (CardpinUnblockd  *self,
+                      GError          **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (strcmp (self->config->listen_host, "*") == 0)
+    address = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+  else
+    address = g_inet_address_new_from_string (self->config->listen_host);
+  socket_address = g_inet_socket_address_new (address, self->config->listen_port);
+  if (!soup_server_listen (self->server, socket_address, SOUP_SERVER_LISTEN_HTTPS,
+                           &local_error))
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot listen on %s:%u: %s. Check “listen” in %s."),
+                   self->config->listen_host, self->config->listen_port,
+                   local_error->message, self->config->path);
+      return FALSE;
+    }
+
+  self->signal_sources[0] = g_unix_signal_add (SIGTERM, stop_cb, self);
+  self->signal_sources[1] = g_unix_signal_add (SIGINT, stop_cb, self);
+  g_message ("listening on https://%s:%u/ (database: %s)", self->config->listen_host,
+             self->config->listen_port, cardpin_store_get_backend (self->store));
+  g_main_loop_run (self->loop);
+  g_message ("stopped");
+  return TRUE;
+}
+
+void
+cardpin_unblockd_free (CardpinUnblockd *self)
+{
+  if (self == NULL)
+    return;
+  for (gsize i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
+    g_clear_handle_id (&self->signal_sources[i], g_source_remove);
+  if (self->server != NULL)
+    soup_server_disconnect (self->server);
+  g_clear_object (&self->server);
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  /* a worker still running keeps its store and key: leave them to the process's exit */
+  if (self->in_flight == 0)
+    {
+      g_clear_pointer (&self->store, cardpin_store_free);
+      g_clear_pointer (&self->master_key, cardpin_master_key_free);
+    }
+  cardpin_server_config_free (self->config);
+  g_free (self);
+}

@@ -1,0 +1,88 @@
+/* bench-master-key.c — the raw rate of derive + encrypt (one response) in the token
+ *
+ * usage: bench-master-key MODULE TOKEN-LABEL PIN-FILE KEY-LABEL SECONDS THREADS
+ * Prints "responses/s N" for THREADS threads answering for SECONDS.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "cardpin-master-key.h"
+
+typedef struct {
+  CardpinMasterKey *key;
+  gint64            until;
+  guint             count;
+  guint             failures;
+} Worker;
+
+static gpointer
+work (gpointer data)
+{
+  Worker *worker = data;
+  guint8 challenge[16] = { 0, };
+
+  while (g_get_monotonic_time () < worker->until)
+    {
+      g_autoptr(CardpinSecret) response = NULL;
+
+      challenge[0]++;
+      response = cardpin_master_key_respond (worker->key, "C0FFEE00000000000000000000BE4C11",
+                                             CARDPIN_MASTER_KEY_ALG_AES128, challenge, 16,
+                                             NULL);
+      if (response == NULL)
+        worker->failures++;
+      else
+        worker->count++;
+    }
+  return NULL;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(CardpinMasterKey) key = NULL;
+  g_autoptr(GError) error = NULL;
+  guint threads, total = 0, failures = 0;
+  double seconds;
+  Worker *workers;
+  GThread **handles;
+  gint64 start;
+
+  if (argc != 7)
+    {
+      g_printerr ("usage: %s MODULE TOKEN-LABEL PIN-FILE KEY-LABEL SECONDS THREADS\n", argv[0]);
+      return 2;
+    }
+  key = cardpin_master_key_open (argv[1], argv[2], argv[3], argv[4], &error);
+  if (key == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  seconds = g_ascii_strtod (argv[5], NULL);
+  threads = (guint) atoi (argv[6]);
+  workers = g_new0 (Worker, threads);
+  handles = g_new0 (GThread *, threads);
+  start = g_get_monotonic_time ();
+  for (guint i = 0; i < threads; i++)
+    {
+      workers[i] = (Worker) { key, start + (gint64) (seconds * G_USEC_PER_SEC), 0, 0 };
+      handles[i] = g_thread_new ("bench", work, &workers[i]);
+    }
+  for (guint i = 0; i < threads; i++)
+    {
+      g_thread_join (handles[i]);
+      total += workers[i].count;
+      failures += workers[i].failures;
+    }
+  g_print ("responses/s %.0f (threads %u, failures %u)\n",
+           total / ((g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC), threads,
+           failures);
+  g_free (workers);
+  g_free (handles);
+  return failures == 0 ? 0 : 1;
+}

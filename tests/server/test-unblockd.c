@@ -1,0 +1,1110 @@
+/* test-unblockd.c — cardpin-unblockd on the real stack: TLS with a test CA made by openssl
+ * at test time, the master key in SoftHSM2, accounts through PAM (pam_wrapper +
+ * pam_matrix), the store on SQLite — or on a private PostgreSQL server when run under
+ * tests/server/pg-private.sh (CARDPIN_TEST_PG_URI).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "cardpin-master-key.h"
+#include "cardpin-store.h"
+
+#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
+
+/* canaries: none may ever appear in the service's log, database or audit */
+#define ALICE_PASSWORD "canary-Pw-a11ce7"
+#define BOB_PASSWORD   "canary-Pw-b0b0b1"
+#define CAROL_PASSWORD "canary-Pw-ca401e"
+#define WRONG_PASSWORD "canary-Wrong-9e2f"
+
+/* the master key, imported so that openssl can check the responses */
+#define MASTER_KEY     "8f1e2d3c4b5a69788796a5b4c3d2e1f0"
+#define CHALLENGE      "00112233445566778899AABBCCDDEEFF"
+
+#define SERIAL_ALICE   "C0FFEE00000000000000000000000A11"
+#define SERIAL_BOB     "C0FFEE00000000000000000000000B0B"
+#define SERIAL_QUOTA   "C0FFEE0000000000000000000000A0A0"
+#define SERIAL_OFF     "C0FFEE0000000000000000000000DEAD"
+#define SERIAL_RACE    "C0FFEE0000000000000000000000FACE"
+#define QUOTA_CARD     3
+#define REQUEST_TIMEOUT 2
+
+typedef struct {
+  char        *dir;
+  char        *database;
+  char        *config;
+  char        *log;
+  guint16      port;
+  GSubprocess *service;
+  GSubprocess *second;          /* another instance on the same database */
+  guint16      second_port;
+  SoupSession *session;
+  GPtrArray   *canaries;
+  GPtrArray   *request_ids;     /* of every audited request the test made */
+} World;
+
+static World world;
+
+typedef struct {
+  guint  status;
+  char  *body;
+  char  *retry_after;
+  char  *www_authenticate;
+  char  *request_id;
+  char  *value;                 /* "response" or "token" */
+} Reply;
+
+static void
+reply_free (Reply *reply)
+{
+  g_free (reply->body);
+  g_free (reply->retry_after);
+  g_free (reply->www_authenticate);
+  g_free (reply->request_id);
+  g_free (reply->value);
+  g_free (reply);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Reply, reply_free)
+
+/* Helpers */
+
+static char *
+in_dir (const char *name)
+{
+  return g_build_filename (world.dir, name, NULL);
+}
+
+static char *
+sh (const char *command)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+  const char *argv[] = { "/bin/sh", "-ec", command, NULL };
+
+  g_spawn_sync (world.dir, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("“%s” failed: %s%s", command, out, err);
+  return g_strstrip (g_steal_pointer (&out));
+}
+
+static guint16
+free_port (void)
+{
+  struct sockaddr_in addr = { .sin_family = AF_INET };
+  socklen_t len = sizeof addr;
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+
+  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &addr, &len), ==, 0);
+  close (fd);
+  return ntohs (addr.sin_port);
+}
+
+static char *
+basic (const char *user,
+       const char *password)
+{
+  g_autofree char *plain = g_strdup_printf ("%s:%s", user, password);
+  g_autofree char *encoded = g_base64_encode ((const guchar *) plain, strlen (plain));
+
+  return g_strdup_printf ("Basic %s", encoded);
+}
+
+static char *
+bearer (const char *token)
+{
+  return g_strdup_printf ("Bearer %s", token);
+}
+
+static Reply *
+call_port (SoupSession *session,
+           guint16      port,
+           const char  *method,
+           const char  *path,
+           const char  *authorization,
+           const char  *body,
+           gssize       body_length)
+{
+  g_autofree char *url = g_strdup_printf ("https://127.0.0.1:%u%s", port, path);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  SoupMessageHeaders *headers;
+  Reply *reply = g_new0 (Reply, 1);
+
+  if (authorization != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                  authorization);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, body_length < 0 ? strlen (body)
+                                                                   : (gsize) body_length);
+
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  answer = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+
+  headers = soup_message_get_response_headers (msg);
+  reply->status = soup_message_get_status (msg);
+  reply->body = g_strndup (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer));
+  reply->retry_after = g_strdup (soup_message_headers_get_one (headers, "Retry-After"));
+  reply->www_authenticate = g_strdup (soup_message_headers_get_one (headers,
+                                                                    "WWW-Authenticate"));
+  if (json_parser_load_from_data (parser, reply->body, -1, NULL) &&
+      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      JsonObject *object = json_node_get_object (json_parser_get_root (parser));
+
+      reply->request_id = g_strdup (json_object_get_string_member_with_default (object,
+                                                                                "request_id",
+                                                                                NULL));
+      reply->value = g_strdup (json_object_get_string_member_with_default (
+          object, json_object_has_member (object, "token") ? "token" : "response", NULL));
+    }
+  /* every answer carries its request id */
+  g_assert_nonnull (reply->request_id);
+  if (g_str_has_prefix (path, "/v1/unblock") || g_str_has_prefix (path, "/v1/devices"))
+    g_ptr_array_add (world.request_ids, g_strdup (reply->request_id));
+  if (reply->value != NULL)
+    g_ptr_array_add (world.canaries, g_strdup (reply->value));
+  return reply;
+}
+
+static Reply *
+call (const char *method,
+      const char *path,
+      const char *authorization,
+      const char *body)
+{
+  return call_port (world.session, world.port, method, path, authorization, body, -1);
+}
+
+static char *
+response_body (const char *serial)
+{
+  return g_strdup_printf ("{\"serial\": \"%s\", \"challenge\": \"%s\", \"algorithm\": "
+                          "\"aes128\"}", serial, CHALLENGE);
+}
+
+static Reply *
+ask_response (const char *user,
+              const char *password,
+              const char *serial)
+{
+  g_autofree char *auth = basic (user, password);
+  g_autofree char *body = response_body (serial);
+
+  return call ("POST", "/v1/unblock/response", auth, body);
+}
+
+static SoupSession *
+session_new (void)
+{
+  g_autofree char *ca = in_dir ("ca.pem");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsDatabase) database = g_tls_file_database_new (ca, &error);
+  SoupSession *session = soup_session_new ();
+
+  g_assert_no_error (error);
+  soup_session_set_tls_database (session, database);
+  soup_session_set_timeout (session, 20);
+  return session;
+}
+
+static GPtrArray *
+audit_list (void)
+{
+  g_autoptr(CardpinStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *records;
+
+  store = cardpin_store_open (world.database, &error);
+  g_assert_no_error (error);
+  records = cardpin_store_audit_list (store, &error);
+  g_assert_no_error (error);
+  return records;
+}
+
+static CardpinAuditRecord *
+audit_find (GPtrArray  *records,
+            const char *request_id)
+{
+  CardpinAuditRecord *found = NULL;
+
+  for (guint i = 0; i < records->len; i++)
+    {
+      CardpinAuditRecord *record = g_ptr_array_index (records, i);
+
+      if (g_strcmp0 (record->request_id, request_id) == 0)
+        {
+          g_assert_null (found);    /* one record per request */
+          found = record;
+        }
+    }
+  g_assert_nonnull (found);
+  return found;
+}
+
+/* openssl: AES-128-ECB(AES-128-ECB(master, SHA-256(prefix || serial)[0..15]), challenge) */
+static char *
+openssl_response (const char *serial)
+{
+  g_autofree char *command =
+    g_strdup_printf ("k=$(printf '%%s' 'cardpin-admin-key-v1%s' | openssl dgst -sha256 -binary"
+                     " | head -c 16 | openssl enc -aes-128-ecb -nopad -K %s | od -An -tx1"
+                     " | tr -d ' \\n');"
+                     "printf '%s' | xxd -r -p | openssl enc -aes-128-ecb -nopad -K $k"
+                     " | od -An -tx1 | tr -d ' \\n' | tr a-f A-F", serial, MASTER_KEY,
+                     CHALLENGE);
+
+  return sh (command);
+}
+
+/* The world */
+
+static void
+make_pki (void)
+{
+  g_free (sh ("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+              "  -keyout ca.key -out ca.pem -days 2 -subj '/CN=cardpin test CA'"
+              "  -addext basicConstraints=critical,CA:TRUE"
+              "  -addext keyUsage=critical,keyCertSign 2>/dev/null;"
+              "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > srv.ext;"
+              "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key"
+              "  -out srv.csr -subj /CN=127.0.0.1 2>/dev/null;"
+              "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+              "  -days 2 -extfile srv.ext -out srv.pem 2>/dev/null;"
+              "openssl pkcs8 -topk8 -nocrypt -in srv.key -out srv-pkcs8.key"));
+}
+
+static void
+make_softhsm (void)
+{
+  g_autofree char *tokens = in_dir ("tokens");
+  g_autofree char *conf_path = in_dir ("softhsm2.conf");
+  g_autofree char *conf = g_strdup_printf ("directories.tokendir = %s\n"
+                                           "objectstore.backend = file\nlog.level = ERROR\n",
+                                           tokens);
+  g_autofree char *pin_file = in_dir ("token-pin");
+  g_autoptr(CardpinMasterKey) key = NULL;
+  g_autoptr(CardpinSecret) value = cardpin_secret_new_from_string (MASTER_KEY);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir (tokens, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (conf_path, conf, -1, NULL));
+  g_setenv ("SOFTHSM2_CONF", conf_path, TRUE);
+  g_free (sh ("softhsm2-util --init-token --free --label cardpin-test --so-pin 10293847"
+              " --pin 56473829 >/dev/null; printf '56473829\\n' > token-pin;"
+              "chmod 600 token-pin"));
+
+  key = cardpin_master_key_open (MODULE, "cardpin-test", pin_file, "cardpin-master", &error);
+  g_assert_no_error (error);
+  g_assert_true (cardpin_master_key_import (key, value, &error));
+  g_assert_no_error (error);
+}
+
+static void
+make_pam (void)
+{
+  g_autofree char *services = in_dir ("pam.d");
+  g_autofree char *passdb = in_dir ("passdb");
+  g_autofree char *service = NULL;
+  g_autofree char *service_path = NULL;
+  g_autofree char *users = NULL;
+
+  g_assert_cmpint (g_mkdir (services, 0700), ==, 0);
+  service = g_strdup_printf ("auth required %s passdb=%s\naccount required %s passdb=%s\n",
+                             PAM_MATRIX_PATH, passdb, PAM_MATRIX_PATH, passdb);
+  service_path = g_build_filename (services, "cardpin-unblock-test", NULL);
+  g_assert_true (g_file_set_contents (service_path, service, -1, NULL));
+  users = g_strdup_printf ("alice:%s:cardpin-unblock-test\nbob:%s:cardpin-unblock-test\n"
+                           "carol:%s:cardpin-unblock-test\n",
+                           ALICE_PASSWORD, BOB_PASSWORD, CAROL_PASSWORD);
+  g_assert_true (g_file_set_contents (passdb, users, -1, NULL));
+}
+
+static char *
+config_text (guint16 port)
+{
+  return g_strdup_printf ("[service]\n"
+                          "listen=127.0.0.1:%u\n"
+                          "tls-certificate=%s/srv.pem\n"
+                          "tls-key=%s/srv-pkcs8.key\n"
+                          "database=%s\n"
+                          "pkcs11-module=" MODULE "\n"
+                          "token-label=cardpin-test\n"
+                          "token-pin-file=%s/token-pin\n"
+                          "master-key-label=cardpin-master\n"
+                          "pam-service=cardpin-unblock-test\n"
+                          "quota-card-per-day=%u\n"
+                          "quota-user-per-day=100\n"
+                          "request-timeout=%u\n",
+                          port, world.dir, world.dir, world.database, world.dir, QUOTA_CARD,
+                          REQUEST_TIMEOUT);
+}
+
+static void
+make_inventory (void)
+{
+  g_autoptr(CardpinStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *cards[][2] = {
+    { SERIAL_ALICE, "alice" }, { SERIAL_BOB, "bob" }, { SERIAL_QUOTA, "alice" },
+    { SERIAL_OFF, "alice" }, { SERIAL_RACE, "alice" },
+  };
+
+  store = cardpin_store_open (world.database, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < G_N_ELEMENTS (cards); i++)
+    {
+      g_assert_true (cardpin_store_card_add (store, cards[i][0], cards[i][1], &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (cardpin_store_card_disable (store, SERIAL_OFF, &error));
+  g_assert_no_error (error);
+}
+
+static gboolean
+healthy (guint16 port)
+{
+  g_autofree char *url = g_strdup_printf ("https://127.0.0.1:%u/v1/health", port);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr(GBytes) answer = soup_session_send_and_read (world.session, msg, NULL, NULL);
+
+  return answer != NULL && soup_message_get_status (msg) == SOUP_STATUS_OK;
+}
+
+static GSubprocess *
+spawn_service (const char *config,
+               const char *log,
+               guint16     port)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *services = in_dir ("pam.d");
+  GSubprocess *service;
+  gint64 deadline;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_subprocess_launcher_set_stdout_file_path (launcher, log);
+  g_subprocess_launcher_setenv (launcher, "LD_PRELOAD", PAM_WRAPPER_PATH, TRUE);
+  g_subprocess_launcher_setenv (launcher, "PAM_WRAPPER", "1", TRUE);
+  g_subprocess_launcher_setenv (launcher, "PAM_WRAPPER_SERVICE_DIR", services, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "G_DEBUG");
+  service = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CARDPIN_UNBLOCKD"),
+                                         "--config", config, NULL);
+  g_assert_no_error (error);
+
+  deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  while (!healthy (port))
+    {
+      if (g_subprocess_get_identifier (service) == NULL || g_get_monotonic_time () > deadline)
+        {
+          g_autofree char *text = NULL;
+
+          g_file_get_contents (log, &text, NULL, NULL);
+          g_error ("cardpin-unblockd did not start: %s", text);
+        }
+      g_usleep (50 * 1000);
+    }
+  return service;
+}
+
+/* SIGTERM: exit 0 within seconds */
+static void
+stop_service (GSubprocess **service)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  g_subprocess_send_signal (*service, SIGTERM);
+  g_assert_true (g_subprocess_wait (*service, NULL, NULL));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_TIME_SPAN_SECOND);
+  g_assert_true (g_subprocess_get_if_exited (*service));
+  g_assert_cmpint (g_subprocess_get_exit_status (*service), ==, 0);
+  g_clear_object (service);
+}
+
+static void
+world_setup (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  world.canaries = g_ptr_array_new_with_free_func (g_free);
+  world.request_ids = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (world.canaries, g_strdup (ALICE_PASSWORD));
+  g_ptr_array_add (world.canaries, g_strdup (BOB_PASSWORD));
+  g_ptr_array_add (world.canaries, g_strdup (CAROL_PASSWORD));
+  g_ptr_array_add (world.canaries, g_strdup (WRONG_PASSWORD));
+
+  world.dir = g_dir_make_tmp ("cardpin-unblockd-XXXXXX", &error);
+  g_assert_no_error (error);
+  if (g_getenv ("CARDPIN_TEST_PG_URI") != NULL)
+    world.database = g_strdup (g_getenv ("CARDPIN_TEST_PG_URI"));
+  else
+    world.database = in_dir ("unblock.sqlite");
+
+  make_pki ();
+  make_softhsm ();
+  make_pam ();
+  make_inventory ();
+
+  world.port = free_port ();
+  world.config = in_dir ("unblockd.conf");
+  text = config_text (world.port);
+  g_assert_true (g_file_set_contents (world.config, text, -1, NULL));
+  world.log = in_dir ("unblockd.log");
+  world.session = session_new ();
+  world.service = spawn_service (world.config, world.log, world.port);
+}
+
+static void
+world_teardown (void)
+{
+  g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", world.dir);
+
+  if (world.service != NULL)
+    stop_service (&world.service);
+  if (world.second != NULL)
+    stop_service (&world.second);
+  g_clear_object (&world.session);
+  g_free (sh (rm));
+  g_free (world.dir);
+  g_free (world.database);
+  g_free (world.config);
+  g_free (world.log);
+  g_ptr_array_unref (world.canaries);
+  g_ptr_array_unref (world.request_ids);
+}
+
+/* Tests */
+
+static void
+test_health (void)
+{
+  g_autoptr(Reply) reply = call ("GET", "/v1/health", NULL, NULL);
+  g_autoptr(Reply) missing = call ("GET", "/nothing", NULL, NULL);
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_cmpuint (missing->status, ==, 404);
+}
+
+static void
+test_response (void)
+{
+  g_autoptr(Reply) reply = ask_response ("alice", ALICE_PASSWORD, SERIAL_ALICE);
+  g_autofree char *expected = openssl_response (SERIAL_ALICE);
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GBytes) challenge = NULL;
+  g_autofree guint8 *raw = g_new0 (guint8, 16);
+  g_autofree char *challenge_sha = NULL;
+  CardpinAuditRecord *record;
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  /* equal to what openssl computes from the same master key and serial */
+  g_assert_cmpstr (reply->value, ==, expected);
+
+  /* its audit record, committed before the answer */
+  for (guint i = 0; i < 16; i++)
+    raw[i] = (guint8) (g_ascii_xdigit_value (CHALLENGE[2 * i]) << 4 |
+                       g_ascii_xdigit_value (CHALLENGE[2 * i + 1]));
+  challenge = g_bytes_new (raw, 16);
+  challenge_sha = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, challenge);
+  records = audit_list ();
+  record = audit_find (records, reply->request_id);
+  g_assert_cmpstr (record->user, ==, "alice");
+  g_assert_cmpstr (record->method, ==, "response");
+  g_assert_cmpstr (record->serial, ==, SERIAL_ALICE);
+  g_assert_cmpstr (record->challenge_sha256, ==, challenge_sha);
+  g_assert_cmpstr (record->outcome, ==, "granted");
+  g_assert_cmpint (record->time, >, 0);
+}
+
+static void
+test_wrong_password (void)
+{
+  g_autoptr(Reply) wrong = ask_response ("alice", WRONG_PASSWORD, SERIAL_ALICE);
+  g_autoptr(Reply) unknown = ask_response ("mallory", WRONG_PASSWORD, SERIAL_ALICE);
+  g_autoptr(Reply) none = call ("POST", "/v1/unblock/response", NULL, "{}");
+  g_autoptr(Reply) garbage = call ("POST", "/v1/unblock/response", "Basic !!!!", "{}");
+  g_autoptr(GPtrArray) records = NULL;
+
+  g_assert_cmpuint (wrong->status, ==, 401);
+  g_assert_nonnull (wrong->www_authenticate);
+  g_assert_null (wrong->value);
+  g_assert_cmpuint (unknown->status, ==, 401);
+  g_assert_cmpuint (none->status, ==, 401);
+  g_assert_cmpuint (garbage->status, ==, 401);
+
+  records = audit_list ();
+  g_assert_cmpstr (audit_find (records, wrong->request_id)->outcome, ==, "bad-password");
+  g_assert_cmpstr (audit_find (records, wrong->request_id)->user, ==, "alice");
+  g_assert_cmpstr (audit_find (records, none->request_id)->outcome, ==, "no-credentials");
+}
+
+static void
+test_denied (void)
+{
+  const char *serials[] = { SERIAL_BOB, SERIAL_OFF, "C0FFEE000000000000000000DEADBEEF" };
+  const char *outcomes[] = { "not-yours", "disabled", "unknown-card" };
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GPtrArray) replies = g_ptr_array_new_with_free_func ((GDestroyNotify) reply_free);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (serials); i++)
+    {
+      Reply *reply = ask_response ("alice", ALICE_PASSWORD, serials[i]);
+
+      g_assert_cmpuint (reply->status, ==, 403);
+      g_assert_null (reply->value);
+      g_ptr_array_add (replies, reply);
+    }
+  records = audit_list ();
+  for (gsize i = 0; i < G_N_ELEMENTS (serials); i++)
+    {
+      Reply *reply = g_ptr_array_index (replies, i);
+
+      g_assert_cmpstr (audit_find (records, reply->request_id)->outcome, ==, outcomes[i]);
+    }
+}
+
+static void
+test_quota (void)
+{
+  g_autoptr(Reply) over = NULL;
+  guint64 wait = 0;
+
+  for (guint i = 0; i < QUOTA_CARD; i++)
+    {
+      g_autoptr(Reply) reply = ask_response ("alice", ALICE_PASSWORD, SERIAL_QUOTA);
+
+      g_assert_cmpuint (reply->status, ==, 200);
+    }
+  over = ask_response ("alice", ALICE_PASSWORD, SERIAL_QUOTA);
+  g_assert_cmpuint (over->status, ==, 429);
+  g_assert_null (over->value);
+  g_assert_nonnull (over->retry_after);
+  g_assert_true (g_ascii_string_to_unsigned (over->retry_after, 10, 1, 86400, &wait, NULL));
+}
+
+static void
+test_throttle (void)
+{
+  g_autoptr(Reply) right = NULL;
+  g_autoptr(Reply) throttled = NULL;
+  g_autoptr(Reply) others = NULL;
+  guint64 wait = 0;
+
+  /* one wrong password never throttles */
+  {
+    g_autoptr(Reply) wrong = ask_response ("carol", WRONG_PASSWORD, SERIAL_ALICE);
+    g_autoptr(Reply) after = ask_response ("carol", CAROL_PASSWORD, SERIAL_ALICE);
+
+    g_assert_cmpuint (wrong->status, ==, 401);
+    g_assert_cmpuint (after->status, ==, 403);    /* signed in: not her card */
+  }
+
+  for (guint i = 0; i < CARDPIN_STORE_THROTTLE_FAILURES; i++)
+    {
+      g_autoptr(Reply) wrong = ask_response ("carol", WRONG_PASSWORD, SERIAL_ALICE);
+
+      g_assert_cmpuint (wrong->status, ==, 401);
+    }
+  /* now even the right password waits */
+  right = ask_response ("carol", CAROL_PASSWORD, SERIAL_ALICE);
+  g_assert_cmpuint (right->status, ==, 429);
+  g_assert_true (g_ascii_string_to_unsigned (right->retry_after, 10, 1,
+                                             CARDPIN_STORE_THROTTLE_WINDOW, &wait, NULL));
+  throttled = ask_response ("carol", WRONG_PASSWORD, SERIAL_ALICE);
+  g_assert_cmpuint (throttled->status, ==, 429);
+  /* other accounts are not affected */
+  others = ask_response ("alice", ALICE_PASSWORD, SERIAL_BOB);
+  g_assert_cmpuint (others->status, ==, 403);
+}
+
+static void
+test_malformed (void)
+{
+  g_autofree char *auth = basic ("alice", ALICE_PASSWORD);
+  const char *bodies[] = {
+    "",
+    "{",
+    "[]",
+    "\"text\"",
+    "{\"challenge\": \"" CHALLENGE "\", \"algorithm\": \"aes128\"}",
+    "{\"serial\": \"" SERIAL_ALICE "\", \"algorithm\": \"aes128\"}",
+    "{\"serial\": \"" SERIAL_ALICE "\", \"challenge\": \"" CHALLENGE "\"}",
+    "{\"serial\": \"" SERIAL_ALICE "\", \"challenge\": \"" CHALLENGE "\", \"algorithm\": \"rsa\"}",
+    "{\"serial\": \"" SERIAL_ALICE "\", \"challenge\": \"0011\", \"algorithm\": \"aes128\"}",
+    "{\"serial\": \"" SERIAL_ALICE "\", \"challenge\": \"zz112233445566778899AABBCCDDEEFF\","
+      " \"algorithm\": \"aes128\"}",
+    "{\"serial\": 42, \"challenge\": \"" CHALLENGE "\", \"algorithm\": \"aes128\"}",
+    "{\"serial\": \"with space\", \"challenge\": \"" CHALLENGE "\", \"algorithm\": \"aes128\"}",
+  };
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autoptr(Reply) reply = call ("POST", "/v1/unblock/response", auth, bodies[i]);
+
+      if (reply->status != 400)
+        g_error ("body %s: status %u: %s", bodies[i], reply->status, reply->body);
+      g_ptr_array_add (ids, g_strdup (reply->request_id));
+    }
+  /* 3DES cards: K_card as a two-key 3DES key (K1 K2 K1), equal to openssl's des-ede */
+  {
+    g_autofree char *bob = basic ("bob", BOB_PASSWORD);
+    g_autofree char *command =
+      g_strdup_printf ("k=$(printf '%%s' 'cardpin-admin-key-v1%s' | openssl dgst -sha256"
+                       " -binary | head -c 16 | openssl enc -aes-128-ecb -nopad -K %s"
+                       " | od -An -tx1 | tr -d ' \\n');"
+                       "printf 0011223344556677 | xxd -r -p | openssl enc -des-ede-ecb -nopad"
+                       " -K $k | od -An -tx1 | tr -d ' \\n' | tr a-f A-F", SERIAL_BOB,
+                       MASTER_KEY);
+    g_autofree char *expected = sh (command);
+    g_autoptr(Reply) reply = call ("POST", "/v1/unblock/response", bob,
+                                   "{\"serial\": \"" SERIAL_BOB "\", \"challenge\": "
+                                   "\"0011223344556677\", \"algorithm\": \"3des\"}");
+
+    if (reply->status != 200)
+      g_error ("3des: %u %s", reply->status, reply->body);
+    g_assert_cmpstr (reply->value, ==, expected);
+  }
+  records = audit_list ();
+  for (guint i = 0; i < ids->len; i++)
+    g_assert_cmpstr (audit_find (records, g_ptr_array_index (ids, i))->outcome, ==,
+                     "malformed");
+}
+
+static void
+test_too_large (void)
+{
+  g_autofree char *auth = basic ("alice", ALICE_PASSWORD);
+  g_autofree char *big = g_strnfill (5000, ' ');
+  g_autoptr(Reply) reply = call ("POST", "/v1/unblock/response", auth, big);
+  g_autoptr(Reply) fine = ask_response ("alice", ALICE_PASSWORD, SERIAL_ALICE);
+  g_autoptr(GPtrArray) records = NULL;
+
+  g_assert_cmpuint (reply->status, ==, 413);
+  g_assert_cmpuint (fine->status, ==, 200);
+  records = audit_list ();
+  g_assert_cmpstr (audit_find (records, reply->request_id)->outcome, ==, "too-large");
+}
+
+static void
+test_endpoints (void)
+{
+  g_autofree char *auth = basic ("alice", ALICE_PASSWORD);
+  g_autoptr(Reply) puk = call ("POST", "/v1/unblock/puk", auth,
+                               "{\"serial\": \"" SERIAL_ALICE "\"}");
+  g_autoptr(Reply) get = call ("GET", "/v1/unblock/response", auth, NULL);
+  g_autoptr(Reply) other = call ("POST", "/v1/unblock/other", auth, "{}");
+  g_autoptr(GPtrArray) records = audit_list ();
+
+  /* no PUKs here: cards are unblocked through their admin key */
+  g_assert_cmpuint (puk->status, ==, 404);
+  g_assert_nonnull (strstr (puk->body, "/v1/unblock/response"));
+  g_assert_cmpuint (get->status, ==, 405);
+  g_assert_cmpuint (other->status, ==, 404);
+  g_assert_cmpstr (audit_find (records, puk->request_id)->method, ==, "puk");
+  audit_find (records, get->request_id);
+  audit_find (records, other->request_id);
+}
+
+static void
+test_plain_http (void)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *request = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  char buffer[256] = { 0 };
+  gssize n;
+  g_autofree char *command = NULL;
+  g_autofree char *out = NULL;
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", world.port, NULL, &error);
+  g_assert_no_error (error);
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), 10);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                                            request, strlen (request), NULL, NULL, &error));
+  n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (connection)), buffer,
+                           sizeof buffer - 1, NULL, NULL);
+  /* closed, reset, or a TLS alert: never an HTTP answer */
+  g_assert_null (strstr (buffer, "HTTP/"));
+  g_assert_cmpint (n, <, 20);
+
+  /* TLS 1.1 is refused, TLS 1.2 is served */
+  command = g_strdup_printf ("for v in tls1_1 tls1_2; do echo \"== $v\";"
+                             " openssl s_client -connect 127.0.0.1:%u -$v"
+                             " -cipher 'DEFAULT@SECLEVEL=0' -CAfile ca.pem </dev/null 2>&1"
+                             " | grep -E 'Cipher is' || true; done", world.port);
+  out = sh (command);
+  g_test_message ("%s", out);
+  g_assert_nonnull (strstr (out, "== tls1_1\nNew, (NONE), Cipher is (NONE)"));
+  g_assert_nonnull (strstr (out, "== tls1_2\nNew, TLSv1.2, Cipher is"));
+}
+
+static gboolean
+accept_any_cb (GTlsConnection       *connection,
+               GTlsCertificate      *certificate,
+               GTlsCertificateFlags  errors,
+               gpointer              user_data)
+{
+  return TRUE;
+}
+
+static void
+test_slow_client (void)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *partial = "POST /v1/unblock/response HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  char buffer[64];
+  gint64 start;
+  gssize n;
+  guint before = world.request_ids->len;
+  g_autoptr(GPtrArray) records = NULL;
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", world.port, NULL, &error);
+  g_assert_no_error (error);
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), 30);
+  tls = g_tls_client_connection_new (G_IO_STREAM (connection), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any_cb), NULL);
+  g_assert_true (g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (tls), partial,
+                                            strlen (partial), NULL, NULL, &error));
+  start = g_get_monotonic_time ();
+  /* the service hangs up once request-timeout has passed; nothing is answered */
+  n = g_input_stream_read (g_io_stream_get_input_stream (tls), buffer, sizeof buffer, NULL,
+                           NULL);
+  g_assert_cmpint (n, <=, 0);
+  g_assert_cmpint (g_get_monotonic_time () - start, <,
+                   (REQUEST_TIMEOUT + 5) * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=,
+                   (REQUEST_TIMEOUT - 1) * G_TIME_SPAN_SECOND);
+
+  /* and the service goes on serving */
+  {
+    g_autoptr(Reply) reply = call ("GET", "/v1/health", NULL, NULL);
+
+    g_assert_cmpuint (reply->status, ==, 200);
+  }
+  g_assert_cmpuint (world.request_ids->len, ==, before);
+  records = audit_list ();
+  g_assert_cmpuint (records->len, ==, world.request_ids->len);
+}
+
+static void
+test_device_token (void)
+{
+  g_autofree char *auth = basic ("alice", ALICE_PASSWORD);
+  g_autofree char *body = response_body (SERIAL_ALICE);
+  g_autofree char *token_auth = NULL;
+  g_autoptr(Reply) issued = call ("POST", "/v1/devices", auth, NULL);
+  g_autoptr(Reply) used = NULL;
+  g_autoptr(Reply) mint = NULL;
+  g_autoptr(Reply) revoked = NULL;
+  g_autoptr(Reply) stale = NULL;
+  g_autoptr(Reply) again = NULL;
+  g_autoptr(Reply) bogus = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+
+  g_assert_cmpuint (issued->status, ==, 200);
+  g_assert_nonnull (issued->value);
+  g_assert_nonnull (strstr (issued->body, "\"expires\""));
+  token_auth = bearer (issued->value);
+
+  used = call ("POST", "/v1/unblock/response", token_auth, body);
+  g_assert_cmpuint (used->status, ==, 200);
+  /* a token cannot mint tokens */
+  mint = call ("POST", "/v1/devices", token_auth, NULL);
+  g_assert_cmpuint (mint->status, ==, 401);
+
+  revoked = call ("DELETE", "/v1/devices/current", token_auth, NULL);
+  g_assert_cmpuint (revoked->status, ==, 200);
+  stale = call ("POST", "/v1/unblock/response", token_auth, body);
+  g_assert_cmpuint (stale->status, ==, 401);
+  again = call ("DELETE", "/v1/devices/current", token_auth, NULL);
+  g_assert_cmpuint (again->status, ==, 401);
+  bogus = call ("POST", "/v1/unblock/response",
+                "Bearer 0000000000000000000000000000000000000000000000000000000000000000",
+                body);
+  g_assert_cmpuint (bogus->status, ==, 401);
+
+  records = audit_list ();
+  g_assert_cmpstr (audit_find (records, issued->request_id)->method, ==, "device-issue");
+  g_assert_cmpstr (audit_find (records, used->request_id)->user, ==, "alice");
+  g_assert_cmpstr (audit_find (records, revoked->request_id)->method, ==, "device-revoke");
+  g_assert_cmpstr (audit_find (records, stale->request_id)->outcome, ==, "bad-token");
+}
+
+/* The service stopped (SIGTERM, exit 0) and started again loses nothing */
+static void
+test_restart (void)
+{
+  g_autoptr(GPtrArray) before = audit_list ();
+  g_autoptr(GPtrArray) after = NULL;
+  g_autoptr(Reply) quota = NULL;
+  g_autoptr(Reply) fine = NULL;
+
+  stop_service (&world.service);
+  world.service = spawn_service (world.config, world.log, world.port);
+
+  /* the quota count survived */
+  quota = ask_response ("alice", ALICE_PASSWORD, SERIAL_QUOTA);
+  g_assert_cmpuint (quota->status, ==, 429);
+  fine = ask_response ("bob", BOB_PASSWORD, SERIAL_BOB);
+  g_assert_cmpuint (fine->status, ==, 200);
+  after = audit_list ();
+  g_assert_cmpuint (after->len, ==, before->len + 2);
+  for (guint i = 0; i < before->len; i++)
+    {
+      CardpinAuditRecord *a = g_ptr_array_index (before, i);
+      CardpinAuditRecord *b = g_ptr_array_index (after, i);
+
+      g_assert_cmpstr (a->request_id, ==, b->request_id);
+      g_assert_cmpstr (a->outcome, ==, b->outcome);
+    }
+}
+
+typedef struct {
+  guint16  port;
+  guint    granted;
+  guint    refused;
+  guint    other;
+} Racer;
+
+static gpointer
+race_thread (gpointer data)
+{
+  Racer *racer = data;
+  g_autoptr(SoupSession) session = session_new ();
+  g_autofree char *auth = basic ("alice", ALICE_PASSWORD);
+  g_autofree char *body = response_body (SERIAL_RACE);
+  g_autofree char *url = g_strdup_printf ("https://127.0.0.1:%u/v1/unblock/response",
+                                          racer->port);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      g_autoptr(GBytes) answer = NULL;
+
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                    auth);
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+      answer = soup_session_send_and_read (session, msg, NULL, NULL);
+      if (soup_message_get_status (msg) == 200)
+        racer->granted++;
+      else if (soup_message_get_status (msg) == 429)
+        racer->refused++;
+      else
+        racer->other++;
+    }
+  return NULL;
+}
+
+/* Two instances on one database, concurrent requests for one card: never past the quota */
+static void
+test_two_instances (void)
+{
+  g_autofree char *config = in_dir ("second.conf");
+  g_autofree char *log = in_dir ("second.log");
+  g_autofree char *text = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  Racer racers[8];
+  GThread *threads[G_N_ELEMENTS (racers)];
+  guint granted = 0, refused = 0, other = 0, audited = 0;
+
+  world.second_port = free_port ();
+  text = config_text (world.second_port);
+  g_assert_true (g_file_set_contents (config, text, -1, NULL));
+  world.second = spawn_service (config, log, world.second_port);
+
+  for (guint i = 0; i < G_N_ELEMENTS (racers); i++)
+    {
+      racers[i] = (Racer) { i % 2 ? world.port : world.second_port, 0, 0, 0 };
+      threads[i] = g_thread_new ("racer", race_thread, &racers[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (racers); i++)
+    {
+      g_thread_join (threads[i]);
+      granted += racers[i].granted;
+      refused += racers[i].refused;
+      other += racers[i].other;
+    }
+  g_test_message ("granted %u, refused %u, other %u", granted, refused, other);
+  g_assert_cmpuint (other, ==, 0);
+  g_assert_cmpuint (granted, ==, QUOTA_CARD);
+  g_assert_cmpuint (refused, ==, 3 * G_N_ELEMENTS (racers) - QUOTA_CARD);
+
+  records = audit_list ();
+  for (guint i = 0; i < records->len; i++)
+    {
+      CardpinAuditRecord *record = g_ptr_array_index (records, i);
+
+      if (g_strcmp0 (record->serial, SERIAL_RACE) == 0)
+        {
+          audited++;
+          /* not in world.request_ids: the racers' ids are counted here */
+          g_ptr_array_add (world.request_ids, g_strdup (record->request_id));
+        }
+    }
+  g_assert_cmpuint (audited, ==, 3 * G_N_ELEMENTS (racers));
+  stop_service (&world.second);
+}
+
+/* Every request to /v1/unblock/ and /v1/devices is one audit record, and nothing else is */
+static void
+test_audit (void)
+{
+  g_autoptr(GPtrArray) records = audit_list ();
+  g_autoptr(GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < world.request_ids->len; i++)
+    g_assert_true (g_hash_table_add (ids, g_ptr_array_index (world.request_ids, i)));
+  g_assert_cmpuint (records->len, ==, world.request_ids->len);
+  for (guint i = 0; i < records->len; i++)
+    {
+      CardpinAuditRecord *record = g_ptr_array_index (records, i);
+
+      g_assert_true (g_hash_table_contains (ids, record->request_id));
+      g_assert_nonnull (record->method);
+      g_assert_nonnull (record->outcome);
+    }
+}
+
+static void
+check_no_canary (const char *what,
+                 const char *data,
+                 gsize       length)
+{
+  for (guint i = 0; i < world.canaries->len; i++)
+    {
+      const char *canary = g_ptr_array_index (world.canaries, i);
+
+      if (memmem (data, length, canary, strlen (canary)) != NULL)
+        g_error ("%s holds the secret %s", what, canary);
+    }
+}
+
+static void
+scan_tree (const char *path,
+           guint      *files)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      g_autofree char *data = NULL;
+      gsize length;
+
+      /* the PAM password file holds the passwords by design */
+      if (g_file_test (child, G_FILE_TEST_IS_SYMLINK) || strcmp (name, "passdb") == 0)
+        continue;
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        scan_tree (child, files);
+      else if (g_file_get_contents (child, &data, &length, NULL))
+        {
+          check_no_canary (child, data, length);
+          (*files)++;
+        }
+    }
+}
+
+/* Last: no password, token or response of this run in the log, the database or the audit */
+static void
+test_canaries (void)
+{
+  g_autoptr(GPtrArray) records = audit_list ();
+  g_autofree char *log = NULL;
+  gsize length;
+  guint files = 0;
+
+  g_assert_cmpuint (world.canaries->len, >, 8);
+  g_assert_true (g_file_get_contents (world.log, &log, &length, NULL));
+  check_no_canary ("the log", log, length);
+  for (guint i = 0; i < records->len; i++)
+    {
+      CardpinAuditRecord *r = g_ptr_array_index (records, i);
+      g_autofree char *line = g_strjoin ("|", r->user ? r->user : "", r->method,
+                                         r->serial ? r->serial : "",
+                                         r->challenge_sha256 ? r->challenge_sha256 : "",
+                                         r->outcome, r->request_id, NULL);
+
+      check_no_canary ("the audit", line, strlen (line));
+    }
+
+  /* every file of the run, byte for byte (the logs, SQLite and its WAL), and
+   * PostgreSQL's whole data folder */
+  if (g_getenv ("CARDPIN_TEST_PG_SOCKET") != NULL)
+    {
+      g_autofree char *pg_dir = g_path_get_dirname (g_getenv ("CARDPIN_TEST_PG_SOCKET"));
+
+      scan_tree (pg_dir, &files);
+    }
+  scan_tree (world.dir, &files);
+  g_assert_cmpuint (files, >=, 1);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int result;
+
+  g_test_init (&argc, &argv, NULL);
+  if (g_getenv ("CARDPIN_UNBLOCKD") == NULL)
+    g_error ("CARDPIN_UNBLOCKD is not set (meson sets it)");
+  world_setup ();
+
+  g_test_add_func ("/cardpin/unblockd/health", test_health);
+  g_test_add_func ("/cardpin/unblockd/response", test_response);
+  g_test_add_func ("/cardpin/unblockd/wrong-password", test_wrong_password);
+  g_test_add_func ("/cardpin/unblockd/denied", test_denied);
+  g_test_add_func ("/cardpin/unblockd/quota", test_quota);
+  g_test_add_func ("/cardpin/unblockd/throttle", test_throttle);
+  g_test_add_func ("/cardpin/unblockd/malformed", test_malformed);
+  g_test_add_func ("/cardpin/unblockd/too-large", test_too_large);
+  g_test_add_func ("/cardpin/unblockd/endpoints", test_endpoints);
+  g_test_add_func ("/cardpin/unblockd/plain-http", test_plain_http);
+  g_test_add_func ("/cardpin/unblockd/slow-client", test_slow_client);
+  g_test_add_func ("/cardpin/unblockd/device-token", test_device_token);
+  g_test_add_func ("/cardpin/unblockd/restart", test_restart);
+  g_test_add_func ("/cardpin/unblockd/two-instances", test_two_instances);
+  g_test_add_func ("/cardpin/unblockd/audit", test_audit);
+  g_test_add_func ("/cardpin/unblockd/no-secret-stored", test_canaries);
+
+  result = g_test_run ();
+  world_teardown ();
+  return result;
+}
