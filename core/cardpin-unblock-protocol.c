@@ -813,7 +813,7 @@ cardpin_unblock_parse_response (const CardpinUnblockReply  *reply,
         g_clear_pointer (request_id, g_free);
       g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_SERVICE_PROTOCOL,
                    _("The unblock service’s response does not fit this card’s challenge "
-                     "(expected %" G_GSIZE_FORMAT " hexadecimal digits). Nothing was sent "
+                     "(expected %zu hexadecimal digits). Nothing was sent "
                      "to the card. Tell your administrator."), expected_length * 2);
     }
   return response;
