@@ -35,18 +35,43 @@ card_limits (CardpinToken *self,
                                 : CARDPIN_PIV_PIN_MAX;
 }
 
+/**
+ * cardpin_token_narrow_policy:
+ * @self: a token
+ * @configured: a policy as configured (settings, or a front end's own configuration
+ *   file)
+ * @for_puk: whether @configured is for the PUK
+ *
+ * Narrows @configured to what this token can hold: a PIV card 6 to 8 characters for the
+ * PIN and the PUK, other tokens their PKCS#11 limits (see
+ * cardpin_policy_new_for_token()). The one place that knows the cards' limits.
+ *
+ * Returns: (transfer full): a new #CardpinPolicy; @configured is not changed
+ */
+CardpinPolicy *
+cardpin_token_narrow_policy (CardpinToken  *self,
+                             CardpinPolicy *configured,
+                             gboolean       for_puk)
+{
+  guint min_length, max_length;
+
+  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  g_return_val_if_fail (CARDPIN_IS_POLICY (configured), NULL);
+
+  card_limits (self, for_puk, &min_length, &max_length);
+  return cardpin_policy_new_for_token (configured, min_length, max_length);
+}
+
 static CardpinPolicy *
 token_policy (CardpinToken *self,
               gboolean      is_puk,
               GSettings    *settings)
 {
   g_autoptr(CardpinPolicy) configured = NULL;
-  guint min_length, max_length;
 
   configured = is_puk ? cardpin_policy_new_puk_from_settings (settings)
                       : cardpin_policy_new_from_settings (settings);
-  card_limits (self, is_puk, &min_length, &max_length);
-  return cardpin_policy_new_for_token (configured, min_length, max_length);
+  return cardpin_token_narrow_policy (self, configured, is_puk);
 }
 
 /**

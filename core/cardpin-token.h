@@ -66,6 +66,10 @@ CardpinPolicy   *cardpin_token_get_pin_policy      (CardpinToken  *self,
                                                     GSettings     *settings) G_GNUC_WARN_UNUSED_RESULT;
 CardpinPolicy   *cardpin_token_get_puk_policy      (CardpinToken  *self,
                                                     GSettings     *settings) G_GNUC_WARN_UNUSED_RESULT;
+/* @configured narrowed to what the card takes (PIV: 6 to 8 characters) */
+CardpinPolicy   *cardpin_token_narrow_policy       (CardpinToken  *self,
+                                                    CardpinPolicy *configured,
+                                                    gboolean       for_puk) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Re-reads flags and tries left from the token and the card. Blocking. */
 gboolean         cardpin_token_refresh             (CardpinToken         *self,

@@ -114,24 +114,17 @@ open_manager (CardpinPamHelper  *self,
   return cardpin_manager_new ((const char * const *) self->modules, NULL, error);
 }
 
-/* The administrator's policy narrowed to what the token takes; PIV cards take 6 to 8
- * characters (SP 800-73). */
+/* The administrator's policy (the helper's configuration file) narrowed by core to what
+ * the token takes */
 static CardpinPolicy *
 policy_for (CardpinPamHelper *self,
             CardpinToken     *token)
 {
-  g_autoptr(CardpinPolicy) settings = cardpin_policy_new (self->config.pin_min_length,
-                                                          self->config.pin_max_length,
-                                                          self->config.pin_digits_only);
-  guint token_min = cardpin_token_get_min_pin_length (token);
-  guint token_max = cardpin_token_get_max_pin_length (token);
+  g_autoptr(CardpinPolicy) configured = cardpin_policy_new (self->config.pin_min_length,
+                                                            self->config.pin_max_length,
+                                                            self->config.pin_digits_only);
 
-  if (cardpin_token_is_piv (token))
-    {
-      token_min = MAX (token_min, CARDPIN_PIV_PIN_MIN);
-      token_max = token_max > 0 ? MIN (token_max, CARDPIN_PIV_PIN_MAX) : CARDPIN_PIV_PIN_MAX;
-    }
-  return cardpin_policy_new_for_token (settings, token_min, token_max);
+  return cardpin_token_narrow_policy (token, configured, FALSE);
 }
 
 /* Ends the attempt: the reason as an error message, then PAM_MAXTRIES (which GDM shows

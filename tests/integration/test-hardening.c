@@ -193,6 +193,15 @@ test_policy_every_route (CardpinTestFixture *fixture,
   g_assert_cmpuint (cardpin_policy_get_max_length (pin_policy), ==, 6);
   g_assert_cmpuint (cardpin_policy_get_min_length (puk_policy), ==, 8);
   g_assert_cmpuint (cardpin_policy_get_max_length (puk_policy), ==, 8);
+  /* a front end's own configuration (the login-screen helper's file), narrowed by core */
+  {
+    g_autoptr(CardpinPolicy) configured = cardpin_policy_new (4, 12, TRUE);
+    g_autoptr(CardpinPolicy) narrowed = cardpin_token_narrow_policy (token, configured,
+                                                                     FALSE);
+
+    g_assert_cmpuint (cardpin_policy_get_min_length (narrowed), ==, 6);
+    g_assert_cmpuint (cardpin_policy_get_max_length (narrowed), ==, 8);
+  }
 
   /* change */
   g_assert_false (cardpin_token_change_pin (token, wrong_pin, weak, NULL, &error));
