@@ -450,7 +450,9 @@ class App:
                 return
             if visible and n is not start and not self._may_show(n):
                 return
-            if (role is None or n.getRoleName() == role) and matches(n.name, name):
+            n_role = n.getRoleName()
+            n_name = n.name
+            if (role is None or n_role == role) and matches(n_name, name):
                 found.append(n)
             for i in range(n.childCount):
                 walk(n.getChildAtIndex(i), depth + 1)
@@ -511,7 +513,7 @@ class App:
                 continue
             # picked is the node or inside it
             p = picked
-            for _ in range(16):
+            for _ in range(48):
                 if p is None:
                     break
                 if same(p, node):
@@ -538,11 +540,11 @@ class App:
         return [n.name for n in self.nodes('label', None, root) if n.name]
 
     def has_text(self, name, root=None):
-        return any(matches(t, name) for t in self.texts(root))
+        return bool(self.nodes('label', name, root))
 
     def wait_text(self, name, what=None, root=None, timeout=WAIT):
         what = what or 'the text %r is shown' % pattern_text(name)
-        return wait_until(lambda: [t for t in self.texts(root) if matches(t, name)],
+        return wait_until(lambda: [n.name for n in self.nodes('label', name, root)],
                           what, timeout)[0]
 
     def wait_toast(self, name, what, timeout=WAIT):
