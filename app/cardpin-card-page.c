@@ -9,8 +9,10 @@
 #include "cardpin-application.h"
 #include "cardpin-card-page-private.h"
 #include "cardpin-change-page.h"
+#include "cardpin-details-page.h"
 #include "cardpin-helpdesk-page.h"
 #include "cardpin-pin-state.h"
+#include "cardpin-policy.h"
 #include "cardpin-window.h"
 
 /**
@@ -65,17 +67,18 @@ static gboolean
 method_allowed (CardpinCardPage *self,
                 const char      *method)
 {
-  g_auto(GStrv) methods = g_settings_get_strv (self->settings, "allowed-unblock-methods");
-
-  return g_strv_contains ((const char * const *) methods, method);
+  return cardpin_policy_check_unblock_method (self->settings, method, NULL);
 }
 
 static gboolean
 online_configured (CardpinCardPage *self)
 {
-  g_autofree char *url = g_settings_get_string (self->settings, "unblock-server-url");
+  g_autofree char *url = NULL;
 
-  return url[0] != '\0' && method_allowed (self, "online");
+  if (self->settings == NULL)
+    return FALSE;
+  url = g_settings_get_string (self->settings, "unblock-server-url");
+  return url[0] != '\0' && method_allowed (self, CARDPIN_UNBLOCK_METHOD_ONLINE);
 }
 
 /* Visible and enabled together: a row that cannot be used is not shown. */
@@ -160,10 +163,10 @@ update (CardpinCardPage *self)
 
   /* Unblocking is also how a forgotten PIN is replaced. */
   set_action (self, self->unblock_puk_row, "card.unblock-puk",
-              initialized && !pinpad && puk_usable && method_allowed (self, "puk"));
+              initialized && !pinpad && puk_usable && method_allowed (self, CARDPIN_UNBLOCK_METHOD_PUK));
   /* the admin challenge/response of PIV cards (DESIGN.md) */
   set_action (self, self->unblock_helpdesk_row, "card.unblock-helpdesk",
-              initialized && piv && !pinpad && method_allowed (self, "offline"));
+              initialized && piv && !pinpad && method_allowed (self, CARDPIN_UNBLOCK_METHOD_OFFLINE));
   set_action (self, self->unblock_online_row, "card.unblock-online", FALSE);
   (void) online_configured;
   adw_preferences_group_set_title (self->unblock_group,
@@ -174,7 +177,7 @@ update (CardpinCardPage *self)
                           gtk_widget_get_visible (GTK_WIDGET (self->unblock_online_row)));
 
   set_action (self, self->certificates_row, "card.certificates", FALSE);
-  set_action (self, self->details_row, "card.details", FALSE);
+  set_action (self, self->details_row, "card.details", TRUE);
 }
 
 static void
@@ -219,6 +222,16 @@ helpdesk_activated (GtkWidget  *widget,
   if (window != NULL)
     manager = cardpin_window_get_manager (CARDPIN_WINDOW (window));
   push (self, cardpin_helpdesk_page_new (manager, self->token));
+}
+
+static void
+details_activated (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  CardpinCardPage *self = CARDPIN_CARD_PAGE (widget);
+
+  push (self, cardpin_details_page_new (self->token));
 }
 
 static void
@@ -323,6 +336,7 @@ cardpin_card_page_class_init (CardpinCardPageClass *klass)
   gtk_widget_class_install_action (widget_class, "card.unblock-puk", NULL, change_activated);
   gtk_widget_class_install_action (widget_class, "card.unblock-helpdesk", NULL,
                                    helpdesk_activated);
+  gtk_widget_class_install_action (widget_class, "card.details", NULL, details_activated);
 
   cardpin_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -347,11 +361,20 @@ cardpin_card_page_class_init (CardpinCardPageClass *klass)
 static void
 cardpin_card_page_init (CardpinCardPage *self)
 {
+  GSettingsSchemaSource *source;
+  GSettingsSchema *schema;
+
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->settings = g_settings_new (APP_ID);
-  g_signal_connect_object (self->settings, "changed",
-                           G_CALLBACK (settings_changed_cb), self, G_CONNECT_SWAPPED);
+  /* an uninstalled build without the schema: core's defaults apply */
+  source = g_settings_schema_source_get_default ();
+  if (source != NULL && (schema = g_settings_schema_source_lookup (source, APP_ID, TRUE)) != NULL)
+    {
+      g_settings_schema_unref (schema);
+      self->settings = g_settings_new (APP_ID);
+      g_signal_connect_object (self->settings, "changed",
+                               G_CALLBACK (settings_changed_cb), self, G_CONNECT_SWAPPED);
+    }
 }
 
 /**

@@ -50,24 +50,6 @@ enum {
 
 static GParamSpec *props[N_PROPS];
 
-/* The administrator's policy (GSettings) narrowed to what the token takes; PIV cards
- * take 6 to 8 characters (SP 800-73).
- * FIXME: use core's per-token policy once it has one (the core issue moves this there). */
-static CardpinPolicy *
-policy_for_token (CardpinToken *token)
-{
-  g_autoptr(CardpinPolicy) settings = cardpin_policy_new_from_settings (NULL);
-  guint token_min = cardpin_token_get_min_pin_length (token);
-  guint token_max = cardpin_token_get_max_pin_length (token);
-
-  if (cardpin_token_is_piv (token))
-    {
-      token_min = MAX (token_min, 6);
-      token_max = token_max > 0 ? MIN (token_max, 8) : 8;
-    }
-  return cardpin_policy_new_for_token (settings, token_min, token_max);
-}
-
 static char *
 rule_text (CardpinNewPinGroup *self)
 {
@@ -327,7 +309,9 @@ cardpin_new_pin_group_setup (CardpinNewPinGroup *self,
   g_return_if_fail (CARDPIN_IS_TOKEN (token));
 
   g_clear_object (&self->policy);
-  self->policy = policy_for_token (token);
+  /* core's rules, the same that the operation enforces */
+  self->policy = is_puk ? cardpin_token_get_puk_policy (token, NULL)
+                        : cardpin_token_get_pin_policy (token, NULL);
   self->is_puk = !!is_puk;
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->new_row),

@@ -183,10 +183,14 @@ cardpin_store_pg_open (const char                 *uri,
                        const CardpinStoreBackend **backend,
                        GError                    **error)
 {
+  /* defaults that the URI overrides: parameters before "dbname" yield to the ones
+   * expanded from it */
+  const char * const keywords[] = { "connect_timeout", "application_name", "dbname", NULL };
+  const char * const values[] = { "10", "cardpin", uri, NULL };
   PGconn *conn;
 
   /* the URI may hold a password: it never goes into a message */
-  conn = PQconnectdb (uri);
+  conn = PQconnectdbParams (keywords, values, 1);
   if (conn == NULL || PQstatus (conn) != CONNECTION_OK)
     {
       g_autofree char *text = g_strstrip (g_strdup (conn != NULL ? PQerrorMessage (conn) : ""));

@@ -963,6 +963,14 @@ token_issue_cb (CardpinStore  *store,
   g_autofree char *expires = g_strdup_printf ("%" G_GINT64_FORMAT, token->expires);
   const char *params[] = { token->hash, token->user, issued, expires };
 
+  g_autofree char *stale = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                            now_seconds (store) - SECONDS_PER_DAY);
+  const char *stale_params[] = { stale };
+
+  /* tokens that expired a day ago are of no use to anyone: drop them on the way */
+  if (!query (store, "DELETE FROM device_tokens WHERE expires < $1", "i", stale_params,
+              NULL, NULL, error))
+    return FALSE;
   return query (store,
                 "INSERT INTO device_tokens (hash, username, issued, expires, revoked)"
                 " VALUES ($1, $2, $3, $4, 0)",

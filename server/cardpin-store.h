@@ -148,7 +148,8 @@ void          cardpin_store_card_free        (CardpinStoreCard    *card);
  * Race-free across processes and instances sharing one database.
  * On a quota outcome *@retry_after is the number of seconds until the quota frees up
  * (the next UTC day), else 0. Returns %FALSE only on a database error (nothing
- * counted, nothing audited). */
+ * counted, nothing audited). Compute the response first and give it out only on
+ * CARDPIN_GRANT_GRANTED: a token failure then neither counts nor audits a grant. */
 gboolean      cardpin_store_grant            (CardpinStore        *store,
                                               const char          *serial,
                                               const char          *user,

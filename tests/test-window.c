@@ -16,6 +16,7 @@
 #include "cardpin-card-page-private.h"
 #include "cardpin-change-page-private.h"
 #include "cardpin-code.h"
+#include "cardpin-details-page.h"
 #include "cardpin-helpdesk-page-private.h"
 #include "cardpin-test-fixture.h"
 #include "cardpin-token-row.h"
@@ -497,6 +498,50 @@ test_helpdesk_card_removed (Fixture       *fixture,
   g_assert_true (wait_for (fixture, helpdesk_idle, WAIT_MS));
 }
 
+/* Every label's text under @widget, one per line: what a user can read. */
+static void
+collect_text (GtkWidget *widget,
+              GString   *out)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_visible (widget))
+    g_string_append_printf (out, "%s\n", gtk_label_get_text (GTK_LABEL (widget)));
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_text (child, out);
+}
+
+static gboolean
+details_page_shown (Fixture *fixture)
+{
+  return CARDPIN_IS_DETAILS_PAGE (_cardpin_window_get_visible_page (fixture->window));
+}
+
+static void
+test_details (Fixture       *fixture,
+              gconstpointer  user_data)
+{
+  const char * const card_args[] = { "--serial", SERIAL, "--puk-tries", "5", NULL };
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  CardpinCardPage *card_page;
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  cardpin_test_fixture_insert (&fixture->stack, 0, card_args);
+  open_window (fixture, modules);
+  card_page = open_card_page (fixture);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card_page), "card.details", NULL));
+  g_assert_true (wait_for (fixture, details_page_shown, WAIT_MS));
+
+  collect_text (_cardpin_window_get_visible_page (fixture->window), text);
+  g_test_message ("details:\n%s", text->str);
+  g_assert_nonnull (strstr (text->str, "Serial Number\n" SERIAL "\n"));
+  g_assert_nonnull (strstr (text->str, "Reader\n" CARDPIN_TEST_READER0 "\n"));
+  g_assert_nonnull (strstr (text->str, "ATR\n3B"));
+  g_assert_nonnull (strstr (text->str, "PUK\n5 tries left\n"));
+  g_assert_nonnull (strstr (text->str, "Role\nUnblock only\n"));
+  g_assert_nonnull (strstr (text->str, "Administration Key\n"));
+}
+
 static void
 test_card_inserted_later (Fixture       *fixture,
                           gconstpointer  user_data)
@@ -586,6 +631,8 @@ main (int   argc,
               fixture_set_up, test_helpdesk_unblock, fixture_tear_down);
   g_test_add ("/cardpin/window/helpdesk-card-removed", Fixture, NULL,
               fixture_set_up, test_helpdesk_card_removed, fixture_tear_down);
+  g_test_add ("/cardpin/window/details", Fixture, NULL,
+              fixture_set_up, test_details, fixture_tear_down);
   g_test_add ("/cardpin/window/bad-module", Fixture, NULL,
               fixture_set_up, test_bad_module, fixture_tear_down);
   g_test_add ("/cardpin/window/no-service", Fixture, NULL,

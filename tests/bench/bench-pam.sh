@@ -19,7 +19,7 @@ runs="${1:-${CARDPIN_BENCH_RUNS:-9}}"
 delays="${CARDPIN_BENCH_DELAYS:-0 20}"
 module="${CARDPIN_PAM_MODULE:?set CARDPIN_PAM_MODULE to pam_cardpin.so}"
 helper="${CARDPIN_PAM_HELPER:?set CARDPIN_PAM_HELPER to cardpin-pam-helper}"
-wrapper="${CARDPIN_PAM_WRAPPER:-$(pkg-config --variable=libdir pam_wrapper 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/libpam_wrapper.so}"
+wrapper="${CARDPIN_PAM_WRAPPER:-$(dirname "$(pkg-config --variable=modules pam_wrapper)")/libpam_wrapper.so}"
 secdir="${CARDPIN_PAM_SECURITY_DIR:-/lib/x86_64-linux-gnu/security}"
 opensc="$CARDPIN_OPENSC_MODULE"
 dir="$CARDPIN_TEST_DIR/bench-pam"
@@ -51,6 +51,7 @@ exec /usr/bin/time -a -o "$dir/helper-rss" -f %M "$helper" "\$@"
 EOS
 chmod +x "$dir/helper-timed"
 printf '%s\n' "$card_login" > "$dir/pam.d/without"
+printf 'auth required %s/pam_permit.so\n' "$secdir" > "$dir/pam.d/permit"
 printf 'auth [success=ok ignore=ignore default=die] %s helper=%s module=%s\n%s\n' \
   "$module" "$helper" "$opensc" "$card_login" > "$dir/pam.d/with"
 printf 'auth [success=ok ignore=ignore default=die] %s helper=%s module=%s\nauth required %s/pam_permit.so\n' \
@@ -58,63 +59,73 @@ printf 'auth [success=ok ignore=ignore default=die] %s helper=%s module=%s\nauth
 printf 'auth [success=ok ignore=ignore default=die] %s helper=%s module=%s\n' \
   "$module" "$dir/helper-timed" "$opensc" > "$dir/pam.d/timed"
 
-# one run of service $1: prints nanoseconds; fails when pamtester does
+# one run of service $1: sets T (nanoseconds); stops the benchmark when pamtester fails
+# where it must not (the "timed" stack has no module that lets anyone in)
 measure () {
-  local t0 t1
+  local t0 t1 rc=0
   t0=$(date +%s%N)
   LD_PRELOAD="$wrapper" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$dir/pam.d" \
-    pamtester "$1" cardpin-bench authenticate </dev/null >/dev/null 2>&1 || [ "$1" = timed ]
+    pamtester "$1" cardpin-bench authenticate </dev/null >"$dir/out" 2>&1 || rc=$?
   t1=$(date +%s%N)
-  echo $((t1 - t0))
+  if [ "$rc" != 0 ] && [ "$1" != timed ]; then
+    echo "bench-pam: the stack \"$1\" failed:" >&2; cat "$dir/out" >&2; exit 1
+  fi
+  T=$((t1 - t0))
 }
 median () { sort -n | awk '{v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2; printf "%.1f\n", m / 1e6}'; }
+# sets MED (median ms of $runs runs of service $1)
 bench () {
   local times=()
-  measure "$1" >/dev/null   # warm-up
-  for ((i = 0; i < runs; i++)); do times+=("$(measure "$1")"); done
-  printf '%s\n' "${times[@]}" | median
+  measure "$1"   # warm-up
+  for ((i = 0; i < runs; i++)); do measure "$1"; times+=("$T"); done
+  MED=$(printf '%s\n' "${times[@]}" | median)
 }
-apdus_of () {   # APDUs the card received during one run of service $1
+# sets N (APDUs the card received during one run of service $1)
+apdus_of () {
   local before after
   before=$(grep -c '^vcard: ' "$log" || true)
-  measure "$1" >/dev/null
+  measure "$1"
   after=$(grep -c '^vcard: ' "$log" || true)
-  echo $((after - before))
+  N=$((after - before))
 }
 
 declare -A M A
 for d in $delays; do
   start_card "$d"
-  M[without,$d]=$(bench without)
-  M[with,$d]=$(bench with)
-  M[alone,$d]=$(bench alone)
-  A[alone,$d]=$(apdus_of alone)
+  bench without; M[without,$d]=$MED
+  bench with; M[with,$d]=$MED
+  bench alone; M[alone,$d]=$MED
+  bench permit; M[permit,$d]=$MED
+  apdus_of alone; A[alone,$d]=$N
   stop_card
 done
 start_card 0
 rm -f "$dir/helper-rss"
-for ((i = 0; i < 3; i++)); do measure timed >/dev/null; done
+for ((i = 0; i < 3; i++)); do measure timed; done
 stop_card
 rss=$(sort -n "$dir/helper-rss" | tail -1)
 
 echo "GDM-like smart-card PAM stack on a healthy virtual PIV card, $runs runs each (median wall time, ms)"
 echo
-echo "| stack                                              | @0ms | @20ms |"
-echo "|----------------------------------------------------|------|-------|"
-for s in without with alone; do
+hdr='| stack                                              |'; sep='|----------------------------------------------------|'
+for d in $delays; do hdr+=" @${d}ms |"; sep+='--------|'; done
+echo "$hdr"; echo "$sep"
+for s in without with alone permit; do
   case $s in
     without) label="card module only (PKCS#11 login through OpenSC)";;
     with) label="pam_cardpin.so, then the card module";;
     alone) label="pam_cardpin.so alone (then pam_permit)";;
+    permit) label="pam_permit alone (pamtester, pam_wrapper)";;
   esac
   row=$(printf '| %-50s |' "$label")
-  for d in $delays; do row+=$(printf ' %s |' "${M[$s,$d]}"); done
+  for d in $delays; do row+=$(printf ' %6s |' "${M[$s,$d]}"); done
   echo "$row"
 done
 echo
 for d in $delays; do
   awk -v d="$d" -v w="${M[with,$d]}" -v o="${M[without,$d]}" -v a="${A[alone,$d]}" \
-    'BEGIN { printf "@%sms  with/without %.2f  (pam_cardpin.so check: %d APDUs)\n", d, w/o, a }'
+    -v m="${M[alone,$d]}" -v p="${M[permit,$d]}" \
+    'BEGIN { printf "@%sms  with/without %.2f   module alone: +%.1f ms over pam_permit, %d APDUs\n", d, w/o, m-p, a }'
 done
 echo "cardpin-pam-helper peak memory (max RSS, healthy card): $rss KiB"
 echo

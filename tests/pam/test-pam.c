@@ -386,6 +386,18 @@ test_healthy_silent (CardpinTestFixture *fixture,
   g_assert_cmpuint (driver->log->len, ==, 0);
   g_assert_cmpint (run_auth ("healthy-deny", driver), ==, PAM_AUTH_ERR);
   g_assert_cmpuint (driver->log->len, ==, 0);
+
+  /* setcred is harmless: the module ignores it, the stack decides */
+  {
+    struct pam_testcase tests[] = {
+      pam_test (PAMTEST_AUTHENTICATE, PAM_SUCCESS),
+      pam_test (PAMTEST_SETCRED, PAM_SUCCESS),
+    };
+
+    g_assert_cmpint (_pamtest_conv ("healthy", NULL, driver_conv, driver, tests,
+                                    G_N_ELEMENTS (tests), NULL), ==, PAMTEST_ERR_OK);
+    g_assert_cmpuint (driver->log->len, ==, 0);
+  }
   g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), ==, 3);
 }
 
@@ -749,27 +761,46 @@ test_first_use (CardpinTestFixture *fixture,
 
 /* The stack-safety matrix: every scenario x the module's place in the stack. The module
  * never lets anyone in by itself: before pam_deny the result is never PAM_SUCCESS. */
+typedef enum {
+  CARD_HEALTHY,
+  CARD_BLOCKED,
+  CARD_NONE,
+} CardState;
+
 typedef struct {
   const char *name;
-  gboolean    blocked;
+  CardState   card;
   const char *args;
   Action      actions[5];
   int         module_result;   /* what the module returns: PAM_IGNORE or PAM_MAXTRIES */
 } Scenario;
 
 static Scenario scenarios[] = {
-  { "healthy card", FALSE, "", { { ACT_END } }, PAM_IGNORE },
-  { "unblocked", TRUE, "methods=helpdesk",
+  { "healthy card", CARD_HEALTHY, "", { { ACT_END } }, PAM_IGNORE },
+  { "no card", CARD_NONE, "", { { ACT_END } }, PAM_IGNORE },
+  { "unblocked", CARD_BLOCKED, "methods=helpdesk",
     { { ACT_RESPONSE }, { ACT_TEXT, NEW_PIN }, { ACT_TEXT, NEW_PIN }, { ACT_END } }, PAM_IGNORE },
-  { "wrong response", TRUE, "methods=helpdesk",
+  { "typo, then right", CARD_BLOCKED, "methods=helpdesk",
+    { { ACT_TYPO }, { ACT_RESPONSE }, { ACT_TEXT, NEW_PIN }, { ACT_TEXT, NEW_PIN }, { ACT_END } },
+    PAM_IGNORE },
+  { "PUK route", CARD_BLOCKED, "methods=helpdesk,puk",
+    { { ACT_TEXT, "2" }, { ACT_TEXT, "12345678" }, { ACT_TEXT, NEW_PIN }, { ACT_TEXT, NEW_PIN },
+      { ACT_END } }, PAM_IGNORE },
+  { "wrong response", CARD_BLOCKED, "methods=helpdesk",
     { { ACT_WRONG }, { ACT_TEXT, NEW_PIN }, { ACT_TEXT, NEW_PIN }, { ACT_END } }, PAM_MAXTRIES },
-  { "cancelled", TRUE, "methods=helpdesk", { { ACT_CONV_ERR }, { ACT_END } }, PAM_MAXTRIES },
-  { "garbage", TRUE, "methods=helpdesk",
-    { { ACT_LONG }, { ACT_LONG }, { ACT_LONG }, { ACT_LONG }, { ACT_END } }, PAM_MAXTRIES },
-  { "no method", TRUE, "methods=online", { { ACT_END } }, PAM_MAXTRIES },
-  { "helper killed", TRUE, "methods=helpdesk", { { ACT_KILL_HELPER }, { ACT_END } }, PAM_IGNORE },
-  { "helper hung", TRUE, NULL /* hang_args */, { { ACT_END } }, PAM_IGNORE },
-  { "helper missing", TRUE, "helper=/nonexistent", { { ACT_END } }, PAM_IGNORE },
+  { "card removed", CARD_BLOCKED, "methods=helpdesk",
+    { { ACT_PULL_CARD }, { ACT_TEXT, NEW_PIN }, { ACT_TEXT, NEW_PIN }, { ACT_END } },
+    PAM_MAXTRIES },
+  { "conv NULL", CARD_BLOCKED, "methods=helpdesk", { { ACT_NULL }, { ACT_END } }, PAM_MAXTRIES },
+  { "PAM_CONV_ERR", CARD_BLOCKED, "methods=helpdesk", { { ACT_CONV_ERR }, { ACT_END } },
+    PAM_MAXTRIES },
+  { "garbage", CARD_BLOCKED, "methods=helpdesk",
+    { { ACT_LONG }, { ACT_NOT_UTF8 }, { ACT_EMPTY }, { ACT_LONG }, { ACT_END } }, PAM_MAXTRIES },
+  { "no method", CARD_BLOCKED, "methods=online", { { ACT_END } }, PAM_MAXTRIES },
+  { "helper killed", CARD_BLOCKED, "methods=helpdesk", { { ACT_KILL_HELPER }, { ACT_END } },
+    PAM_IGNORE },
+  { "helper hung", CARD_BLOCKED, NULL /* hang_args */, { { ACT_END } }, PAM_IGNORE },
+  { "helper missing", CARD_BLOCKED, "helper=/nonexistent", { { ACT_END } }, PAM_IGNORE },
 };
 static const struct {
   const char *control;
@@ -788,9 +819,8 @@ static void
 test_matrix (CardpinTestFixture *fixture,
              gconstpointer       data)
 {
-  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY,
-                                                                    "--admin-tries", "15",
-                                                                    NULL });
+  const char * const card_args[] = { "--admin-key", AES_KEY, "--admin-tries", "15", NULL };
+
   for (guint s = 0; s < G_N_ELEMENTS (scenarios); s++)
     for (guint p = 0; p < G_N_ELEMENTS (places); p++)
       {
@@ -799,10 +829,17 @@ test_matrix (CardpinTestFixture *fixture,
         g_autofree char *name = g_strdup_printf ("matrix-%u-%u", s, p);
         int rv, expected;
 
-        if (scenario->blocked && cardpin_test_card_tries (READER0, 0x80) != 0)
+        /* the same card (state file) every time; pulled for "no card" */
+        if (fixture->cards[0] == NULL && scenario->card != CARD_NONE)
+          cardpin_test_fixture_insert (fixture, 0, card_args);
+        else if (fixture->cards[0] != NULL && scenario->card == CARD_NONE)
+          cardpin_test_fixture_pull (fixture, 0);
+        if (scenario->card == CARD_BLOCKED && cardpin_test_card_tries (READER0, 0x80) != 0)
           block_again ();
+        if (scenario->card == CARD_HEALTHY)
+          g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), >, 0);
         rv = run_auth (name, driver);
-        g_test_message ("matrix: %-15s | %-52s | %s", scenario->name, places[p].label,
+        g_test_message ("matrix: %-16s | %-52s | %s", scenario->name, places[p].label,
                         pam_strerror (NULL, rv));
 
         /* never in by itself */

@@ -150,20 +150,21 @@ run_master_key postgresql "$CARDPIN_TEST_PG_URI"
 
 # hardened first thing (cardpin_process_harden): no core dumps while it waits for a code
 hardened () {
-  local conf=$1 pid limits=
-  sleep 5 | "$helpdesk" --config "$conf" respond 00A1 >/dev/null 2>&1 &
+  local conf=$1 pid limits= ok=1
+  sleep 10 | "$helpdesk" --config "$conf" respond 00A1 >/dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 50); do
+  # until it waits for the code (it hardens itself before that), at most 8 s
+  for _ in $(seq 80); do
     if [ "$(cat /proc/$pid/comm 2>/dev/null)" = cardpin-helpdes ]; then
-      limits=$(grep "Max core file size" /proc/$pid/limits)
-      break
+      limits=$(grep "Max core file size" /proc/$pid/limits 2>/dev/null)
+      if [[ "$limits" =~ ^Max\ core\ file\ size\ +0\ +0\  ]]; then ok=0; break; fi
     fi
     sleep 0.1
   done
   kill "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   echo "$limits"
-  [[ "$limits" =~ ^Max\ core\ file\ size\ +0\ +0\  ]]
+  return $ok
 }
 check "the helpdesk turns core dumps off at start" hardened "$work/sqlite-mk.conf"
 
