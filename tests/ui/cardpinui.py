@@ -213,10 +213,18 @@ def drawn_box(pixbuf):
 
 # -- virtual cards ----------------------------------------------------------------------
 
+def run_tool(argv, timeout=20):
+    """stdout of a card tool; a failed check when it hangs (a card held by another
+    program makes PC/SC clients wait)."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout).stdout
+    except subprocess.TimeoutExpired:
+        ok(False, '%s answers within %d s (is the card held?)' % (' '.join(argv[:3]), timeout))
+
+
 def readers_present():
     """{reader index: card present} as pcscd reports it (opensc-tool --list-readers)."""
-    out = subprocess.run(['opensc-tool', '--list-readers'], capture_output=True,
-                         text=True).stdout
+    out = run_tool(['opensc-tool', '--list-readers'])
     present = {}
     for line in out.splitlines():
         m = re.match(r'^(\d+)\s+(Yes|No)\s', line)
@@ -266,7 +274,7 @@ class Card:
         argv = ['opensc-tool', '--reader', str(self.index), '-s', PIV_SELECT]
         for a in apdus:
             argv += ['-s', a]
-        out = subprocess.run(argv, capture_output=True, text=True).stdout
+        out = run_tool(argv)
         return [int(a, 16) << 8 | int(b, 16)
                 for a, b in re.findall(r'SW1=0x([0-9A-Fa-f]{2}), SW2=0x([0-9A-Fa-f]{2})', out)]
 
@@ -275,7 +283,7 @@ class Card:
         argv = ['opensc-tool', '--reader', str(self.index), '-s', PIV_SELECT]
         for a in apdus:
             argv += ['-s', a]
-        out = subprocess.run(argv, capture_output=True, text=True).stdout
+        out = run_tool(argv)
         result = []
         for block in re.split(r'^Received ', out, flags=re.M)[1:]:
             m = re.match(r'\(SW1=0x([0-9A-Fa-f]{2}), SW2=0x([0-9A-Fa-f]{2})\):?\n?', block)
@@ -505,8 +513,13 @@ class App:
         if top is None:
             return False
         # the centre, then a point near the start (long labels, half-covered rows)
+        # the centre, a point near the start (long labels, half-covered rows), points
+        # near the corners (a button whose icon has no accessible of its own)
+        ins_x, ins_y = min(3, e.width // 2), min(3, e.height // 2)
         for px, py in ((e.x + e.width // 2, e.y + e.height // 2),
-                       (e.x + min(8, e.width // 2), e.y + e.height // 2)):
+                       (e.x + min(8, e.width // 2), e.y + e.height // 2),
+                       (e.x + ins_x, e.y + ins_y),
+                       (e.x + e.width - 1 - ins_x, e.y + e.height - 1 - ins_y)):
             picked = top.queryComponent().getAccessibleAtPoint(px, py,
                                                                self.atspi.WINDOW_COORDS)
             if picked is None:
@@ -646,7 +659,11 @@ class App:
         self.pointer_click(entry)
         time.sleep(0.15)
         self.key('End')
-        for _ in range(12):
+        try:
+            length = entry.queryText().characterCount
+        except NotImplementedError:
+            length = 0
+        for _ in range(max(12, length + 2)):
             self.key('BackSpace')
         self.type_text(text)
         time.sleep(0.1)
