@@ -11,6 +11,7 @@
 #include "cardpin-change-page.h"
 #include "cardpin-details-page.h"
 #include "cardpin-helpdesk-page.h"
+#include "cardpin-online-page.h"
 #include "cardpin-pin-state.h"
 #include "cardpin-policy.h"
 #include "cardpin-window.h"
@@ -167,8 +168,8 @@ update (CardpinCardPage *self)
   /* the admin challenge/response of PIV cards (DESIGN.md) */
   set_action (self, self->unblock_helpdesk_row, "card.unblock-helpdesk",
               initialized && piv && !pinpad && method_allowed (self, CARDPIN_UNBLOCK_METHOD_OFFLINE));
-  set_action (self, self->unblock_online_row, "card.unblock-online", FALSE);
-  (void) online_configured;
+  set_action (self, self->unblock_online_row, "card.unblock-online",
+              initialized && piv && !pinpad && online_configured (self));
   adw_preferences_group_set_title (self->unblock_group,
                                    locked ? _("Unblock the PIN") : _("Forgot Your PIN?"));
   gtk_widget_set_visible (GTK_WIDGET (self->unblock_group),
@@ -222,6 +223,16 @@ helpdesk_activated (GtkWidget  *widget,
   if (window != NULL)
     manager = cardpin_window_get_manager (CARDPIN_WINDOW (window));
   push (self, cardpin_helpdesk_page_new (manager, self->token));
+}
+
+static void
+online_activated (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  CardpinCardPage *self = CARDPIN_CARD_PAGE (widget);
+
+  push (self, cardpin_online_page_new (self->token));
 }
 
 static void
@@ -336,6 +347,7 @@ cardpin_card_page_class_init (CardpinCardPageClass *klass)
   gtk_widget_class_install_action (widget_class, "card.unblock-puk", NULL, change_activated);
   gtk_widget_class_install_action (widget_class, "card.unblock-helpdesk", NULL,
                                    helpdesk_activated);
+  gtk_widget_class_install_action (widget_class, "card.unblock-online", NULL, online_activated);
   gtk_widget_class_install_action (widget_class, "card.details", NULL, details_activated);
 
   cardpin_ensure_resources ();

@@ -110,13 +110,23 @@ print_token (CardpinToken *token)
 {
   g_autofree char *words = pin_state_words (token);
   const char *reader = cardpin_token_get_reader (token);
+  const char *label = cardpin_token_get_label (token);
+  const char *manufacturer = cardpin_token_get_manufacturer (token);
+  const char *model = cardpin_token_get_model (token);
   int puk = cardpin_token_get_puk_tries_left (token);
+  g_autofree char *kind = NULL;
+
+  /* a PIV card read over PC/SC has a model ("PIV") but no PKCS#11 manufacturer */
+  if (manufacturer != NULL && model != NULL)
+    kind = g_strdup_printf ("%s, %s", manufacturer, model);
+  else
+    kind = g_strdup (model != NULL ? model : manufacturer != NULL ? manufacturer : "?");
 
   g_print ("%s\n", reader != NULL ? reader : _("(software token)"));
   /* TRANSLATORS: the labels are padded to line up; keep the values aligned */
-  g_print (_("  Card:    %s (%s, %s)\n"), cardpin_token_get_label (token),
-           cardpin_token_get_manufacturer (token), cardpin_token_get_model (token));
-  g_print (_("  Serial:  %s\n"), cardpin_token_get_serial (token));
+  g_print (_("  Card:    %s (%s)\n"), label != NULL ? label : _("no holder name"), kind);
+  if (cardpin_token_get_serial (token) != NULL)
+    g_print (_("  Serial:  %s\n"), cardpin_token_get_serial (token));
   g_print (_("  PIN:     %s\n"), words);
   if (puk >= 0)
     {
@@ -130,11 +140,18 @@ print_token (CardpinToken *token)
     g_print (_("  ATR:     %s\n"), cardpin_token_get_atr (token));
 }
 
+/* The cards as the status shows them: a PIV card is read over PC/SC alone (no PKCS#11
+ * module, no settings loaded); PKCS#11 only for cards without PIV, or for every token
+ * (software ones too) with --all-tokens */
 static CardpinManager *
-open_manager (char    **modules,
-              GError  **error)
+open_manager (char      **modules,
+              gboolean    all_tokens,
+              GError    **error)
 {
-  return cardpin_manager_new ((const char * const *) modules, NULL, error);
+  return cardpin_manager_new_full ((const char * const *) modules,
+                                   all_tokens ? CARDPIN_MANAGER_FLAGS_NONE
+                                              : CARDPIN_MANAGER_FLAGS_PCSC_FIRST,
+                                   NULL, error);
 }
 
 /* Commands */
@@ -147,8 +164,12 @@ cardpin_cli_status (char **argv)
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) modules = NULL;
   gboolean json = FALSE;
+  gboolean all_tokens = FALSE;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print JSON"), NULL },
+    { "all-tokens", 0, 0, G_OPTION_ARG_NONE, &all_tokens,
+      N_("Read every token through PKCS#11, software tokens too (loads the PKCS#11 "
+         "modules; without it PIV cards are read over PC/SC alone)"), NULL },
     { "module", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &modules,
       N_("Use this PKCS#11 module instead of every registered one (repeatable)"),
       N_("PATH") },
@@ -173,7 +194,7 @@ cardpin_cli_status (char **argv)
       return CARDPIN_CLI_EXIT_ERROR;
     }
 
-  manager = open_manager (modules, &error);
+  manager = open_manager (modules, all_tokens, &error);
   if (manager == NULL)
     {
       cardpin_cli_print_error (error);

@@ -25,6 +25,15 @@
  * removed. Implements #GListModel of #CardpinToken.
  */
 
+/* The PKCS#11 modules, loaded on first need (never, for PIV cards read over PC/SC
+ * alone); shared by the manager and its watch thread */
+typedef struct {
+  gatomicrefcount     ref_count;
+  GMutex              mutex;
+  char              **paths;         /* %NULL: every registered module */
+  CardpinP11Modules  *modules;
+} Modules;
+
 typedef struct {
   GMutex              mutex;
   GCond               cond;
@@ -33,7 +42,8 @@ typedef struct {
   gboolean            stop;
   /* pcscd could not be reached: enumerate again once it can */
   gboolean            service_lost;
-  CardpinP11Modules  *modules;
+  Modules            *modules;
+  CardpinManagerFlags flags;
   GMainContext       *main_context;
   GWeakRef            manager;
 } Watch;
@@ -41,7 +51,8 @@ typedef struct {
 struct _CardpinManager {
   GObject             parent_instance;
 
-  CardpinP11Modules  *modules;
+  Modules            *modules;
+  CardpinManagerFlags flags;
   GPtrArray          *tokens;
 
   Watch              *watch;
@@ -66,26 +77,78 @@ static guint signals[N_SIGNALS];
 
 /* Helpers */
 
-/* Lists every token of every module. Blocking.
- *
- * @strict: a read that breaks off (pcscd gone, a card pulled or failing in the middle) is
- * an error, never a shorter list or a token with half its state: what a caller that
- * reports the state (cardpin-tool status, the first load) needs. Without it (the
- * background watch, which reads again at the next change) such tokens are logged and
- * skipped.
- * @pcsc_error_out: why PC/SC could not be reached (pcscd not running), or %NULL */
-static GPtrArray *
-enumerate (CardpinP11Modules  *modules,
-           gboolean            strict,
-           GError            **pcsc_error_out,
-           GCancellable       *cancellable,
-           GError            **error)
+static Modules *
+modules_new (const char * const *paths)
 {
-  g_autoptr(GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) _cardpin_token_info_free);
-  g_auto(GStrv) readers = NULL;
+  Modules *modules = g_new0 (Modules, 1);
+
+  g_atomic_ref_count_init (&modules->ref_count);
+  g_mutex_init (&modules->mutex);
+  modules->paths = g_strdupv ((char **) paths);
+  return modules;
+}
+
+static Modules *
+modules_ref (Modules *modules)
+{
+  g_atomic_ref_count_inc (&modules->ref_count);
+  return modules;
+}
+
+static void
+modules_unref (Modules *modules)
+{
+  if (modules == NULL || !g_atomic_ref_count_dec (&modules->ref_count))
+    return;
+  g_clear_pointer (&modules->modules, cardpin_p11_modules_unref);
+  g_strfreev (modules->paths);
+  g_mutex_clear (&modules->mutex);
+  g_free (modules);
+}
+
+/* Loads the modules on first call. Returns: (transfer full): the module set, or %NULL */
+static CardpinP11Modules *
+modules_get (Modules  *modules,
+             GError  **error)
+{
+  CardpinP11Modules *loaded = NULL;
+
+  g_mutex_lock (&modules->mutex);
+  if (modules->modules == NULL)
+    {
+      g_debug ("Loading the PKCS#11 modules");
+      modules->modules = cardpin_p11_modules_load ((const char * const *) modules->paths,
+                                                   error);
+    }
+  if (modules->modules != NULL)
+    loaded = cardpin_p11_modules_ref (modules->modules);
+  g_mutex_unlock (&modules->mutex);
+  return loaded;
+}
+
+/* The reader of @slot, when it is one of @readers */
+static const char *
+slot_reader (CK_FUNCTION_LIST   *funcs,
+             CK_SLOT_ID          slot,
+             const char * const *readers)
+{
+  g_autofree char *description = NULL;
+  CK_SLOT_INFO slot_info;
+
+  if (funcs->C_GetSlotInfo (slot, &slot_info) != CKR_OK)
+    return NULL;
+  description = cardpin_p11_string (slot_info.slotDescription,
+                                    sizeof slot_info.slotDescription);
+  return _cardpin_match_reader (description, readers);
+}
+
+/* The readers, or an empty list; @pcsc_error_out: why pcscd could not be reached */
+static char **
+list_readers (GError **pcsc_error_out)
+{
   g_autoptr(GError) pcsc_error = NULL;
   SCARDCONTEXT context = 0;
-  guint m;
+  char **readers = NULL;
 
   if (cardpin_pcsc_establish (&context, &pcsc_error))
     {
@@ -98,6 +161,31 @@ enumerate (CardpinP11Modules  *modules,
     g_propagate_error (pcsc_error_out, g_steal_pointer (&pcsc_error));
   if (readers == NULL)
     readers = g_new0 (char *, 1);
+  return readers;
+}
+
+/* Lists every token of every module. Blocking.
+ *
+ * @strict: a read that breaks off (pcscd gone, a card pulled or failing in the middle) is
+ * an error, never a shorter list or a token with half its state: what a caller that
+ * reports the state (cardpin-tool status, the first load) needs. Without it (the
+ * background watch, which reads again at the next change) such tokens are logged and
+ * skipped.
+ * @only_readers: (nullable): list only the tokens in these readers (no software token)
+ * @pcsc_error_out: why PC/SC could not be reached (pcscd not running), or %NULL */
+static gboolean
+enumerate_p11 (CardpinP11Modules   *modules,
+               const char * const  *only_readers,
+               gboolean             strict,
+               GPtrArray           *infos,
+               GError             **pcsc_error_out,
+               GCancellable        *cancellable,
+               GError             **error)
+{
+  g_auto(GStrv) readers = NULL;
+  guint m;
+
+  readers = list_readers (pcsc_error_out);
 
   for (m = 0; m < cardpin_p11_modules_get_n (modules); m++)
     {
@@ -108,7 +196,7 @@ enumerate (CardpinP11Modules  *modules,
       CK_RV rv;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return NULL;
+        return FALSE;
 
       /* OpenSC notices new readers and cards on a full slot listing */
       rv = funcs->C_GetSlotList (CK_FALSE, NULL, &n_slots);
@@ -128,7 +216,7 @@ enumerate (CardpinP11Modules  *modules,
           if (strict)
             {
               cardpin_p11_set_error (error, rv, "C_GetSlotList");
-              return NULL;
+              return FALSE;
             }
           g_debug ("%s: C_GetSlotList(TRUE): %lu", cardpin_p11_modules_get_name (modules, m),
                    (gulong) rv);
@@ -140,6 +228,9 @@ enumerate (CardpinP11Modules  *modules,
           g_autoptr(GError) token_error = NULL;
           CardpinTokenInfo *info;
 
+          if (only_readers != NULL && slot_reader (funcs, slots[i], only_readers) == NULL)
+            continue;
+
           info = _cardpin_token_info_read (modules, m, slots[i],
                                            (const char * const *) readers, strict,
                                            cancellable, &token_error);
@@ -148,7 +239,7 @@ enumerate (CardpinP11Modules  *modules,
               if (strict || g_error_matches (token_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
                 {
                   g_propagate_error (error, g_steal_pointer (&token_error));
-                  return NULL;
+                  return FALSE;
                 }
               g_debug ("Slot %lu: %s", (gulong) slots[i], token_error->message);
               continue;
@@ -163,8 +254,155 @@ enumerate (CardpinP11Modules  *modules,
         }
     }
 
-  g_debug ("Enumerated %u token(s) in %u reader(s)", infos->len,
-           readers != NULL ? g_strv_length (readers) : 0);
+  g_debug ("Enumerated %u token(s) in %u reader(s)", infos->len, g_strv_length (readers));
+  return TRUE;
+}
+
+/* The readers that hold a card that can be talked to (not mute) */
+static char **
+readers_with_card (char   **readers,
+                   GError **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree SCARD_READERSTATE *states = NULL;
+  guint n = g_strv_length (readers);
+  SCARDCONTEXT context = 0;
+  LONG rv;
+  guint i;
+
+  if (n == 0)
+    return g_strv_builder_end (builder);
+  if (!cardpin_pcsc_establish (&context, error))
+    return NULL;
+
+  states = g_new0 (SCARD_READERSTATE, n);
+  for (i = 0; i < n; i++)
+    {
+      states[i].szReader = readers[i];
+      states[i].dwCurrentState = SCARD_STATE_UNAWARE;
+    }
+  rv = SCardGetStatusChange (context, 0, states, n);
+  SCardReleaseContext (context);
+  if (rv != SCARD_E_TIMEOUT && !cardpin_pcsc_set_error (error, rv, "SCardGetStatusChange"))
+    return NULL;
+
+  for (i = 0; i < n; i++)
+    {
+      if (!(states[i].dwEventState & SCARD_STATE_PRESENT))
+        continue;
+      if (states[i].dwEventState & SCARD_STATE_MUTE)
+        {
+          g_debug ("The card in “%s” does not answer", readers[i]);
+          continue;
+        }
+      g_strv_builder_add (builder, readers[i]);
+    }
+  return g_strv_builder_end (builder);
+}
+
+/* The cards in the readers, PIV ones over PC/SC alone (see #CardpinManagerFlags).
+ * @strict, @pcsc_error_out as for enumerate_p11(). */
+static gboolean
+enumerate_pcsc (Modules             *modules,
+                CardpinManagerFlags  flags,
+                gboolean             strict,
+                GPtrArray           *infos,
+                GError             **pcsc_error_out,
+                GCancellable        *cancellable,
+                GError             **error)
+{
+  g_autoptr(GStrvBuilder) other = g_strv_builder_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) readers = NULL;
+  g_auto(GStrv) present = NULL;
+  g_auto(GStrv) other_readers = NULL;
+  g_autoptr(CardpinP11Modules) loaded = NULL;
+  guint i;
+
+  readers = list_readers (pcsc_error_out);
+  present = readers_with_card (readers, &local_error);
+  if (present == NULL)
+    {
+      if (strict || g_error_matches (local_error, CARDPIN_ERROR,
+                                     CARDPIN_ERROR_PCSC_UNAVAILABLE))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_debug ("PC/SC: %s", local_error->message);
+      return TRUE;
+    }
+
+  for (i = 0; present[i] != NULL; i++)
+    {
+      g_autoptr(GError) card_error = NULL;
+      CardpinTokenInfo *info;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+
+      info = _cardpin_token_info_read_pcsc (present[i], cancellable, &card_error);
+      if (info == NULL)
+        {
+          if (strict || g_error_matches (card_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              g_propagate_error (error, g_steal_pointer (&card_error));
+              return FALSE;
+            }
+          g_debug ("Reading the card in “%s”: %s", present[i], card_error->message);
+          continue;
+        }
+      if (info->is_piv)
+        {
+          g_ptr_array_add (infos, info);
+          continue;
+        }
+
+      g_debug ("The card in “%s” has no PIV application", present[i]);
+      _cardpin_token_info_free (info);
+      if (!(flags & CARDPIN_MANAGER_FLAGS_PCSC_ONLY))
+        g_strv_builder_add (other, present[i]);
+    }
+
+  /* the cards without PIV: through PKCS#11, whose modules are loaded now */
+  other_readers = g_strv_builder_end (g_steal_pointer (&other));
+  g_debug ("Read %u PIV card(s) of %u reader(s) over PC/SC; %u card(s) for PKCS#11",
+           infos->len, g_strv_length (readers), g_strv_length (other_readers));
+  if (other_readers[0] == NULL)
+    return TRUE;
+  loaded = modules_get (modules, error);
+  if (loaded == NULL)
+    return FALSE;
+  return enumerate_p11 (loaded, (const char * const *) other_readers, strict, infos, NULL,
+                        cancellable, error);
+}
+
+/* Lists the tokens as @flags say. Blocking. */
+static GPtrArray *
+enumerate (Modules             *modules,
+           CardpinManagerFlags  flags,
+           gboolean             strict,
+           GError             **pcsc_error_out,
+           GCancellable        *cancellable,
+           GError             **error)
+{
+  g_autoptr(GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) _cardpin_token_info_free);
+  g_autoptr(CardpinP11Modules) loaded = NULL;
+  gboolean ok;
+
+  if (flags & (CARDPIN_MANAGER_FLAGS_PCSC_FIRST | CARDPIN_MANAGER_FLAGS_PCSC_ONLY))
+    {
+      ok = enumerate_pcsc (modules, flags, strict, infos, pcsc_error_out, cancellable,
+                           error);
+    }
+  else
+    {
+      loaded = modules_get (modules, error);
+      ok = loaded != NULL &&
+           enumerate_p11 (loaded, NULL, strict, infos, pcsc_error_out, cancellable, error);
+    }
+  if (!ok)
+    return NULL;
   return g_steal_pointer (&infos);
 }
 
@@ -225,7 +463,7 @@ apply (CardpinManager *self,
       if (info == NULL)
         continue;
 
-      token = _cardpin_token_new (self->modules, info);
+      token = _cardpin_token_new (info->from_pcsc ? NULL : self->modules->modules, info);
       g_ptr_array_add (self->tokens, token);
       g_list_model_items_changed (G_LIST_MODEL (self), self->tokens->len - 1, 0, 1);
       g_signal_emit (self, signals[TOKEN_ADDED], 0, token);
@@ -267,7 +505,7 @@ watch_free (Watch *watch)
 {
   g_mutex_clear (&watch->mutex);
   g_cond_clear (&watch->cond);
-  g_clear_pointer (&watch->modules, cardpin_p11_modules_unref);
+  g_clear_pointer (&watch->modules, modules_unref);
   g_clear_pointer (&watch->main_context, g_main_context_unref);
   g_weak_ref_clear (&watch->manager);
   g_free (watch);
@@ -308,7 +546,7 @@ watch_post (Watch *watch)
   GPtrArray *infos;
   Result *result;
 
-  infos = enumerate (watch->modules, FALSE, &pcsc_error, NULL, &error);
+  infos = enumerate (watch->modules, watch->flags, FALSE, &pcsc_error, NULL, &error);
   if (infos == NULL)
     {
       g_debug ("Enumerating tokens: %s", error->message);
@@ -558,7 +796,7 @@ cardpin_manager_finalize (GObject *object)
   CardpinManager *self = CARDPIN_MANAGER (object);
 
   g_clear_pointer (&self->tokens, g_ptr_array_unref);
-  g_clear_pointer (&self->modules, cardpin_p11_modules_unref);
+  g_clear_pointer (&self->modules, modules_unref);
   g_clear_error (&self->pcsc_error);
 
   G_OBJECT_CLASS (cardpin_manager_parent_class)->finalize (object);
@@ -609,7 +847,8 @@ cardpin_manager_init (CardpinManager *self)
  * @cancellable: (nullable): a #GCancellable
  * @error: return location
  *
- * Loads the modules and enumerates their tokens. Blocking.
+ * Loads the modules and enumerates their tokens: cardpin_manager_new_full() with
+ * %CARDPIN_MANAGER_FLAGS_NONE. Blocking.
  *
  * Returns: (transfer full): a new manager, or %NULL
  */
@@ -618,21 +857,58 @@ cardpin_manager_new (const char * const  *modules,
                      GCancellable        *cancellable,
                      GError             **error)
 {
+  return cardpin_manager_new_full (modules, CARDPIN_MANAGER_FLAGS_NONE, cancellable, error);
+}
+
+/**
+ * cardpin_manager_new_full:
+ * @modules: (nullable) (array zero-terminated=1): %NULL for every module registered with
+ *   p11-kit, or module paths: what is loaded when a token needs PKCS#11
+ * @flags: how tokens are found and read
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Enumerates the tokens as @flags say. With %CARDPIN_MANAGER_FLAGS_PCSC_FIRST or
+ * %CARDPIN_MANAGER_FLAGS_PCSC_ONLY each PIV card in a reader is read over PC/SC alone
+ * (SELECT, the PIN's and the PUK's counters, the CHUID for the serial and the holder's
+ * certificate for the label) and no PKCS#11 module is loaded for it; its token has no
+ * module (cardpin_token_get_module_name() is %NULL) and its operations run over PC/SC.
+ * A read that breaks off is an error. Blocking.
+ *
+ * Returns: (transfer full): a new manager, or %NULL
+ */
+CardpinManager *
+cardpin_manager_new_full (const char * const  *modules,
+                          CardpinManagerFlags  flags,
+                          GCancellable        *cancellable,
+                          GError             **error)
+{
   g_autoptr(CardpinManager) self = NULL;
   g_autoptr(GPtrArray) infos = NULL;
   g_autoptr(GError) pcsc_error = NULL;
 
   self = g_object_new (CARDPIN_TYPE_MANAGER, NULL);
-  self->modules = cardpin_p11_modules_load (modules, error);
-  if (self->modules == NULL)
-    return NULL;
+  self->flags = flags;
+  self->modules = modules_new (modules);
 
-  infos = enumerate (self->modules, TRUE, &pcsc_error, cancellable, error);
+  infos = enumerate (self->modules, self->flags, TRUE, &pcsc_error, cancellable, error);
   if (infos == NULL)
     return NULL;
   apply (self, infos, pcsc_error);
 
   return g_steal_pointer (&self);
+}
+
+typedef struct {
+  char               **modules;
+  CardpinManagerFlags  flags;
+} NewData;
+
+static void
+new_data_free (NewData *data)
+{
+  g_strfreev (data->modules);
+  g_free (data);
 }
 
 static void
@@ -641,14 +917,34 @@ new_thread (GTask        *task,
             gpointer      task_data,
             GCancellable *cancellable)
 {
+  NewData *data = task_data;
   GError *error = NULL;
   CardpinManager *self;
 
-  self = cardpin_manager_new (task_data, cancellable, &error);
+  self = cardpin_manager_new_full ((const char * const *) data->modules, data->flags,
+                                   cancellable, &error);
   if (self == NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, self, g_object_unref);
+}
+
+static void
+start_new (const char * const  *modules,
+           CardpinManagerFlags  flags,
+           gpointer             source_tag,
+           GCancellable        *cancellable,
+           GAsyncReadyCallback  callback,
+           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  NewData *data = g_new0 (NewData, 1);
+
+  data->modules = g_strdupv ((char **) modules);
+  data->flags = flags;
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, data, (GDestroyNotify) new_data_free);
+  g_task_run_in_thread (task, new_thread);
 }
 
 /**
@@ -666,11 +962,8 @@ cardpin_manager_new_async (const char * const  *modules,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, cardpin_manager_new_async);
-  g_task_set_task_data (task, g_strdupv ((char **) modules), (GDestroyNotify) g_strfreev);
-  g_task_run_in_thread (task, new_thread);
+  start_new (modules, CARDPIN_MANAGER_FLAGS_NONE, cardpin_manager_new_async, cancellable,
+             callback, user_data);
 }
 
 CardpinManager *
@@ -682,6 +975,70 @@ cardpin_manager_new_finish (GAsyncResult  *result,
                         cardpin_manager_new_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * cardpin_manager_new_full_async:
+ * @modules: (nullable) (array zero-terminated=1): as for cardpin_manager_new_full()
+ * @flags: as for cardpin_manager_new_full()
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when done
+ * @user_data: closure
+ *
+ * Asynchronous cardpin_manager_new_full().
+ */
+void
+cardpin_manager_new_full_async (const char * const  *modules,
+                                CardpinManagerFlags  flags,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  start_new (modules, flags, cardpin_manager_new_full_async, cancellable, callback,
+             user_data);
+}
+
+CardpinManager *
+cardpin_manager_new_full_finish (GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        cardpin_manager_new_full_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * cardpin_manager_get_flags:
+ * @self: a manager
+ *
+ * Returns: how the manager finds and reads tokens
+ */
+CardpinManagerFlags
+cardpin_manager_get_flags (CardpinManager *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_MANAGER (self), CARDPIN_MANAGER_FLAGS_NONE);
+  return self->flags;
+}
+
+/**
+ * cardpin_manager_has_modules:
+ * @self: a manager
+ *
+ * Returns: whether PKCS#11 modules were loaded (with
+ *   %CARDPIN_MANAGER_FLAGS_PCSC_FIRST, only once a card without PIV showed)
+ */
+gboolean
+cardpin_manager_has_modules (CardpinManager *self)
+{
+  gboolean loaded;
+
+  g_return_val_if_fail (CARDPIN_IS_MANAGER (self), FALSE);
+  g_mutex_lock (&self->modules->mutex);
+  loaded = self->modules->modules != NULL;
+  g_mutex_unlock (&self->modules->mutex);
+  return loaded;
 }
 
 /**
@@ -703,7 +1060,7 @@ cardpin_manager_refresh (CardpinManager  *self,
 
   g_return_val_if_fail (CARDPIN_IS_MANAGER (self), FALSE);
 
-  infos = enumerate (self->modules, TRUE, &pcsc_error, cancellable, error);
+  infos = enumerate (self->modules, self->flags, TRUE, &pcsc_error, cancellable, error);
   if (infos == NULL)
     return FALSE;
   apply (self, infos, pcsc_error);
@@ -749,7 +1106,8 @@ cardpin_manager_start_watching (CardpinManager *self)
   watch = g_new0 (Watch, 1);
   g_mutex_init (&watch->mutex);
   g_cond_init (&watch->cond);
-  watch->modules = cardpin_p11_modules_ref (self->modules);
+  watch->modules = modules_ref (self->modules);
+  watch->flags = self->flags;
   watch->main_context = g_main_context_ref_thread_default ();
   watch->service_lost = self->pcsc_error != NULL;
   g_weak_ref_init (&watch->manager, self);

@@ -70,13 +70,42 @@ cardpin_piv_select (const CardpinCardIo  *io,
   if (response == NULL)
     return FALSE;
 
-  if (!cardpin_sw_is_ok (response->sw))
+  if (cardpin_sw_is_ok (response->sw))
+    return TRUE;
+
+  /* only the answers that mean "no such application" make this a card without PIV
+   * (another route may serve it); anything else is the card failing */
+  if (cardpin_piv_sw_means_no_applet (response->sw))
+    g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                 _("This card has no PIV application."));
+  else
+    set_unexpected (error, response->sw);
+  return FALSE;
+}
+
+/**
+ * cardpin_piv_sw_means_no_applet:
+ * @sw: the status word of a SELECT of the PIV application
+ *
+ * Returns: whether @sw says that the card has no PIV application: 6A82 (not found),
+ *   6A81 (function not supported), 6A86 (wrong P1-P2: no selection by AID), 6999
+ *   (applet selection failed), 6D00 / 6E00 (instruction or class not supported)
+ */
+gboolean
+cardpin_piv_sw_means_no_applet (guint16 sw)
+{
+  switch (sw)
     {
-      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
-                   _("This card has no PIV application."));
+    case CARDPIN_SW_FILE_NOT_FOUND:
+    case 0x6A81:
+    case CARDPIN_SW_INCORRECT_P1P2:
+    case 0x6999:
+    case CARDPIN_SW_INS_NOT_SUPPORTED:
+    case CARDPIN_SW_CLA_NOT_SUPPORTED:
+      return TRUE;
+    default:
       return FALSE;
     }
-  return TRUE;
 }
 
 /**
@@ -244,6 +273,237 @@ cardpin_piv_read_serial (const CardpinCardIo  *io,
     }
 
   return cardpin_piv_parse_chuid (response->data, response->len);
+}
+
+/* The largest certificate accepted, compressed or not */
+#define CERT_MAX (16 * 1024)
+
+static GBytes *
+gunzip_bounded (const guint8 *data,
+                gsize         len)
+{
+  g_autoptr(GZlibDecompressor) decompressor = NULL;
+  g_autofree guint8 *out = g_malloc (CERT_MAX);
+  gsize in_done = 0;
+  gsize out_done = 0;
+
+  decompressor = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+  for (;;)
+    {
+      gsize read = 0;
+      gsize written = 0;
+      GConverterResult result;
+
+      if (out_done == CERT_MAX)
+        return NULL;
+      result = g_converter_convert (G_CONVERTER (decompressor), data + in_done,
+                                    len - in_done, out + out_done, CERT_MAX - out_done,
+                                    G_CONVERTER_INPUT_AT_END, &read, &written, NULL);
+      in_done += read;
+      out_done += written;
+      if (result == G_CONVERTER_FINISHED)
+        return g_bytes_new (out, out_done);
+      if (result == G_CONVERTER_ERROR || (read == 0 && written == 0))
+        return NULL;
+    }
+}
+
+/* The @index-th element of a DER SEQUENCE's value that is not a context tag [0] (the
+ * optional version of a TBSCertificate), or %NULL */
+static const guint8 *
+der_element (const guint8 *seq,
+             gsize         seq_len,
+             guint         index,
+             guint        *tag,
+             gsize        *len)
+{
+  const guint8 *value;
+  gsize offset = 0;
+  gsize value_len;
+  guint t;
+
+  while (cardpin_tlv_next (seq, seq_len, &offset, &t, &value, &value_len))
+    {
+      if (t == 0xA0)
+        continue;
+      if (index-- == 0)
+        {
+          *tag = t;
+          *len = value_len;
+          return value;
+        }
+    }
+  return NULL;
+}
+
+/* A directory string as UTF-8: UTF8String, PrintableString, IA5String, T61String (taken
+ * as UTF-8, as OpenSC does) or BMPString (UCS-2 big-endian) */
+static char *
+der_string (guint         tag,
+            const guint8 *value,
+            gsize         len)
+{
+  g_autofree gunichar2 *utf16 = NULL;
+
+  switch (tag)
+    {
+    case 0x0C:
+    case 0x13:
+    case 0x14:
+    case 0x16:
+      if (!g_utf8_validate_len ((const char *) value, len, NULL))
+        return NULL;
+      return g_strndup ((const char *) value, len);
+    case 0x1E:
+      if (len % 2 != 0)
+        return NULL;
+      utf16 = g_new0 (gunichar2, len / 2 + 1);
+      for (gsize i = 0; i < len / 2; i++)
+        utf16[i] = (gunichar2) (value[2 * i] << 8 | value[2 * i + 1]);
+      return g_utf16_to_utf8 (utf16, (glong) (len / 2), NULL, NULL, NULL);
+    default:
+      return NULL;
+    }
+}
+
+/* The first common name (2.5.4.3) of an X.509 certificate's subject */
+static char *
+cert_subject_cn (const guint8 *der,
+                 gsize         der_len)
+{
+  static const guint8 cn_oid[] = { 0x55, 0x04, 0x03 };
+  const guint8 *cert, *tbs, *subject;
+  gsize cert_len, tbs_len, subject_len;
+  gsize rdn_offset = 0;
+  guint tag;
+
+  cert = cardpin_tlv_find (der, der_len, 0x30, &cert_len);
+  if (cert == NULL)
+    return NULL;
+  tbs = cardpin_tlv_find (cert, cert_len, 0x30, &tbs_len);
+  if (tbs == NULL)
+    return NULL;
+  /* serial number, signature algorithm, issuer, validity, subject */
+  subject = der_element (tbs, tbs_len, 4, &tag, &subject_len);
+  if (subject == NULL || tag != 0x30)
+    return NULL;
+
+  for (;;)
+    {
+      const guint8 *rdn;
+      gsize rdn_len;
+      gsize attr_offset = 0;
+
+      if (!cardpin_tlv_next (subject, subject_len, &rdn_offset, &tag, &rdn, &rdn_len))
+        return NULL;
+      if (tag != 0x31)
+        continue;
+
+      for (;;)
+        {
+          const guint8 *attr, *oid, *value;
+          gsize attr_len, oid_len, value_len;
+          gsize offset = 0;
+          guint value_tag;
+
+          if (!cardpin_tlv_next (rdn, rdn_len, &attr_offset, &tag, &attr, &attr_len))
+            break;
+          if (tag != 0x30 ||
+              !cardpin_tlv_next (attr, attr_len, &offset, &tag, &oid, &oid_len) ||
+              tag != 0x06 || oid_len != sizeof cn_oid ||
+              memcmp (oid, cn_oid, sizeof cn_oid) != 0)
+            continue;
+          if (!cardpin_tlv_next (attr, attr_len, &offset, &value_tag, &value, &value_len))
+            return NULL;
+          return der_string (value_tag, value, value_len);
+        }
+    }
+}
+
+/**
+ * cardpin_piv_parse_cert_holder:
+ * @data: the data of a GET DATA answer for a certificate object (53 { 70 <cert>
+ *   71 <info> ... })
+ * @len: its length
+ *
+ * The holder's name as OpenSC shows it for the token label: the first common name of
+ * the certificate's subject. A gzip-compressed certificate (71 with bit 0 set) is
+ * decompressed, up to 16 KiB. Only the DER structure down to the subject is read; the
+ * certificate is not verified (it is a name to show, not a credential).
+ *
+ * Returns: (transfer full) (nullable): the common name as UTF-8 without control
+ *   characters, or %NULL when absent or malformed
+ */
+char *
+cardpin_piv_parse_cert_holder (const guint8 *data,
+                               gsize         len)
+{
+  g_autoptr(GBytes) inflated = NULL;
+  const guint8 *inner;
+  const guint8 *cert;
+  const guint8 *info;
+  gsize inner_len;
+  gsize cert_len;
+  gsize info_len;
+  char *holder;
+
+  inner = cardpin_tlv_find (data, len, 0x53, &inner_len);
+  if (inner == NULL)
+    return NULL;
+  cert = cardpin_tlv_find (inner, inner_len, 0x70, &cert_len);
+  if (cert == NULL || cert_len == 0 || cert_len > CERT_MAX)
+    return NULL;
+  info = cardpin_tlv_find (inner, inner_len, 0x71, &info_len);
+  if (info != NULL && info_len == 1 && (info[0] & 0x01))
+    {
+      inflated = gunzip_bounded (cert, cert_len);
+      if (inflated == NULL)
+        return NULL;
+      cert = g_bytes_get_data (inflated, &cert_len);
+    }
+
+  holder = cert_subject_cn (cert, cert_len);
+  if (holder == NULL)
+    return NULL;
+  /* a NUL ends it; control characters become spaces; an empty name is no name */
+  for (char *p = holder; *p != '\0'; p++)
+    if (g_ascii_iscntrl (*p))
+      *p = ' ';
+  if (*holder == '\0')
+    g_clear_pointer (&holder, g_free);
+  return holder;
+}
+
+/**
+ * cardpin_piv_read_holder:
+ * @io: the card, PIV selected
+ * @error: return location
+ *
+ * Reads the PIV authentication certificate (5FC105, key 9A) and returns its subject's
+ * common name: what OpenSC shows as the token label.
+ *
+ * Returns: (transfer full) (nullable): the holder's name; %NULL without @error set
+ *   when the card has no such certificate or it is unreadable
+ */
+char *
+cardpin_piv_read_holder (const CardpinCardIo  *io,
+                         GError              **error)
+{
+  static const guint8 cert_9a_tag[] = { 0x5C, 0x03, 0x5F, 0xC1, 0x05 };
+  g_autoptr(CardpinApduResponse) response = NULL;
+
+  response = send_command (io, INS_GET_DATA, 0x3F, 0xFF, cert_9a_tag, sizeof cert_9a_tag,
+                           256, error);
+  if (response == NULL)
+    return NULL;
+
+  if (!cardpin_sw_is_ok (response->sw))
+    {
+      g_debug ("GET DATA 5FC105: %04X (%s)", response->sw,
+               cardpin_sw_describe (response->sw));
+      return NULL;
+    }
+  return cardpin_piv_parse_cert_holder (response->data, response->len);
 }
 
 /* PIN operations */

@@ -52,6 +52,11 @@ gboolean  cardpin_piv_parse_metadata  (const guint8         *data,
                                        CardpinPivTries      *tries);
 char     *cardpin_piv_parse_chuid     (const guint8         *data,
                                        gsize                 len);
+char     *cardpin_piv_read_holder     (const CardpinCardIo  *io,
+                                       GError              **error);
+char     *cardpin_piv_parse_cert_holder (const guint8       *data,
+                                       gsize                 len);
+gboolean  cardpin_piv_sw_means_no_applet (guint16            sw);
 
 /* PIN operations; errors carry the card's answer as CARDPIN_ERROR codes with tries */
 gboolean  cardpin_piv_verify          (const CardpinCardIo  *io,

@@ -107,9 +107,14 @@ _cardpin_token_info_pin_state (const CardpinTokenInfo *info)
  * @io: the card, inside a transaction
  * @error: return location
  *
- * Reads the PIV application's counters and serial. A card without the PIV application
- * is no error (@info->is_piv becomes %FALSE). Any transport will do: PC/SC for the
- * token, a scripted card for the fuzzer.
+ * Reads the PIV application's counters and serial, with as few commands as the card
+ * allows: SELECT, the PIN's counter (GET METADATA, else an empty VERIFY), the PUK's only
+ * where metadata answered (no other command reads it without spending a try), and the
+ * CHUID for the serial. A token read over PC/SC alone (@info->from_pcsc) also reads the
+ * holder's name from the authentication certificate, which PKCS#11 gives otherwise.
+ * A card without the PIV application is no error (@info->is_piv becomes %FALSE); any
+ * other failure is. Any transport will do: PC/SC for the token, a scripted card for
+ * the fuzzer.
  */
 gboolean
 _cardpin_token_info_read_card (CardpinTokenInfo     *info,
@@ -128,6 +133,7 @@ _cardpin_token_info_read_card (CardpinTokenInfo     *info,
           return FALSE;
         }
       info->is_piv = FALSE;
+      info->card_read = TRUE;
       return TRUE;
     }
   info->is_piv = TRUE;
@@ -138,10 +144,14 @@ _cardpin_token_info_read_card (CardpinTokenInfo     *info,
   info->pin_tries_max = tries.tries_max;
   info->pin_is_default = tries.is_default;
 
-  if (!cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PUK, &tries, error))
-    return FALSE;
-  info->puk_tries_left = tries.tries_left;
-  info->puk_is_default = tries.is_default;
+  /* a card that has no metadata for its PIN has none for its PUK either */
+  if (tries.tries_max >= 0)
+    {
+      if (!cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PUK, &tries, error))
+        return FALSE;
+      info->puk_tries_left = tries.tries_left;
+      info->puk_is_default = tries.is_default;
+    }
 
   serial = cardpin_piv_read_serial (io, &local_error);
   if (local_error != NULL)
@@ -154,6 +164,21 @@ _cardpin_token_info_read_card (CardpinTokenInfo     *info,
       g_free (info->serial);
       info->serial = g_steal_pointer (&serial);
     }
+
+  if (info->from_pcsc)
+    {
+      g_autofree char *holder = cardpin_piv_read_holder (io, &local_error);
+
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_free (info->label);
+      info->label = g_steal_pointer (&holder);
+    }
+
+  info->card_read = TRUE;
   return TRUE;
 }
 
@@ -183,6 +208,60 @@ read_card (CardpinTokenInfo  *info,
   return ok;
 }
 
+static CardpinTokenInfo *
+info_new (void)
+{
+  CardpinTokenInfo *info = g_new0 (CardpinTokenInfo, 1);
+
+  info->pin_tries_left = -1;
+  info->pin_tries_max = -1;
+  info->puk_tries_left = -1;
+  info->pin_is_default = -1;
+  info->puk_is_default = -1;
+  return info;
+}
+
+/**
+ * _cardpin_token_info_read_pcsc:
+ * @reader: the reader with the card
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location
+ *
+ * Reads the card in @reader over PC/SC alone, without any PKCS#11 module: for a PIV
+ * card, what a status needs (serial, holder, tries left, factory values); for any other
+ * card only that it has no PIV application (@info->is_piv %FALSE). Blocking.
+ *
+ * Returns: (transfer full): what the card said, or %NULL when it could not be read
+ *   (card removed, pcscd gone, the card failing)
+ */
+CardpinTokenInfo *
+_cardpin_token_info_read_pcsc (const char    *reader,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  g_autoptr(CardpinTokenInfo) info = info_new ();
+
+  g_return_val_if_fail (reader != NULL, NULL);
+
+  info->reader = g_strdup (reader);
+  info->hardware = TRUE;
+  info->from_pcsc = TRUE;
+  /* what a PIV card is to PKCS#11: initialized, with a user PIN of 6 to 8 bytes */
+  info->flags = CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED | CKF_LOGIN_REQUIRED;
+  info->min_pin_length = CARDPIN_PIV_PIN_MIN;
+  info->max_pin_length = CARDPIN_PIV_PIN_MAX;
+
+  if (!read_card (info, cancellable, error))
+    return NULL;
+
+  if (info->is_piv)
+    info->model = g_strdup ("PIV");
+  /* a different card in the same reader is a different token */
+  info->key = g_strdup_printf ("pcsc:%s:%s:%s", reader, info->atr ? info->atr : "",
+                               info->serial ? info->serial : "");
+  return g_steal_pointer (&info);
+}
+
 /**
  * _cardpin_token_info_read:
  * @modules: the module set
@@ -205,7 +284,7 @@ _cardpin_token_info_read (CardpinP11Modules   *modules,
                           GCancellable        *cancellable,
                           GError             **error)
 {
-  g_autoptr(CardpinTokenInfo) info = g_new0 (CardpinTokenInfo, 1);
+  g_autoptr(CardpinTokenInfo) info = info_new ();
   g_auto(GStrv) own_readers = NULL;
   g_autofree char *description = NULL;
   g_autofree char *p11_serial = NULL;
@@ -219,11 +298,6 @@ _cardpin_token_info_read (CardpinP11Modules   *modules,
 
   info->module_index = module_index;
   info->slot = slot;
-  info->pin_tries_left = -1;
-  info->pin_tries_max = -1;
-  info->puk_tries_left = -1;
-  info->pin_is_default = -1;
-  info->puk_is_default = -1;
 
   rv = funcs->C_GetSlotInfo (slot, &slot_info);
   if (!cardpin_p11_set_error (error, rv, "C_GetSlotInfo"))

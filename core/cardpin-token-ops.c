@@ -19,6 +19,35 @@
 
 /* Status refresh */
 
+/* A fresh read of a token: over PC/SC alone for a card read that way (no modules), else
+ * PKCS#11 and the card's PIV counters */
+static CardpinTokenInfo *
+read_info (CardpinP11Modules  *modules,
+           guint               module_index,
+           CK_SLOT_ID          slot,
+           const char         *reader,
+           gboolean            strict,
+           GCancellable       *cancellable,
+           GError            **error)
+{
+  if (modules == NULL)
+    {
+      g_autoptr(CardpinTokenInfo) info = NULL;
+
+      info = _cardpin_token_info_read_pcsc (reader, cancellable, error);
+      if (info != NULL && !info->is_piv)
+        {
+          g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_REMOVED,
+                       _("The card in reader “%s” is not the one that was read. Insert "
+                         "it again."), reader);
+          return NULL;
+        }
+      return g_steal_pointer (&info);
+    }
+  return _cardpin_token_info_read (modules, module_index, slot, NULL, strict, cancellable,
+                                   error);
+}
+
 /**
  * cardpin_token_refresh:
  * @self: a token
@@ -39,8 +68,8 @@ cardpin_token_refresh (CardpinToken  *self,
 
   g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
 
-  info = _cardpin_token_info_read (self->modules, self->module_index, self->slot, NULL,
-                                   TRUE, cancellable, error);
+  info = read_info (self->modules, self->module_index, self->slot, self->reader, TRUE,
+                    cancellable, error);
   if (info == NULL)
     return FALSE;
 
@@ -58,8 +87,8 @@ refresh_thread (GTask        *task,
   CardpinTokenInfo *info;
   GError *error = NULL;
 
-  info = _cardpin_token_info_read (self->modules, self->module_index, self->slot, NULL,
-                                   TRUE, cancellable, &error);
+  info = read_info (self->modules, self->module_index, self->slot, self->reader, TRUE,
+                    cancellable, &error);
   if (info == NULL)
     g_task_return_error (task, error);
   else
@@ -134,8 +163,8 @@ _cardpin_token_read (CardpinToken  *self,
                      GCancellable  *cancellable,
                      GError       **error)
 {
-  return _cardpin_token_info_read (self->modules, self->module_index, self->slot, NULL,
-                                   strict, cancellable, error);
+  return read_info (self->modules, self->module_index, self->slot, self->reader, strict,
+                    cancellable, error);
 }
 
 /* PIN operations */
@@ -150,6 +179,7 @@ typedef struct {
   CK_SLOT_ID          slot;
   char               *reader;
   gboolean            is_piv;
+  gboolean            piv_known;
   gboolean            pinpad;
   CK_FLAGS            flags;
   guint               min_pin_length;
@@ -193,11 +223,12 @@ op_new (CardpinToken        *self,
   for (i = 0; i < G_N_ELEMENTS (secrets); i++)
     if (secrets[i] != NULL)
       op->secrets[i] = cardpin_secret_ref ((CardpinSecret *) secrets[i]);
-  op->modules = cardpin_p11_modules_ref (self->modules);
+  op->modules = self->modules != NULL ? cardpin_p11_modules_ref (self->modules) : NULL;
   op->module_index = self->module_index;
   op->slot = self->slot;
   op->reader = g_strdup (self->reader);
   op->is_piv = self->is_piv;
+  op->piv_known = self->piv_known;
   op->pinpad = self->pinpad;
   op->flags = self->flags;
   op->min_pin_length = self->min_pin_length;
@@ -223,8 +254,12 @@ require_secret (const CardpinSecret  *secret,
   return FALSE;
 }
 
+/* @probe: whether the card is not known to have PIV (its last read broke off): its
+ * SELECT tells, and @no_piv says when it answered that there is no PIV application */
 static gboolean
 op_run_piv (Op            *op,
+            gboolean       probe,
+            gboolean      *no_piv,
             GCancellable  *cancellable,
             GError       **error)
 {
@@ -240,6 +275,19 @@ op_run_piv (Op            *op,
     return FALSE;
 
   io = cardpin_pcsc_card_get_io (card);
+  if (probe)
+    {
+      g_autoptr(GError) select_error = NULL;
+
+      if (!cardpin_piv_select (&io, &select_error))
+        {
+          *no_piv = g_error_matches (select_error, CARDPIN_ERROR,
+                                     CARDPIN_ERROR_NOT_SUPPORTED);
+          g_propagate_error (error, g_steal_pointer (&select_error));
+          return FALSE;
+        }
+    }
+
   ok = _cardpin_piv_run_op (op->kind, op->secrets, &io, &cleared, error);
   /* the card is left as it was only when it has verifiably forgotten the PIN */
   cardpin_pcsc_card_end_transaction (card, cleared ? SCARD_LEAVE_CARD : SCARD_RESET_CARD,
@@ -248,12 +296,64 @@ op_run_piv (Op            *op,
 }
 
 static gboolean
+op_run_p11 (Op      *op,
+            GError **error)
+{
+  /* on a pinpad reader the reader asks: no secrets needed */
+  if (!require_secret (op->secrets[0], op->pinpad, error) ||
+      (op->kind != OP_VERIFY && !require_secret (op->secrets[1], op->pinpad, error)) ||
+      !_cardpin_p11_check_secrets (op->secrets, op->min_pin_length,
+                                   op->max_pin_length, error))
+    return FALSE;
+  return _cardpin_p11_run_op (cardpin_p11_modules_get (op->modules, op->module_index),
+                              op->slot, op->flags, op->min_pin_length, op->max_pin_length,
+                              op->kind, op->secrets, error);
+}
+
+/* Runs the operation on its route. A PIV card without a pinpad is driven over PC/SC;
+ * PKCS#11 serves only a card that answered that it has no PIV application, never one
+ * that failed to answer: an I/O error (card removed, pcscd gone, a garbled answer) is
+ * the operation's error, with its reason. */
+static gboolean
+op_run_route (Op            *op,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  if (op->reader != NULL && !op->pinpad && (op->is_piv || !op->piv_known))
+    {
+      g_autoptr(GError) piv_error = NULL;
+      gboolean no_piv = FALSE;
+
+      if (!require_secret (op->secrets[0], FALSE, error) ||
+          (op->kind != OP_VERIFY && !require_secret (op->secrets[1], FALSE, error)))
+        return FALSE;
+      if (op_run_piv (op, !op->is_piv, &no_piv, cancellable, &piv_error))
+        return TRUE;
+      if (!no_piv || op->modules == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&piv_error));
+          return FALSE;
+        }
+      g_debug ("%s: no PIV application, PKCS#11 then", op->reader);
+    }
+  else if (op->modules == NULL)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("This card has no PIV application."));
+      return FALSE;
+    }
+
+  return op_run_p11 (op, error);
+}
+
+static gboolean
 op_run (Op            *op,
         GCancellable  *cancellable,
         GError       **error)
 {
   g_autoptr(GError) local_error = NULL;
-  gboolean piv_route = op->is_piv && !op->pinpad && op->reader != NULL;
+  /* a card whose last read broke off may be PIV: its SELECT tells (op_run_route) */
+  gboolean piv_route = (op->is_piv || !op->piv_known) && !op->pinpad && op->reader != NULL;
   gboolean ok;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -266,29 +366,11 @@ op_run (Op            *op,
                                          op->pin_policy, op->puk_policy, error))
     return FALSE;
 
-  if (piv_route)
-    {
-      if (!require_secret (op->secrets[0], FALSE, error) ||
-          (op->kind != OP_VERIFY && !require_secret (op->secrets[1], FALSE, error)))
-        return FALSE;
-      ok = op_run_piv (op, cancellable, &local_error);
-    }
-  else
-    {
-      /* on a pinpad reader the reader asks: no secrets needed */
-      if (!require_secret (op->secrets[0], op->pinpad, error) ||
-          (op->kind != OP_VERIFY && !require_secret (op->secrets[1], op->pinpad, error)) ||
-          !_cardpin_p11_check_secrets (op->secrets, op->min_pin_length,
-                                       op->max_pin_length, error))
-        return FALSE;
-      ok = _cardpin_p11_run_op (cardpin_p11_modules_get (op->modules, op->module_index),
-                                op->slot, op->flags, op->min_pin_length, op->max_pin_length,
-                                op->kind, op->secrets, &local_error);
-    }
+  ok = op_run_route (op, cancellable, &local_error);
 
   /* the status after the operation: exact tries for the error and the properties */
-  op->info = _cardpin_token_info_read (op->modules, op->module_index, op->slot, NULL,
-                                       FALSE, NULL, NULL);
+  op->info = read_info (op->modules, op->module_index, op->slot, op->reader, FALSE, NULL,
+                         NULL);
 
   if (!ok && op->kind != OP_VERIFY &&
       g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_REMOVED))

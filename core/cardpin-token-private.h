@@ -29,6 +29,7 @@ struct _CardpinToken {
   char               *atr;
   gboolean            hardware;
   gboolean            is_piv;
+  gboolean            piv_known;     /* a card read told whether it has PIV */
   gboolean            pinpad;
   CK_FLAGS            flags;
   guint               min_pin_length;
@@ -54,6 +55,8 @@ typedef struct {
   char       *atr;
   gboolean    hardware;
   gboolean    is_piv;
+  gboolean    card_read;    /* the PC/SC read of the card completed: is_piv is known */
+  gboolean    from_pcsc;    /* read over PC/SC alone, no PKCS#11 module involved */
   CK_FLAGS    flags;
   guint       min_pin_length;
   guint       max_pin_length;
@@ -69,6 +72,9 @@ CardpinTokenInfo *_cardpin_token_info_read     (CardpinP11Modules   *modules,
                                                 CK_SLOT_ID           slot,
                                                 const char * const  *readers,
                                                 gboolean             strict,
+                                                GCancellable        *cancellable,
+                                                GError             **error);
+CardpinTokenInfo *_cardpin_token_info_read_pcsc (const char        *reader,
                                                 GCancellable        *cancellable,
                                                 GError             **error);
 void              _cardpin_token_info_free     (CardpinTokenInfo    *info);

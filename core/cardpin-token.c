@@ -124,8 +124,15 @@ _cardpin_token_update (CardpinToken           *self,
     g_object_notify_by_pspec (object, props[PROP_ATR]);
   if (set_bool (&self->hardware, info->hardware))
     g_object_notify_by_pspec (object, props[PROP_HARDWARE]);
-  if (set_bool (&self->is_piv, info->is_piv))
-    g_object_notify_by_pspec (object, props[PROP_PIV]);
+  /* whether the card has PIV is learnt only from a read that got that far: a read that
+   * broke off (the card failing, pcscd gone) says nothing about it, and must not send
+   * the next operation down another route */
+  if (info->card_read || info->reader == NULL)
+    {
+      self->piv_known = TRUE;
+      if (set_bool (&self->is_piv, info->is_piv))
+        g_object_notify_by_pspec (object, props[PROP_PIV]);
+    }
   if (set_bool (&self->pinpad, (info->flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0))
     g_object_notify_by_pspec (object, props[PROP_HAS_PINPAD]);
   if (set_uint (&self->min_pin_length, info->min_pin_length))
@@ -152,7 +159,7 @@ _cardpin_token_update (CardpinToken           *self,
 
 /**
  * _cardpin_token_new:
- * @modules: the module set
+ * @modules: (nullable): the module set; %NULL for a card read over PC/SC alone
  * @info: a read of the token
  *
  * Returns: (transfer full): a token with @info's identity and status
@@ -163,7 +170,7 @@ _cardpin_token_new (CardpinP11Modules *modules,
 {
   CardpinToken *self = g_object_new (CARDPIN_TYPE_TOKEN, NULL);
 
-  self->modules = cardpin_p11_modules_ref (modules);
+  self->modules = modules != NULL ? cardpin_p11_modules_ref (modules) : NULL;
   self->module_index = info->module_index;
   self->slot = info->slot;
   self->key = g_strdup (info->key);
@@ -465,6 +472,9 @@ const char *
 cardpin_token_get_module_name (CardpinToken *self)
 {
   g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
+  /* a card read over PC/SC alone involves no module */
+  if (self->modules == NULL)
+    return NULL;
   return cardpin_p11_modules_get_name (self->modules, self->module_index);
 }
 

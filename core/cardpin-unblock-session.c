@@ -200,6 +200,7 @@ begin_unblock (CardpinToken  *self,
   CardpinCardIo io;
   guint8 algorithm = 0;
 
+  /* a card whose last read broke off is tried: its SELECT tells */
   if (!is_piv || reader == NULL)
     {
       g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
@@ -242,7 +243,8 @@ cardpin_token_begin_unblock (CardpinToken  *self,
                              GError       **error)
 {
   g_return_val_if_fail (CARDPIN_IS_TOKEN (self), NULL);
-  return begin_unblock (self, self->reader, self->is_piv, cancellable, error);
+  return begin_unblock (self, self->reader, self->is_piv || !self->piv_known, cancellable,
+                        error);
 }
 
 static void
@@ -276,7 +278,8 @@ cardpin_token_begin_unblock_async (CardpinToken        *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cardpin_token_begin_unblock_async);
   /* a non-PIV token passes no reader: NOT_SUPPORTED from the thread */
-  g_task_set_task_data (task, self->is_piv ? g_strdup (self->reader) : NULL, g_free);
+  g_task_set_task_data (task, self->is_piv || !self->piv_known ? g_strdup (self->reader)
+                                                                 : NULL, g_free);
   g_task_run_in_thread (task, begin_unblock_thread);
 }
 

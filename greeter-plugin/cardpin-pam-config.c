@@ -16,15 +16,16 @@
 #include <glib/gi18n-lib.h>
 
 #include "cardpin-pam-config.h"
+#include "cardpin-policy.h"
 
 static const struct {
   const char       *name;
   const char       *alias;
   CardpinPamMethod  method;
 } method_names[] = {
-  { "offline", "helpdesk", CARDPIN_PAM_METHOD_HELPDESK },
-  { "puk", NULL, CARDPIN_PAM_METHOD_PUK },
-  { "online", NULL, CARDPIN_PAM_METHOD_ONLINE },
+  { CARDPIN_UNBLOCK_METHOD_OFFLINE, "helpdesk", CARDPIN_PAM_METHOD_HELPDESK },
+  { CARDPIN_UNBLOCK_METHOD_PUK, NULL, CARDPIN_PAM_METHOD_PUK },
+  { CARDPIN_UNBLOCK_METHOD_ONLINE, NULL, CARDPIN_PAM_METHOD_ONLINE },
 };
 
 static CardpinPamMethod

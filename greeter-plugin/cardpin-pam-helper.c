@@ -18,6 +18,7 @@
 #include "cardpin-pin-state.h"
 #include "cardpin-piv.h"
 #include "cardpin-policy.h"
+#include "cardpin-unblock-client.h"
 #include "cardpin-pam-helper.h"
 
 /* a typo, a refused new PIN or an unknown choice is asked again this many times */
@@ -323,6 +324,89 @@ unblock_with_puk (CardpinPamHelper *self,
   return CARDPIN_PAM_RESULT_IGNORE;
 }
 
+/* A short visible answer (an account name): asked again when empty or unreadable.
+ * %NULL: @result says how the attempt ends. */
+static char *
+ask_text (CardpinPamHelper *self,
+          const char       *prompt,
+          CardpinPamResult *result)
+{
+  for (guint attempt = 0; attempt <= MAX_REASKS; attempt++)
+    {
+      g_autoptr(CardpinSecret) answer = NULL;
+      CardpinPamReply reply;
+
+      answer = cardpin_pam_conv_prompt (&self->conv, TRUE, prompt, &reply);
+      if (reply == CARDPIN_PAM_REPLY_ABORT)
+        {
+          *result = stop_aborted (self);
+          return NULL;
+        }
+      if (reply == CARDPIN_PAM_REPLY_OK)
+        {
+          g_autofree char *text = g_strstrip (g_strdup (cardpin_secret_as_string (answer)));
+
+          if (text[0] != '\0' && strlen (text) <= 256)
+            return g_steal_pointer (&text);
+        }
+    }
+  *result = stop_garbage (self);
+  return NULL;
+}
+
+/* The unblock service answers the card's challenge (or gives the PUK of a card without
+ * an unblock key) for the account that signs in with its password. */
+static CardpinPamResult
+unblock_online (CardpinPamHelper *self,
+                CardpinToken     *token,
+                CardpinPolicy    *policy)
+{
+  g_autoptr(CardpinUnblockClient) client = NULL;
+  g_autoptr(CardpinSecret) password = NULL;
+  g_autoptr(CardpinSecret) new_pin = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *account = NULL;
+  CardpinPamResult result = CARDPIN_PAM_RESULT_MAXTRIES;
+  CardpinPamReply reply;
+  const char *ca = self->config.server_ca;
+  gboolean ok;
+
+  client = cardpin_unblock_client_new (self->config.server_url,
+                                       ca != NULL && ca[0] != '\0' ? ca : NULL, &error);
+  if (client == NULL)
+    return stop (self, error->message);
+
+  account = ask_text (self, _("Account name for the unblock service:"), &result);
+  if (account == NULL)
+    return result;
+  password = cardpin_pam_conv_prompt (&self->conv, FALSE, _("Password:"), &reply);
+  if (reply == CARDPIN_PAM_REPLY_ABORT)
+    return stop_aborted (self);
+  if (password == NULL || cardpin_secret_get_length (password) == 0)
+    return stop (self, _("No password was entered. The PIN is still blocked; remove and "
+                         "insert the card to start again."));
+
+  new_pin = ask_new_pin (self, policy, NULL, NULL, TRUE, &result);
+  if (new_pin == NULL)
+    return result;
+
+  cardpin_unblock_client_set_user (client, account);
+  cardpin_unblock_client_set_password (client, password);
+  ok = cardpin_unblock_client_unblock (client, token, new_pin, NULL, &error);
+  /* a card without an unblock key: the service gives its PUK */
+  if (!ok && g_error_matches (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED))
+    {
+      g_clear_error (&error);
+      ok = cardpin_unblock_client_unblock_with_puk (client, token, new_pin, NULL, &error);
+    }
+  if (!ok)
+    {
+      g_debug ("online unblock: %s", error->message);
+      return stop (self, error->message);
+    }
+  return CARDPIN_PAM_RESULT_IGNORE;
+}
+
 static const char *
 method_label (CardpinPamMethod method)
 {
@@ -334,7 +418,7 @@ method_label (CardpinPamMethod method)
       return _("your PUK");
     case CARDPIN_PAM_METHOD_ONLINE:
     default:
-      return _("your account password (online)");
+      return _("your account and password (online)");
     }
 }
 
@@ -446,8 +530,9 @@ cardpin_pam_helper_auth (CardpinPamHelper *self)
         continue;
       if (candidate == CARDPIN_PAM_METHOD_PUK && cardpin_token_get_puk_tries_left (token) == 0)
         continue;
-      /* the online method needs the unblock service; not offered here yet */
-      if (candidate == CARDPIN_PAM_METHOD_ONLINE)
+      /* the online method needs the unblock service's address */
+      if (candidate == CARDPIN_PAM_METHOD_ONLINE &&
+          (self->config.server_url == NULL || self->config.server_url[0] == '\0'))
         continue;
       methods[n_methods++] = candidate;
     }
@@ -472,6 +557,8 @@ cardpin_pam_helper_auth (CardpinPamHelper *self)
   policy = policy_for (self, token);
   if (method == CARDPIN_PAM_METHOD_HELPDESK)
     result = unblock_with_helpdesk (self, token, policy);
+  else if (method == CARDPIN_PAM_METHOD_ONLINE)
+    result = unblock_online (self, token, policy);
   else
     result = unblock_with_puk (self, token, policy);
 

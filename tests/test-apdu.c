@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include <string.h>
 
 #include "cardpin-apdu.h"
@@ -622,6 +624,152 @@ test_piv_chuid (void)
                                           g_bytes_get_size (truncated)));
 }
 
+/* SELECT: only "no such application" answers make a card without PIV (another route
+ * may serve it); any other answer is the card failing, never a reason to switch */
+static void
+test_piv_select_answers (void)
+{
+  const struct { const char *sw; int code; } cases[] = {
+    { "9000", -1 },
+    { "6A82", CARDPIN_ERROR_NOT_SUPPORTED },
+    { "6A81", CARDPIN_ERROR_NOT_SUPPORTED },
+    { "6A86", CARDPIN_ERROR_NOT_SUPPORTED },
+    { "6D00", CARDPIN_ERROR_NOT_SUPPORTED },
+    { "6E00", CARDPIN_ERROR_NOT_SUPPORTED },
+    { "6999", CARDPIN_ERROR_NOT_SUPPORTED },
+    { "6F00", CARDPIN_ERROR_CARD_ERROR },
+    { "6581", CARDPIN_ERROR_CARD_ERROR },
+    { "6400", CARDPIN_ERROR_CARD_ERROR },
+    { "6985", CARDPIN_ERROR_CARD_ERROR },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      CardpinCardIo io = { fake_transmit, NULL };
+      FakeCard fake;
+      gboolean ok;
+
+      fake_card_init (&fake);
+      io.user_data = &fake;
+      fake_card_add (&fake, cases[i].sw);
+      ok = cardpin_piv_select (&io, &error);
+      if (cases[i].code < 0)
+        {
+          g_assert_no_error (error);
+          g_assert_true (ok);
+        }
+      else
+        {
+          g_assert_false (ok);
+          g_assert_error (error, CARDPIN_ERROR, cases[i].code);
+        }
+      fake_card_clear (&fake);
+    }
+}
+
+/* A certificate made by the openssl command line, independently of cardpin */
+static GBytes *
+make_cert (const char *subject)
+{
+  g_autofree char *dir = g_dir_make_tmp ("cardpin-cert-XXXXXX", NULL);
+  g_autofree char *key = g_build_filename (dir, "key.pem", NULL);
+  g_autofree char *der = g_build_filename (dir, "cert.der", NULL);
+  const char *argv[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                         "ec_paramgen_curve:P-256", "-nodes", "-utf8", "-keyout", key,
+                         "-subj", subject, "-days", "30", "-outform", "DER", "-out", der,
+                         NULL };
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+  gsize len = 0;
+  int status = -1;
+
+  g_assert_nonnull (dir);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                               G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_true (g_file_get_contents (der, &contents, &len, NULL));
+  g_unlink (key);
+  g_unlink (der);
+  g_rmdir (dir);
+  return g_bytes_new_take (contents, len);
+}
+
+/* The PIV certificate object of GET DATA: 53 { 70 cert, 71 info, FE 00 } */
+static GBytes *
+piv_cert_object (GBytes  *cert,
+                 gboolean compress)
+{
+  g_autoptr(GByteArray) inner = g_byte_array_new ();
+  g_autoptr(GByteArray) outer = g_byte_array_new ();
+  g_autoptr(GBytes) body = g_bytes_ref (cert);
+  guint8 info = compress ? 0x01 : 0x00;
+
+  if (compress)
+    {
+      g_autoptr(GZlibCompressor) gzip = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+      g_autoptr(GInputStream) in = g_memory_input_stream_new_from_bytes (cert);
+      g_autoptr(GInputStream) converted = g_converter_input_stream_new (in, G_CONVERTER (gzip));
+      g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+      g_autoptr(GError) error = NULL;
+
+      g_output_stream_splice (out, converted, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &error);
+      g_assert_no_error (error);
+      g_clear_pointer (&body, g_bytes_unref);
+      body = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
+    }
+  cardpin_tlv_append (inner, 0x70, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  cardpin_tlv_append (inner, 0x71, &info, 1);
+  g_byte_array_append (inner, (const guint8 *) "\xFE\x00", 2);
+  cardpin_tlv_append (outer, 0x53, inner->data, inner->len);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&outer));
+}
+
+static char *
+holder_of (GBytes *object)
+{
+  return cardpin_piv_parse_cert_holder (g_bytes_get_data (object, NULL),
+                                        g_bytes_get_size (object));
+}
+
+/* The holder's name from a certificate object, as OpenSC shows it for the token label */
+static void
+test_piv_cert_holder (void)
+{
+  g_autoptr(GBytes) plain = make_cert ("/O=Example Org/CN=Alice Example/OU=People");
+  g_autoptr(GBytes) utf8 = make_cert ("/CN=Zoë Ünlü");
+  g_autoptr(GBytes) no_cn = make_cert ("/O=Example Org");
+  g_autoptr(GBytes) object = piv_cert_object (plain, FALSE);
+  g_autoptr(GBytes) gzipped = piv_cert_object (plain, TRUE);
+  g_autoptr(GBytes) utf8_object = piv_cert_object (utf8, FALSE);
+  g_autoptr(GBytes) no_cn_object = piv_cert_object (no_cn, FALSE);
+  g_autoptr(GBytes) truncated = NULL;
+  g_autofree char *a = holder_of (object);
+  g_autofree char *b = holder_of (gzipped);
+  g_autofree char *c = holder_of (utf8_object);
+
+  g_assert_cmpstr (a, ==, "Alice Example");
+  g_assert_cmpstr (b, ==, "Alice Example");
+  g_assert_cmpstr (c, ==, "Zoë Ünlü");
+  g_assert_null (holder_of (no_cn_object));
+
+  /* cut anywhere: no name, never a crash or a read past the end */
+  for (gsize n = 0; n < g_bytes_get_size (object); n += 7)
+    {
+      g_autofree char *cut = NULL;
+
+      truncated = g_bytes_new_from_bytes (object, 0, n);
+      cut = holder_of (truncated);
+      g_assert_null (cut);
+      g_clear_pointer (&truncated, g_bytes_unref);
+    }
+  /* not a certificate object */
+  g_assert_null (cardpin_piv_parse_cert_holder ((const guint8 *) "\x53\x02\x70\x00", 4));
+}
+
 static void
 test_piv_tries_fallback (void)
 {
@@ -880,6 +1028,8 @@ main (int   argc,
   g_test_add_func ("/cardpin/apdu/piv-metadata", test_piv_metadata);
   g_test_add_func ("/cardpin/apdu/piv-chuid", test_piv_chuid);
   g_test_add_func ("/cardpin/apdu/piv-tries-fallback", test_piv_tries_fallback);
+  g_test_add_func ("/cardpin/apdu/piv-select-answers", test_piv_select_answers);
+  g_test_add_func ("/cardpin/apdu/piv-cert-holder", test_piv_cert_holder);
   g_test_add_func ("/cardpin/apdu/piv-sw-errors", test_piv_sw_errors);
   g_test_add_func ("/cardpin/apdu/piv-secrets-checked-first", test_piv_secrets_checked_first);
   g_test_add_func ("/cardpin/apdu/piv-admin-challenge", test_piv_admin_challenge);

@@ -18,6 +18,7 @@
 #include "cardpin-code.h"
 #include "cardpin-details-page.h"
 #include "cardpin-helpdesk-page-private.h"
+#include "cardpin-online-page-private.h"
 #include "cardpin-test-fixture.h"
 #include "cardpin-token-row.h"
 #include "cardpin-window-private.h"
@@ -542,6 +543,63 @@ test_details (Fixture       *fixture,
   g_assert_nonnull (strstr (text->str, "Administration Key\n"));
 }
 
+static gboolean
+online_page_idle (Fixture *fixture)
+{
+  GtkWidget *page = _cardpin_window_get_visible_page (fixture->window);
+
+  return CARDPIN_IS_ONLINE_PAGE (page) && !cardpin_online_page_get_busy (CARDPIN_ONLINE_PAGE (page));
+}
+
+static void
+test_online_unreachable (Fixture       *fixture,
+                         gconstpointer  user_data)
+{
+  const char * const card_args[] = { "--serial", SERIAL, "--admin-key", ADMIN_KEY, NULL };
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  CardpinCardPage *card_page;
+  CardpinOnlinePage *page;
+  CardpinNewPinGroup *group;
+  GtkWidget *submit;
+  const char *error;
+
+  cardpin_test_fixture_insert (&fixture->stack, 0, card_args);
+  block_pin (CARDPIN_TEST_READER0);
+  open_window (fixture, modules);
+  card_page = open_card_page (fixture);
+
+  /* no service configured: no online unblock */
+  g_assert_false (gtk_widget_activate_action (GTK_WIDGET (card_page), "card.unblock-online", NULL) &&
+                  !card_page_shown (fixture));
+  g_assert_true (card_page_shown (fixture));
+
+  /* a service that does not answer (nothing listens on 127.0.0.1:9) */
+  g_settings_set_string (settings, "unblock-server-url", "https://127.0.0.1:9/");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card_page), "card.unblock-online", NULL));
+  g_assert_true (wait_for (fixture, online_page_idle, WAIT_MS));
+  page = CARDPIN_ONLINE_PAGE (_cardpin_window_get_visible_page (fixture->window));
+  group = _cardpin_online_page_get_new_group (page);
+  submit = _cardpin_online_page_get_submit_button (page);
+
+  type_into (cardpin_new_pin_group_get_new_entry (group), "97531864");
+  type_into (cardpin_new_pin_group_get_confirm_entry (group), "97531864");
+  g_assert_false (gtk_widget_is_sensitive (submit));
+  type_into (_cardpin_online_page_get_password_entry (page), "not-a-real-password");
+  g_assert_true (gtk_widget_is_sensitive (submit));
+  g_signal_emit_by_name (submit, "clicked");
+  g_assert_true (cardpin_online_page_get_busy (page));
+  g_assert_true (wait_for (fixture, online_page_idle, WAIT_MS));
+
+  error = _cardpin_online_page_get_error (page);
+  g_test_message ("unreachable: %s", error);
+  g_assert_nonnull (error);
+  g_assert_true (online_page_idle (fixture));
+  /* the card is untouched and free */
+  g_assert_cmpint (cardpin_test_card_tries (CARDPIN_TEST_READER0, 0x80), ==, 0);
+  g_settings_reset (settings, "unblock-server-url");
+}
+
 static void
 test_card_inserted_later (Fixture       *fixture,
                           gconstpointer  user_data)
@@ -633,6 +691,8 @@ main (int   argc,
               fixture_set_up, test_helpdesk_card_removed, fixture_tear_down);
   g_test_add ("/cardpin/window/details", Fixture, NULL,
               fixture_set_up, test_details, fixture_tear_down);
+  g_test_add ("/cardpin/window/online-unreachable", Fixture, NULL,
+              fixture_set_up, test_online_unreachable, fixture_tear_down);
   g_test_add ("/cardpin/window/bad-module", Fixture, NULL,
               fixture_set_up, test_bad_module, fixture_tear_down);
   g_test_add ("/cardpin/window/no-service", Fixture, NULL,

@@ -170,6 +170,58 @@ child_main (const char *op_name)
   return 0;
 }
 
+/* A transmission error is no "card without PIV": verify (whose status read afterwards
+ * gets a garbled answer to its SELECT), then change the PIN (whose first command gets a
+ * garbled answer), then change it again. Prints "base N", "verify RESULT", "piv 0|1",
+ * "change RESULT", "retry RESULT", "end N". */
+static void
+print_result (const char   *what,
+              gboolean      ok,
+              const GError *error)
+{
+  if (ok)
+    g_print ("%s ok\n", what);
+  else
+    g_print ("%s error %s %d %s\n", what, g_quark_to_string (error->domain), error->code,
+             error->message);
+}
+
+static int
+io_child_main (void)
+{
+  const char *reader = g_getenv ("CARDPIN_FAULT_READER");
+  const char *log_path = g_getenv ("CARDPIN_FAULT_LOG");
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinSecret) old_pin = secret (OLD_PIN);
+  g_autoptr(CardpinSecret) new_pin = secret (NEW_PIN);
+  gboolean ok;
+
+  manager = cardpin_manager_new (cardpin_test_modules (NULL), NULL, &error);
+  g_assert_no_error (error);
+  token = cardpin_manager_find_token (manager, reader, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (cardpin_token_is_piv (token));
+
+  g_print ("base %u\n", count_apdus (log_path));
+  ok = cardpin_token_verify_pin (token, old_pin, NULL, &error);
+  print_result ("verify", ok, error);
+  g_clear_error (&error);
+  g_print ("piv %d\n", cardpin_token_is_piv (token));
+
+  ok = cardpin_token_change_pin (token, old_pin, new_pin, NULL, &error);
+  print_result ("change", ok, error);
+  g_clear_error (&error);
+  if (!ok)
+    {
+      ok = cardpin_token_change_pin (token, old_pin, new_pin, NULL, &error);
+      print_result ("retry", ok, error);
+    }
+  g_print ("end %u\n", count_apdus (log_path));
+  return 0;
+}
+
 /* ---- parent: the matrix ---- */
 
 typedef struct {
@@ -417,6 +469,151 @@ test_op (gconstpointer data)
   cardpin_test_stack_free (f.stack);
 }
 
+/* The line of @out that starts with @prefix, without it */
+static char *
+child_line (const char *out,
+            const char *prefix)
+{
+  g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      return g_strdup (lines[i] + strlen (prefix));
+  g_error ("no “%s” in the child's output: %s", prefix, out);
+}
+
+static char *
+run_io_child (Fixture *f)
+{
+  g_auto(GStrv) envp = g_get_environ ();
+  const char *argv[] = { self_path, "--io-child", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  char *out = NULL;
+  int status;
+
+  envp = g_environ_setenv (envp, "CARDPIN_FAULT_READER",
+                           cardpin_test_stack_get_reader (f->stack, 0), TRUE);
+  envp = g_environ_setenv (envp, "CARDPIN_FAULT_LOG", f->log_path, TRUE);
+  g_spawn_sync (NULL, (char **) argv, envp, 0, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("the I/O error child crashed or failed: %s\n%s", out, err);
+  g_test_message ("%s", out);
+  return out;
+}
+
+/* An I/O error never sends an operation down the PKCS#11 route: the token stays a PIV
+ * card after a status read that broke off, and an operation whose first command gets a
+ * garbled answer fails with that reason, the card unchanged; only a card that answers
+ * that it has no PIV application goes to PKCS#11. */
+static void
+test_io_error (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *probe_state = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *probe = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *garble = NULL;
+  g_autofree char *base_text = NULL;
+  g_autofree char *result = NULL;
+  g_auto(GStrv) lines = NULL;
+  Fixture f = { 0 };
+  CardpinTestCard *card;
+  guint base, n = 0, select_at = 0, change_at = 0, last_select = 0;
+
+  f.stack = cardpin_test_stack_new (2, &error);
+  g_assert_no_error (error);
+  f.log_path = g_strdup_printf ("%s/card-0.log", cardpin_test_stack_get_dir (f.stack));
+  f.templates[0] = g_build_filename (cardpin_test_stack_get_dir (f.stack), "fresh", NULL);
+  {
+    const char *fresh[] = { "--serial", SERIAL, "--state", f.templates[0], NULL };
+
+    card = cardpin_test_stack_insert (f.stack, 0, fresh, &error);
+    g_assert_no_error (error);
+    cardpin_test_card_remove (card);
+  }
+
+  /* probe: where is the SELECT of the status read after the verify? */
+  probe_state = g_build_filename (cardpin_test_stack_get_dir (f.stack), "probe", NULL);
+  card = insert_copy (&f, f.templates[0], probe_state, NULL);
+  probe = run_io_child (&f);
+  g_assert_nonnull (strstr (probe, "verify ok\n"));
+  g_assert_nonnull (strstr (probe, "change ok\n"));
+  base_text = child_line (probe, "base ");
+  base = (guint) g_ascii_strtoull (base_text, NULL, 10);
+  g_assert_true (g_file_get_contents (f.log_path, &log, NULL, NULL));
+  cardpin_test_card_remove (card);
+  lines = g_strsplit (log, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (!g_str_has_prefix (lines[i], "vcard: "))
+        continue;
+      n++;
+      if (n <= base)
+        continue;
+      /* the verify's commands, its status read (from a SELECT), then the change (from
+       * its own SELECT, right before CHANGE REFERENCE DATA) */
+      if (g_str_has_prefix (lines[i], "vcard: 00 24 00 80"))
+        {
+          change_at = last_select;
+          break;
+        }
+      if (g_str_has_prefix (lines[i], "vcard: 00 A4 04 00"))
+        {
+          select_at = last_select;
+          last_select = n;
+        }
+    }
+  g_assert_cmpuint (select_at, >, base + 1);
+  g_assert_cmpuint (change_at, ==, n - 1);
+
+  /* garble that SELECT, and the change's first command: right after it, since the read
+   * stops at its SELECT */
+  garble = g_strdup_printf ("%u,%u", select_at, select_at + 1);
+  state = g_build_filename (cardpin_test_stack_get_dir (f.stack), "garbled", NULL);
+  {
+    g_autofree char *contents = NULL;
+    gsize len;
+    const char *garble_args[] = { "-v", "--state", state, "--garble", garble, NULL };
+
+    g_assert_true (g_file_get_contents (f.templates[0], &contents, &len, NULL));
+    g_assert_true (g_file_set_contents (state, contents, (gssize) len, NULL));
+    g_assert_true (g_file_set_contents (f.log_path, "", 0, NULL));
+    card = cardpin_test_stack_insert (f.stack, 0, garble_args, &error);
+    g_assert_no_error (error);
+  }
+  out = run_io_child (&f);
+
+  /* the verify itself worked; its status read broke off: still a PIV card */
+  g_assert_nonnull (strstr (out, "verify ok\n"));
+  g_assert_nonnull (strstr (out, "piv 1\n"));
+  /* the change failed with the reason, over PC/SC, not through PKCS#11 */
+  result = child_line (out, "change ");
+  g_test_message ("change with a garbled first answer: %s", result);
+  {
+    g_autofree char *expected = g_strdup_printf ("error %s %d ",
+                                                 g_quark_to_string (CARDPIN_ERROR),
+                                                 CARDPIN_ERROR_CARD_ERROR);
+
+    g_assert_true (g_str_has_prefix (result, expected));
+  }
+  g_assert_nonnull (strstr (result, "malformed answer"));
+  /* nothing had changed: the old PIN still changes to the new one */
+  g_assert_nonnull (strstr (out, "retry ok\n"));
+  cardpin_test_card_remove (card);
+
+  card = insert_copy (&f, NULL, state, NULL);
+  g_assert_true (ypt (&f, "verify-pin", NEW_PIN, NULL));
+  cardpin_test_card_remove (card);
+
+  g_free (f.templates[0]);
+  g_free (f.log_path);
+  cardpin_test_stack_free (f.stack);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -424,6 +621,8 @@ main (int   argc,
   self_path = argv[0];
   if (argc == 3 && g_str_equal (argv[1], "--fault-child"))
     return child_main (argv[2]);
+  if (argc == 2 && g_str_equal (argv[1], "--io-child"))
+    return io_child_main ();
 
   cardpin_test_init (&argc, &argv);
 
@@ -433,5 +632,6 @@ main (int   argc,
 
       g_test_add_data_func (path, GUINT_TO_POINTER (i), test_op);
     }
+  g_test_add_func ("/cardpin/faults/io-error-no-fallback", test_io_error);
   return g_test_run ();
 }

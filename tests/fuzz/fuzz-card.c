@@ -17,7 +17,8 @@
  *                       6 admin challenge -> code -> response code -> respond -> set PIN
  *   bits 4-5          the new PIN: 8 digits, 6 digits, 5 (too short), 9 (too long)
  *   bit 6             the current PIN/PUK: the factory value, or 7 digits
- *   bit 7             admin: ask the card for 3DES instead of finding the algorithm out
+ *   bit 7             admin: ask the card for 3DES instead of finding the algorithm out;
+ *                     status: read as over PC/SC alone (also the holder's certificate)
  *
  * Each command gets the next answer; when they run out, or an answer is cut short, the
  * card is gone (SCARD_W_REMOVED_CARD), as when it is pulled out. Every command the host
@@ -221,7 +222,8 @@ check_atr (const guint8 *atr,
 
 /* The token's own status read (_cardpin_token_info_read_card), on the scripted card */
 static void
-run_status (const CardpinCardIo *io)
+run_status (const CardpinCardIo *io,
+            gboolean             from_pcsc)
 {
   g_autoptr(GError) error = NULL;
   CardpinTokenInfo info = { 0 };
@@ -229,6 +231,7 @@ run_status (const CardpinCardIo *io)
   gboolean ok;
 
   info.flags = CKF_USER_PIN_INITIALIZED;
+  info.from_pcsc = from_pcsc;
   info.pin_tries_left = info.pin_tries_max = info.puk_tries_left = -1;
   info.pin_is_default = -1;
 
@@ -242,8 +245,20 @@ run_status (const CardpinCardIo *io)
       FUZZ_CHECK (strspn (info.serial, "0") != 32);
       g_free (info.serial);
     }
+  if (info.label != NULL)
+    {
+      /* the holder's name: only read over PC/SC alone, valid UTF-8, no control
+       * characters */
+      FUZZ_CHECK (from_pcsc && info.is_piv);
+      FUZZ_CHECK (info.label[0] != '\0');
+      FUZZ_CHECK (g_utf8_validate (info.label, -1, NULL));
+      for (const char *p = info.label; *p != '\0'; p++)
+        FUZZ_CHECK (!g_ascii_iscntrl (*p));
+      g_free (info.label);
+    }
   if (!ok || !info.is_piv)
     return;
+  FUZZ_CHECK (info.card_read);
 
   check_tries (&(CardpinPivTries) { .tries_left = info.pin_tries_left,
                                     .tries_max = info.pin_tries_max,
@@ -393,7 +408,7 @@ run_operation (const CardpinCardIo *io,
   switch (op)
     {
     case FUZZ_OP_STATUS:
-      run_status (io);
+      run_status (io, (selector & FUZZ_ADMIN_3DES) != 0);
       break;
     case FUZZ_OP_ADMIN:
       run_admin (io, (selector & FUZZ_ADMIN_3DES) ? 0x03 : 0x00, new_value);

@@ -63,6 +63,7 @@ typedef struct {
 static char *services_dir;
 static char *work_dir;
 static char *config_path;
+static char *online_args;
 static char *hang_helper;
 static char *crash_helper;
 static char *hang_args;
@@ -690,6 +691,32 @@ test_pamtester_parent_killed (CardpinTestFixture *fixture,
     }
 }
 
+/* Online (the unblock service configured but not reachable): no question with one
+ * method, the account in a visible entry, the password in a secret one, the new PIN
+ * twice; the service's absence ends the attempt with the reason, the PIN still blocked */
+static void
+test_online_unreachable (CardpinTestFixture *fixture,
+                         gconstpointer       data)
+{
+  static const Action actions[] = {
+    { ACT_TEXT, "alice" }, { ACT_TEXT, "canary-Pw-online" }, { ACT_TEXT, NEW_PIN },
+    { ACT_TEXT, NEW_PIN }, { ACT_END, NULL }
+  };
+  g_autoptr(Driver) driver = driver_new (fixture, actions);
+
+  insert_blocked (fixture, "3");
+  g_assert_cmpint (run_auth ("online", driver), ==, PAM_MAXTRIES);
+  dump_log (driver);
+  g_assert_false (log_has (driver, "V:", "Type a number"));
+  g_assert_true (log_has (driver, "V:", "Account"));
+  g_assert_true (log_has (driver, "S:", "Password"));
+  g_assert_cmpuint (driver->next, ==, 4);
+  g_assert_true (log_has (driver, "E:", ""));
+  g_assert_false (log_has (driver, "E:", "canary"));
+  g_assert_false (log_has (driver, "I:", "PIN unblocked"));
+  g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), ==, 0);
+}
+
 /* First-use PIN: the factory PIN just typed (PAM_AUTHTOK, set here by pam_unix, as a
  * card module would) -> PAM_NEW_AUTHTOK_REQD from the account stack; chauthtok with
  * PAM_CHANGE_EXPIRED_AUTHTOK sets a personal PIN; then the account stack goes on. */
@@ -896,6 +923,7 @@ write_services (void)
   write_service ("pt", TRANSPARENT, "methods=helpdesk", PAM_PERMIT_PATH);
   write_service ("missing", TRANSPARENT, "helper=/nonexistent/cardpin-pam-helper",
                  PAM_PERMIT_PATH);
+  write_service ("online", TRANSPARENT, online_args, PAM_PERMIT_PATH);
   write_first_use_service ("firstuse");
   for (guint s = 0; s < G_N_ELEMENTS (scenarios); s++)
     for (guint p = 0; p < G_N_ELEMENTS (places); p++)
@@ -928,6 +956,17 @@ main (int    argc,
                                       "[cardpin]\n"
                                       "allowed-unblock-methods=['offline', 'puk']\n"
                                       "pin-min-length=6\n", -1, &error));
+  {
+    g_autofree char *online_config = g_build_filename (work_dir, "cardpin-online.conf", NULL);
+
+    /* port 1 on the loopback: nothing listens there */
+    g_assert_true (g_file_set_contents (online_config,
+                                        "[cardpin]\n"
+                                        "allowed-unblock-methods=['online', 'puk']\n"
+                                        "unblock-server-url='https://127.0.0.1:1/'\n",
+                                        -1, &error));
+    online_args = g_strdup_printf ("methods=online config=%s", online_config);
+  }
   /* a helper that never answers, and one that crashes at once */
   write_script (&hang_helper, "hang-helper", "#!/bin/sh\nexec sleep 60\n");
   write_script (&crash_path, "crash-helper", "#!/bin/sh\nkill -SEGV $$\n");
@@ -954,6 +993,7 @@ main (int    argc,
   ADD ("helper-hung", test_helper_hung);
   ADD ("helper-missing-or-crashing", test_helper_missing_or_crashing);
   ADD ("pamtester-parent-killed", test_pamtester_parent_killed);
+  ADD ("online-unreachable", test_online_unreachable);
   ADD ("first-use", test_first_use);
   ADD ("stack-safety-matrix", test_matrix);
 #undef ADD

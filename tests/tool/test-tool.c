@@ -656,6 +656,108 @@ test_tool_status_interrupted (CardpinTestFixture *fixture,
   g_assert_cmpuint (failed, >, 0);
 }
 
+/* Runs `status --json` @extra with OpenSC logging to @opensc_log when it is loaded;
+ * returns the exit status and the parsed card */
+static JsonObject *
+status_with_opensc_log (const char *opensc_log,
+                        const char *extra,
+                        int        *exit_status)
+{
+  g_autofree char *conf = g_strdup_printf ("%s.conf", opensc_log);
+  g_autofree char *conf_text = g_strdup_printf ("app default {\n  debug = 1;\n"
+                                                "  debug_file = %s;\n}\n", opensc_log);
+  g_auto(GStrv) envp = g_environ_setenv (g_get_environ (), "OPENSC_CONF", conf, TRUE);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *argv[] = { g_getenv ("CARDPIN_TOOL"), "status", "--json", "--module",
+                         cardpin_test_opensc_module (), extra, NULL };
+  JsonArray *array;
+  int status = -1;
+
+  g_assert_true (g_file_set_contents (conf, conf_text, -1, NULL));
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, envp, 0, NULL, NULL, &out, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  *exit_status = WEXITSTATUS (status);
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  g_assert_no_error (error);
+  array = json_node_get_array (json_parser_get_root (parser));
+  g_assert_cmpuint (json_array_get_length (array), ==, 1);
+  return json_object_ref (json_array_get_object_element (array, 0));
+}
+
+static guint
+card_apdus (CardpinTestFixture *fixture)
+{
+  g_autofree char *path = g_strdup_printf ("%s/card-0.log",
+                                           cardpin_test_stack_get_dir (fixture->stack));
+  g_autofree char *log = NULL;
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents (path, &log, NULL, NULL));
+  for (const char *p = log; (p = strstr (p, "vcard: ")) != NULL; p++)
+    if (p == log || p[-1] == '\n')
+      n++;
+  return n;
+}
+
+/* `status` reads a PIV card over PC/SC alone: a few APDUs, no PKCS#11 module loaded (no
+ * OpenSC log appears), the same JSON fields; --all-tokens reads through PKCS#11 */
+static void
+test_tool_status_lean (CardpinTestFixture *fixture,
+                       gconstpointer       data)
+{
+  g_autofree char *opensc_log = g_build_filename (cardpin_test_stack_get_dir (fixture->stack),
+                                                  "opensc-debug.log", NULL);
+  const char *fields[] = { "reader", "label", "serial", "pin_state", "pin_tries_left",
+                           "puk_tries_left", "pin_tries_max", "manufacturer", "model",
+                           "atr", "hardware", "module" };
+  g_autoptr(JsonObject) lean = NULL;
+  g_autoptr(JsonObject) full = NULL;
+  int exit_status = -1;
+  guint before;
+
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "-v", "--serial",
+                                                                    SERIAL_A, NULL });
+  before = card_apdus (fixture);
+  lean = status_with_opensc_log (opensc_log, NULL, &exit_status);
+  g_assert_cmpint (exit_status, ==, 0);
+  g_test_message ("status: %u APDUs", card_apdus (fixture) - before);
+  /* yubico-piv-tool -a status sends 37 to the same card */
+  g_assert_cmpuint (card_apdus (fixture) - before, <=, 10);
+  g_assert_false (g_file_test (opensc_log, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpuint (json_object_get_size (lean), ==, G_N_ELEMENTS (fields));
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    g_assert_true (json_object_has_member (lean, fields[i]));
+  g_assert_cmpstr (json_object_get_string_member (lean, "serial"), ==, SERIAL_A);
+  g_assert_cmpstr (json_object_get_string_member (lean, "label"), ==, "Virtual Card User");
+  g_assert_cmpint (json_object_get_int_member (lean, "pin_tries_left"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (lean, "puk_tries_left"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (lean, "pin_tries_max"), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (lean, "model"), ==, "PIV");
+  g_assert_true (json_object_get_null_member (lean, "module"));
+  g_assert_true (json_object_get_boolean_member (lean, "hardware"));
+
+  /* asked for every token: through OpenSC, the same state */
+  full = status_with_opensc_log (opensc_log, "--all-tokens", &exit_status);
+  g_assert_cmpint (exit_status, ==, 0);
+  g_assert_true (g_file_test (opensc_log, G_FILE_TEST_EXISTS));
+  g_assert_cmpstr (json_object_get_string_member (full, "module"), ==, "opensc-pkcs11.so");
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    if (!g_str_equal (fields[i], "manufacturer") && !g_str_equal (fields[i], "model") &&
+        !g_str_equal (fields[i], "module"))
+      {
+        g_autofree char *a = json_to_string (json_object_get_member (lean, fields[i]), FALSE);
+        g_autofree char *b = json_to_string (json_object_get_member (full, fields[i]), FALSE);
+
+        g_assert_cmpstr (a, ==, b);
+      }
+}
+
 /* The tool waiting for a PIN is already hardened: no core dumps, not dumpable */
 static void
 test_tool_hardened (CardpinTestFixture *fixture,
@@ -735,6 +837,7 @@ main (int   argc,
   ADD ("no-such-reader", test_tool_no_such_reader);
   ADD ("factory-puk-hint", test_tool_factory_puk_hint);
   ADD ("status-interrupted", test_tool_status_interrupted);
+  ADD ("status-lean", test_tool_status_lean);
 
 #undef ADD
 

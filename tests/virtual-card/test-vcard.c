@@ -1229,6 +1229,32 @@ test_drop_after (void)
     }
 }
 
+/* --garble N,N: the commands whose answer is cut to one byte */
+static void
+test_garble (void)
+{
+  g_autoptr(VcardOptions) options = vcard_options_new ();
+  g_autoptr(GError) error = NULL;
+  const char *bad[] = { "", "0", "x", "3,", ",3", "3,,4", "-1", "1e3", "99999999999" };
+
+  g_assert_false (vcard_options_garbles (options, 1));
+  g_assert_true (vcard_options_parse_garble ("3,17", options->garble, &error));
+  g_assert_no_error (error);
+  g_assert_false (vcard_options_garbles (options, 1));
+  g_assert_true (vcard_options_garbles (options, 3));
+  g_assert_true (vcard_options_garbles (options, 17));
+  g_assert_false (vcard_options_garbles (options, 4));
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GArray) numbers = g_array_new (FALSE, FALSE, sizeof (guint));
+
+      g_assert_false (vcard_options_parse_garble (bad[i], numbers, &error));
+      g_assert_error (error, VCARD_ERROR, VCARD_ERROR_OPTION);
+      g_clear_error (&error);
+    }
+}
+
 static gboolean
 parse_line (const char    *line,
             VcardOptions **out)
@@ -1422,6 +1448,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/vcard/random-serial", test_random_serial);
   g_test_add_func ("/cardpin/vcard/serial-guid", test_serial_guid);
   g_test_add_func ("/cardpin/vcard/drop-after", test_drop_after);
+  g_test_add_func ("/cardpin/vcard/garble", test_garble);
   g_test_add_func ("/cardpin/vcard/options", test_options);
   g_test_add_func ("/cardpin/vcard/tlv", test_tlv);
 

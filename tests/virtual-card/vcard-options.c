@@ -199,6 +199,56 @@ bad:
 }
 
 /**
+ * vcard_options_parse_garble:
+ * @text: the value of `--garble`: command numbers (from 1) separated by commas
+ * @numbers: (element-type guint): where they are appended
+ * @error: return location for an error
+ *
+ * Returns: %TRUE when @text is a list of whole numbers ≥ 1
+ */
+gboolean
+vcard_options_parse_garble (const char  *text,
+                            GArray      *numbers,
+                            GError     **error)
+{
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+
+  for (guint i = 0; parts[0] == NULL || parts[i] != NULL; i++)
+    {
+      guint64 n;
+
+      if (parts[i] == NULL ||
+          !g_ascii_string_to_unsigned (parts[i], 10, 1, G_MAXUINT, &n, NULL))
+        {
+          g_set_error (error, VCARD_ERROR, VCARD_ERROR_OPTION,
+                       _("--garble: “%s” is not a list of command numbers N,N,… with "
+                         "N ≥ 1"), text);
+          return FALSE;
+        }
+      g_array_append_val (numbers, (guint) { n });
+    }
+  return TRUE;
+}
+
+/**
+ * vcard_options_garbles:
+ * @self: options
+ * @command: the number of a command in the card's life, from 1
+ *
+ * Returns: whether `--garble` names @command: it is not applied, and its answer is
+ *   cut to one byte (a transmission error; the card stays in the reader)
+ */
+gboolean
+vcard_options_garbles (const VcardOptions *self,
+                       guint               command)
+{
+  for (guint i = 0; self->garble != NULL && i < self->garble->len; i++)
+    if (g_array_index (self->garble, guint, i) == command)
+      return TRUE;
+  return FALSE;
+}
+
+/**
  * vcard_options_new:
  *
  * Returns: (transfer full): options with every default set
@@ -220,6 +270,7 @@ vcard_options_new (void)
   self->subject = g_strdup ("Virtual Card User");
   self->key_alg = VCARD_KEY_ALG_RSA2048;
   self->drop_mode = VCARD_DROP_BEFORE;
+  self->garble = g_array_new (FALSE, FALSE, sizeof (guint));
 
   return self;
 }
@@ -239,6 +290,7 @@ vcard_options_free (VcardOptions *self)
   g_free (self->serial);
   g_free (self->state_path);
   g_free (self->subject);
+  g_clear_pointer (&self->garble, g_array_unref);
   explicit_bzero (self, sizeof *self);
   g_free (self);
 }
@@ -272,6 +324,7 @@ vcard_options_parse (VcardOptions  *self,
   g_autofree char *key_alg = NULL;
   g_autofree char *drop_after = NULL;
   g_autofree char *apdu_delay = NULL;
+  g_autofree char *garble = NULL;
   char *pin = NULL;
   char *puk = NULL;
   char *admin_key = NULL;
@@ -303,6 +356,9 @@ vcard_options_parse (VcardOptions  *self,
     { "apdu-delay-ms", 0, 0, G_OPTION_ARG_STRING, &apdu_delay,
       N_("Delay every answer to a command by N milliseconds, 0 to 10000 (default 0), "
          "like a real card’s latency"), "N" },
+    { "garble", 0, 0, G_OPTION_ARG_STRING, &garble,
+      N_("Answer these commands (numbered from 1) with one byte, without applying them: "
+         "a transmission error, the card stays in the reader"), "N[,N…]" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
       N_("Log each command header and status word"), NULL },
     { NULL }
@@ -376,7 +432,8 @@ vcard_options_parse (VcardOptions  *self,
       !parse_uint ("--admin-tries", admin_tries, 1, 15, &self->admin_tries, error) ||
       !parse_uint ("--pin-change-limit", change_limit, 0, G_MAXINT, &self->pin_change_limit,
                    error) ||
-      !parse_uint ("--apdu-delay-ms", apdu_delay, 0, 10000, &self->apdu_delay_ms, error))
+      !parse_uint ("--apdu-delay-ms", apdu_delay, 0, 10000, &self->apdu_delay_ms, error) ||
+      (garble != NULL && !vcard_options_parse_garble (garble, self->garble, error)))
     goto out;
 
   if (state_path != NULL)

@@ -64,6 +64,7 @@ typedef struct
   guint         drop_after;        /* 0: never */
   VcardDropMode drop_mode;
   guint         apdu_delay_ms;     /* delay of each APDU answer; 0: none */
+  GArray       *garble;            /* guint command numbers answered with one byte */
   gboolean      verbose;
 } VcardOptions;
 
@@ -76,6 +77,11 @@ gboolean      vcard_options_parse_drop_after (const char     *text,
                                               guint          *count,
                                               VcardDropMode  *mode,
                                               GError        **error);
+gboolean      vcard_options_parse_garble     (const char     *text,
+                                              GArray         *numbers,
+                                              GError        **error);
+gboolean      vcard_options_garbles          (const VcardOptions *self,
+                                              guint           command);
 gboolean      vcard_pin_encode               (const char     *text,
                                               guint8          out[VCARD_PIN_MAX]);
 gboolean      vcard_pin_is_well_formed       (const guint8    pin[VCARD_PIN_MAX]);

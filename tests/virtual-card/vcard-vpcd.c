@@ -207,7 +207,19 @@ vcard_vpcd_run (VcardCard           *card,
           break;
         }
 
-      response = vcard_card_transmit (card, buffer, len);
+      if (vcard_options_garbles (options, apdu_count))
+        {
+          /* --garble: lost in transit; the reader gets one byte, no status word */
+          static const guint8 garbled[] = { 0x6F };
+
+          if (options->verbose)
+            g_printerr ("vcard: garbling the answer to command %u\n", apdu_count);
+          response = g_bytes_new_static (garbled, sizeof garbled);
+        }
+      else
+        {
+          response = vcard_card_transmit (card, buffer, len);
+        }
       explicit_bzero (buffer, len);
 
       if (options->drop_after != 0 && apdu_count == options->drop_after)
