@@ -122,9 +122,6 @@ cardpin_test_send_apdu (const char   *reader,
                         const guint8 *apdu,
                         gsize         apdu_len)
 {
-  static const BYTE select_piv[] = {
-    0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00
-  };
   SCARDCONTEXT ctx;
   SCARDHANDLE card;
   DWORD proto = 0;
@@ -139,8 +136,9 @@ cardpin_test_send_apdu (const char   *reader,
                                  SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card, &proto), ==,
                    SCARD_S_SUCCESS);
   pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
-  g_assert_cmpint (SCardTransmit (card, pci, select_piv, sizeof select_piv, NULL, rbuf,
-                                  &rlen), ==, SCARD_S_SUCCESS);
+  g_assert_cmpint (SCardTransmit (card, pci, cardpin_test_select_piv,
+                                  sizeof cardpin_test_select_piv, NULL, rbuf, &rlen), ==,
+                   SCARD_S_SUCCESS);
   g_assert_cmpuint (rlen, >=, 2);
   g_assert_cmphex (rbuf[rlen - 2], ==, 0x90);
   rlen = sizeof rbuf;

@@ -28,6 +28,10 @@
 /* pcscd polls a vpcd reader for its card every 400 ms (PCSCLITE_STATUS_POLL_RATE) */
 #define VPCD_POLL_GRACE_US (1000 * 1000)
 
+const guint8 cardpin_test_select_piv[15] = {
+  0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00
+};
+
 struct _CardpinTestCard {
   CardpinTestStack *stack;
   guint index;

@@ -12,6 +12,9 @@
 
 G_BEGIN_DECLS
 
+/* SELECT of the PIV application (AID A0 00 00 03 08), the one copy tests send */
+extern const guint8 cardpin_test_select_piv[15];
+
 typedef struct _CardpinTestStack CardpinTestStack;
 typedef struct _CardpinTestCard  CardpinTestCard;
 

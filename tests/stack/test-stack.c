@@ -17,10 +17,6 @@
 
 #include "cardpin-test-stack.h"
 
-static const BYTE select_piv[] = {
-  0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00
-};
-
 /* SELECTs the PIV applet in @reader; returns the status word, or 0 when no card. */
 static guint
 select_sw (const char *reader)
@@ -41,7 +37,8 @@ select_sw (const char *reader)
     {
       const SCARD_IO_REQUEST *pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
 
-      rv = SCardTransmit (card, pci, select_piv, sizeof select_piv, NULL, rbuf, &rlen);
+      rv = SCardTransmit (card, pci, cardpin_test_select_piv,
+                          sizeof cardpin_test_select_piv, NULL, rbuf, &rlen);
       if (rv == SCARD_S_SUCCESS && rlen >= 2)
         sw = (rbuf[rlen - 2] << 8) | rbuf[rlen - 1];
       SCardDisconnect (card, SCARD_LEAVE_CARD);
