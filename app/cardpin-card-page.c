@@ -8,6 +8,7 @@
 
 #include "cardpin-application.h"
 #include "cardpin-card-page-private.h"
+#include "cardpin-certificates-page.h"
 #include "cardpin-change-page.h"
 #include "cardpin-details-page.h"
 #include "cardpin-helpdesk-page.h"
@@ -177,7 +178,7 @@ update (CardpinCardPage *self)
                           gtk_widget_get_visible (GTK_WIDGET (self->unblock_helpdesk_row)) ||
                           gtk_widget_get_visible (GTK_WIDGET (self->unblock_online_row)));
 
-  set_action (self, self->certificates_row, "card.certificates", FALSE);
+  set_action (self, self->certificates_row, "card.certificates", TRUE);
   set_action (self, self->details_row, "card.details", TRUE);
 }
 
@@ -233,6 +234,16 @@ online_activated (GtkWidget  *widget,
   CardpinCardPage *self = CARDPIN_CARD_PAGE (widget);
 
   push (self, cardpin_online_page_new (self->token));
+}
+
+static void
+certificates_activated (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  CardpinCardPage *self = CARDPIN_CARD_PAGE (widget);
+
+  push (self, cardpin_certificates_page_new (self->token));
 }
 
 static void
@@ -348,6 +359,8 @@ cardpin_card_page_class_init (CardpinCardPageClass *klass)
   gtk_widget_class_install_action (widget_class, "card.unblock-helpdesk", NULL,
                                    helpdesk_activated);
   gtk_widget_class_install_action (widget_class, "card.unblock-online", NULL, online_activated);
+  gtk_widget_class_install_action (widget_class, "card.certificates", NULL,
+                                   certificates_activated);
   gtk_widget_class_install_action (widget_class, "card.details", NULL, details_activated);
 
   cardpin_ensure_resources ();

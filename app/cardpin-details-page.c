@@ -8,6 +8,7 @@
 
 #include "cardpin-application.h"
 #include "cardpin-details-page.h"
+#include "cardpin-value-row.h"
 
 /**
  * CardpinDetailsPage:
@@ -39,29 +40,6 @@ enum {
 };
 
 static GParamSpec *props[N_PROPS];
-
-/* A row: the name as the title, the value as a selectable label at the end. */
-static GtkWidget *
-value_row (const char *title,
-           const char *value)
-{
-  GtkWidget *row = adw_action_row_new ();
-  GtkWidget *label = gtk_label_new (value != NULL && *value != '\0' ? value : _("Unknown"));
-
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  gtk_label_set_selectable (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
-  gtk_label_set_xalign (GTK_LABEL (label), 1);
-  gtk_label_set_max_width_chars (GTK_LABEL (label), 40);
-  gtk_widget_add_css_class (label, "dim-label");
-  adw_action_row_add_suffix (ADW_ACTION_ROW (row), label);
-  /* the value is read with its name */
-  gtk_accessible_update_relation (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_RELATION_DESCRIBED_BY,
-                                  label, NULL, -1);
-  return row;
-}
 
 static void
 add_row (CardpinDetailsPage  *self,
@@ -106,15 +84,15 @@ add_secret (CardpinDetailsPage *self,
   adw_expander_row_set_subtitle (ADW_EXPANDER_ROW (expander), tries);
   adw_expander_row_set_expanded (ADW_EXPANDER_ROW (expander), TRUE);
 
-  adw_expander_row_add_row (ADW_EXPANDER_ROW (expander), value_row (_("Role"), secret->role));
-  adw_expander_row_add_row (ADW_EXPANDER_ROW (expander), value_row (_("Kind"), secret->kind));
+  adw_expander_row_add_row (ADW_EXPANDER_ROW (expander), cardpin_value_row_new (_("Role"), secret->role));
+  adw_expander_row_add_row (ADW_EXPANDER_ROW (expander), cardpin_value_row_new (_("Kind"), secret->kind));
   adw_expander_row_add_row (ADW_EXPANDER_ROW (expander),
-                            value_row (_("What It Is For"), secret->purpose));
+                            cardpin_value_row_new (_("What It Is For"), secret->purpose));
   adw_expander_row_add_row (ADW_EXPANDER_ROW (expander),
-                            value_row (_("Who May Change It"), secret->change));
+                            cardpin_value_row_new (_("Who May Change It"), secret->change));
   adw_expander_row_add_row (ADW_EXPANDER_ROW (expander),
-                            value_row (_("Who May Unblock It"), secret->unblock));
-  adw_expander_row_add_row (ADW_EXPANDER_ROW (expander), value_row (_("Tries Left"), tries));
+                            cardpin_value_row_new (_("Who May Unblock It"), secret->unblock));
+  adw_expander_row_add_row (ADW_EXPANDER_ROW (expander), cardpin_value_row_new (_("Tries Left"), tries));
 
   add_row (self, self->secrets_group, expander);
 }
@@ -139,18 +117,18 @@ update (CardpinDetailsPage *self)
                                  label != NULL && *label != '\0' ? label
                                  : cardpin_token_get_serial (token));
 
-  add_row (self, self->card_group, value_row (_("Label"), label));
+  add_row (self, self->card_group, cardpin_value_row_new (_("Label"), label));
   add_row (self, self->card_group,
-           value_row (_("Reader"), reader != NULL ? reader
+           cardpin_value_row_new (_("Reader"), reader != NULL ? reader
                                    : cardpin_token_is_hardware (token) ? NULL
                                    : _("None (software token)")));
-  add_row (self, self->card_group, value_row (_("ATR"), cardpin_token_get_atr (token)));
-  add_row (self, self->card_group, value_row (_("Serial Number"), cardpin_token_get_serial (token)));
+  add_row (self, self->card_group, cardpin_value_row_new (_("ATR"), cardpin_token_get_atr (token)));
+  add_row (self, self->card_group, cardpin_value_row_new (_("Serial Number"), cardpin_token_get_serial (token)));
   add_row (self, self->card_group,
-           value_row (_("Manufacturer"), cardpin_token_get_manufacturer (token)));
-  add_row (self, self->card_group, value_row (_("Model"), cardpin_token_get_model (token)));
+           cardpin_value_row_new (_("Manufacturer"), cardpin_token_get_manufacturer (token)));
+  add_row (self, self->card_group, cardpin_value_row_new (_("Model"), cardpin_token_get_model (token)));
   add_row (self, self->card_group,
-           value_row (_("PKCS#11 Module"), cardpin_token_get_module_name (token)));
+           cardpin_value_row_new (_("PKCS#11 Module"), cardpin_token_get_module_name (token)));
 
   if (cardpin_token_is_piv (token))
     {

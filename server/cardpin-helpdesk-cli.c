@@ -20,9 +20,8 @@
 #include "cardpin-code.h"
 #include "cardpin-helpdesk-cli.h"
 #include "cardpin-master-key.h"
+#include "cardpin-server-config.h"
 #include "cardpin-store.h"
-
-#define CONFIG_GROUP CARDPIN_SERVER_CONFIG_GROUP
 
 typedef struct {
   char *config_path;
@@ -30,7 +29,7 @@ typedef struct {
   gboolean des;                 /* export-admin-key --3des */
   char *reason;
   char *operator_name;
-  GKeyFile *config;
+  CardpinServerConfig *config;
   CardpinStore *store;
   CardpinMasterKey *master_key;
 } Helpdesk;
@@ -41,7 +40,7 @@ helpdesk_clear (Helpdesk *self)
   g_clear_pointer (&self->config_path, g_free);
   g_clear_pointer (&self->reason, g_free);
   g_clear_pointer (&self->operator_name, g_free);
-  g_clear_pointer (&self->config, g_key_file_unref);
+  g_clear_pointer (&self->config, cardpin_server_config_free);
   g_clear_pointer (&self->store, cardpin_store_free);
   g_clear_pointer (&self->master_key, cardpin_master_key_free);
 }
@@ -64,57 +63,10 @@ usage_error (const char *message)
 }
 
 static gboolean
-load_config (Helpdesk  *self,
-             GError   **error)
-{
-  g_autoptr(GKeyFile) config = g_key_file_new ();
-  g_autoptr(GError) local_error = NULL;
-
-  if (!g_key_file_load_from_file (config, self->config_path, G_KEY_FILE_NONE, &local_error))
-    {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                   _("Cannot read the configuration “%s”: %s"), self->config_path,
-                   local_error->message);
-      return FALSE;
-    }
-  if (!g_key_file_has_group (config, CONFIG_GROUP))
-    {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                   _("The configuration “%s” has no [%s] group."), self->config_path,
-                   CONFIG_GROUP);
-      return FALSE;
-    }
-  self->config = g_steal_pointer (&config);
-  return TRUE;
-}
-
-/* A key of [service]; an error names the key and the file */
-static char *
-config_string (Helpdesk    *self,
-               const char  *key,
-               GError     **error)
-{
-  g_autofree char *value = g_key_file_get_string (self->config, CONFIG_GROUP, key, NULL);
-
-  if (value == NULL || *g_strstrip (value) == '\0')
-    {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                   _("The configuration “%s” does not set “%s” in [%s]."),
-                   self->config_path, key, CONFIG_GROUP);
-      return NULL;
-    }
-  return g_steal_pointer (&value);
-}
-
-static gboolean
 open_store (Helpdesk  *self,
             GError   **error)
 {
-  g_autofree char *database = config_string (self, "database", error);
-
-  if (database == NULL)
-    return FALSE;
-  self->store = cardpin_store_open (database, error);
+  self->store = cardpin_store_open (self->config->database, error);
   return self->store != NULL;
 }
 
@@ -303,7 +255,7 @@ static gboolean
 open_master_key (Helpdesk  *self,
                  GError   **error)
 {
-  self->master_key = cardpin_master_key_open_from_keyfile (self->config, error);
+  self->master_key = cardpin_master_key_open_from_keyfile (self->config->keyfile, error);
   return self->master_key != NULL;
 }
 
@@ -663,7 +615,10 @@ cardpin_helpdesk_run (char **args)
       if ((self.reason != NULL || self.operator_name != NULL) && !command->respond)
         return usage_error (_("--reason and --operator are only for “respond” and "
                               "“export-admin-key”."));
-      if (!load_config (&self, &error))
+      /* the service's keyfile: this tool needs "database" and, for the master key, the
+       * token's keys */
+      self.config = cardpin_server_config_load (self.config_path, FALSE, &error);
+      if (self.config == NULL)
         return refuse (error);
       return command->run (&self, argv + 1 + words);
     }

@@ -15,6 +15,7 @@
 
 #include "cardpin-card-page-private.h"
 #include "cardpin-change-page-private.h"
+#include "cardpin-certificates-page.h"
 #include "cardpin-code.h"
 #include "cardpin-details-page.h"
 #include "cardpin-helpdesk-page-private.h"
@@ -600,6 +601,47 @@ test_online_unreachable (Fixture       *fixture,
   g_settings_reset (settings, "unblock-server-url");
 }
 
+static gboolean
+certificates_read (Fixture *fixture)
+{
+  GtkWidget *page = _cardpin_window_get_visible_page (fixture->window);
+
+  return CARDPIN_IS_CERTIFICATES_PAGE (page) &&
+         g_strcmp0 (cardpin_certificates_page_get_state (CARDPIN_CERTIFICATES_PAGE (page)),
+                    "loading") != 0;
+}
+
+static void
+test_certificates (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  const char * const card_args[] = { "--serial", SERIAL, "--subject", "Grace Hopper", NULL };
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  CardpinCardPage *card_page;
+  CardpinCertificatesPage *page;
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  cardpin_test_fixture_insert (&fixture->stack, 0, card_args);
+  open_window (fixture, modules);
+  card_page = open_card_page (fixture);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (card_page), "card.certificates", NULL));
+  g_assert_true (wait_for (fixture, certificates_read, WAIT_MS));
+  page = CARDPIN_CERTIFICATES_PAGE (_cardpin_window_get_visible_page (fixture->window));
+
+  collect_text (GTK_WIDGET (page), text);
+  g_test_message ("certificates (%s):\n%s", cardpin_certificates_page_get_state (page), text->str);
+  g_assert_cmpstr (cardpin_certificates_page_get_state (page), ==, "list");
+  g_assert_nonnull (strstr (text->str, "never caches a PIN and never holds the card"));
+  g_assert_nonnull (strstr (text->str, "Subject\nCN=Grace Hopper"));
+  g_assert_nonnull (strstr (text->str, "Certificate for PIV Authentication\nCN=Grace Hopper\n"));
+  g_assert_nonnull (strstr (text->str, "Protected By\nThe card’s PIN, once per login"));
+  g_assert_nonnull (strstr (text->str, "Non-repudiation (legally binding signatures)\n"
+                                       "Protected By\nThe card’s PIN, asked again for every "
+                                       "signature"));
+  /* the card is free: another program logs in meanwhile */
+  g_assert_cmpint (cardpin_test_yubico_verify (CARDPIN_TEST_READER0, "123456"), ==, 0);
+}
+
 static void
 test_card_inserted_later (Fixture       *fixture,
                           gconstpointer  user_data)
@@ -693,6 +735,8 @@ main (int   argc,
               fixture_set_up, test_details, fixture_tear_down);
   g_test_add ("/cardpin/window/online-unreachable", Fixture, NULL,
               fixture_set_up, test_online_unreachable, fixture_tear_down);
+  g_test_add ("/cardpin/window/certificates", Fixture, NULL,
+              fixture_set_up, test_certificates, fixture_tear_down);
   g_test_add ("/cardpin/window/bad-module", Fixture, NULL,
               fixture_set_up, test_bad_module, fixture_tear_down);
   g_test_add ("/cardpin/window/no-service", Fixture, NULL,
