@@ -224,6 +224,24 @@ check_user (const char  *value,
   return TRUE;
 }
 
+/* An account the service authenticated (grants, device tokens): whatever PAM accepted,
+ * as long as it is UTF-8 of a sane length; it can only ever match a card whose user
+ * passed check_user() */
+static gboolean
+check_account (const char  *value,
+               GError     **error)
+{
+  gsize length = value != NULL ? strlen (value) : 0;
+
+  if (length == 0 || length > CARDPIN_STORE_MAX_FIELD || !g_utf8_validate (value, length, NULL))
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
+                   _("A user name must be 1 to %d bytes of UTF-8."), CARDPIN_STORE_MAX_FIELD);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* What a client sent (a user name that failed to sign in, a malformed serial) is
  * recorded as well as it can be: invalid UTF-8 and control characters become "?", and
  * the text is cut at @max bytes */
@@ -789,7 +807,7 @@ cardpin_store_grant (CardpinStore              *store,
   GrantData data = { serial, user, quota_card_per_day, quota_user_per_day, audit };
 
   g_return_val_if_fail (audit != NULL, FALSE);
-  if (!check_serial (serial, error) || !check_user (user, error) ||
+  if (!check_serial (serial, error) || !check_account (user, error) ||
       !check_audit (audit, FALSE, error))
     return FALSE;
   if (!run_transaction (store, grant_cb, &data, error))
@@ -1002,7 +1020,7 @@ cardpin_store_token_issue (CardpinStore  *store,
   guint8 random[CARDPIN_STORE_TOKEN_BYTES];
   char *out;
 
-  if (!check_user (user, error))
+  if (!check_account (user, error))
     return NULL;
   if (lifetime_seconds <= 0)
     {
@@ -1131,9 +1149,26 @@ cardpin_store_token_revoke (CardpinStore  *store,
 /* Wrong-password throttle */
 
 typedef struct {
-  const char *user;
+  char *user;
   guint retry_after;
 } ThrottleData;
+
+/* The throttle counts wrong passwords for whatever name a client sent, well-formed or
+ * not (it never refuses one): the name, sanitized, is the counter's key */
+static gboolean
+throttle_init (ThrottleData  *data,
+               const char    *user,
+               GError       **error)
+{
+  if (user == NULL || user[0] == '\0')
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID,
+                   _("The throttle needs a user name."));
+      return FALSE;
+    }
+  data->user = sanitize (user, CARDPIN_STORE_MAX_FIELD);
+  return TRUE;
+}
 
 static gboolean
 throttle_check_cb (CardpinStore  *store,
@@ -1173,14 +1208,17 @@ cardpin_store_throttle_check (CardpinStore  *store,
                               guint         *retry_after,
                               GError       **error)
 {
-  ThrottleData data = { user };
+  ThrottleData data = { NULL };
+  gboolean ok;
 
   *retry_after = 0;
-  if (!check_user (user, error) ||
-      !run_read (store, throttle_check_cb, &data, error))
+  if (!throttle_init (&data, user, error))
     return FALSE;
-  *retry_after = data.retry_after;
-  return TRUE;
+  ok = run_read (store, throttle_check_cb, &data, error);
+  g_free (data.user);
+  if (ok)
+    *retry_after = data.retry_after;
+  return ok;
 }
 
 static gboolean
@@ -1211,11 +1249,14 @@ cardpin_store_throttle_failure (CardpinStore  *store,
                                 const char    *user,
                                 GError       **error)
 {
-  ThrottleData data = { user };
+  ThrottleData data = { NULL };
+  gboolean ok;
 
-  if (!check_user (user, error))
+  if (!throttle_init (&data, user, error))
     return FALSE;
-  return run_transaction (store, throttle_failure_cb, &data, error);
+  ok = run_transaction (store, throttle_failure_cb, &data, error);
+  g_free (data.user);
+  return ok;
 }
 
 static gboolean
@@ -1235,9 +1276,12 @@ cardpin_store_throttle_reset (CardpinStore  *store,
                               const char    *user,
                               GError       **error)
 {
-  ThrottleData data = { user };
+  ThrottleData data = { NULL };
+  gboolean ok;
 
-  if (!check_user (user, error))
+  if (!throttle_init (&data, user, error))
     return FALSE;
-  return run_transaction (store, throttle_reset_cb, &data, error);
+  ok = run_transaction (store, throttle_reset_cb, &data, error);
+  g_free (data.user);
+  return ok;
 }

@@ -145,7 +145,9 @@ void          cardpin_store_card_free        (CardpinStoreCard    *card);
  * @user), checks the per-card and per-user quotas of the current UTC day (0 = no
  * response at all), counts a grant, and appends @audit (its outcome and time are set
  * by the store; the caller fills user, method, serial, challenge_sha256, request_id).
- * Race-free across processes and instances sharing one database.
+ * Race-free across processes and instances sharing one database. @user is the
+ * authenticated account (any UTF-8 up to CARDPIN_STORE_MAX_FIELD bytes; a name that no
+ * card can carry is simply CARDPIN_GRANT_NOT_YOURS).
  * On a quota outcome *@retry_after is the number of seconds until the quota frees up
  * (the next UTC day), else 0. Returns %FALSE only on a database error (nothing
  * counted, nothing audited). Compute the response first and give it out only on
@@ -197,7 +199,8 @@ gboolean      cardpin_store_token_revoke     (CardpinStore        *store,
                                               GError             **error);
 
 /* Wrong-password throttle per account. check: *@retry_after > 0 when throttled.
- * failure: count one wrong password. reset: a right password clears the count. */
+ * failure: count one wrong password. reset: a right password clears the count. Any
+ * non-empty name a client sends is accepted (sanitized into the counter's key). */
 gboolean      cardpin_store_throttle_check   (CardpinStore        *store,
                                               const char          *user,
                                               guint               *retry_after,

@@ -352,7 +352,7 @@ test_grant_outcomes (Fixture       *fixture,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) records = NULL;
-  const char *expected[] = { "unknown-card", "not-yours", "disabled", "granted" };
+  const char *expected[] = { "unknown-card", "not-yours", "not-yours", "disabled", "granted" };
   guint retry_after = 1;
 
   add_card (fixture->store, "A", "alice");
@@ -363,6 +363,8 @@ test_grant_outcomes (Fixture       *fixture,
                    CARDPIN_GRANT_UNKNOWN_CARD);
   g_assert_cmpuint (retry_after, ==, 0);
   g_assert_cmpint (grant (fixture->store, "A", "bob", 5, 5, NULL), ==, CARDPIN_GRANT_NOT_YOURS);
+  /* an account name no card can carry is simply not the card's user */
+  g_assert_cmpint (grant (fixture->store, "A", "alice ", 5, 5, NULL), ==, CARDPIN_GRANT_NOT_YOURS);
   g_assert_cmpint (grant (fixture->store, "OFF", "alice", 5, 5, NULL), ==, CARDPIN_GRANT_DISABLED);
   g_assert_cmpint (grant (fixture->store, "A", "alice", 5, 5, &retry_after), ==,
                    CARDPIN_GRANT_GRANTED);
@@ -717,6 +719,14 @@ test_throttle (Fixture       *fixture,
   g_assert_true (cardpin_store_throttle_check (fixture->store, "alice", &retry_after, &error));
   g_assert_cmpuint (retry_after, ==, 0);
   g_assert_no_error (error);
+
+  /* whatever name a client sends is counted, never refused */
+  for (guint i = 0; i < CARDPIN_STORE_THROTTLE_FAILURES; i++)
+    g_assert_true (cardpin_store_throttle_failure (fixture->store, " m\x01" "allory\xff ", &error));
+  g_assert_true (cardpin_store_throttle_check (fixture->store, " m\x01" "allory\xff ", &retry_after,
+                                               &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (retry_after, >, 0);
 }
 
 static void
