@@ -388,6 +388,19 @@ test_healthy_silent (CardpinTestFixture *fixture,
   g_assert_cmpint (run_auth ("healthy-deny", driver), ==, PAM_AUTH_ERR);
   g_assert_cmpuint (driver->log->len, ==, 0);
 
+  /* an application that ignores SIGCHLD (the module sets the default for its call, so
+   * it can wait for its helper, and puts the application's disposition back) */
+  {
+    struct sigaction ignore = { 0 }, saved, after;
+
+    ignore.sa_handler = SIG_IGN;
+    g_assert_cmpint (sigaction (SIGCHLD, &ignore, &saved), ==, 0);
+    g_assert_cmpint (run_auth ("healthy", driver), ==, PAM_SUCCESS);
+    g_assert_cmpint (sigaction (SIGCHLD, &saved, &after), ==, 0);
+    g_assert_true (after.sa_handler == SIG_IGN);
+    g_assert_cmpuint (driver->log->len, ==, 0);
+  }
+
   /* setcred is harmless: the module ignores it, the stack decides */
   {
     struct pam_testcase tests[] = {
@@ -395,6 +408,7 @@ test_healthy_silent (CardpinTestFixture *fixture,
       pam_test (PAMTEST_SETCRED, PAM_SUCCESS),
     };
 
+    driver->login_at = -1;
     g_assert_cmpint (_pamtest_conv ("healthy", NULL, driver_conv, driver, tests,
                                     G_N_ELEMENTS (tests), NULL), ==, PAMTEST_ERR_OK);
     g_assert_cmpuint (driver->log->len, ==, 0);
