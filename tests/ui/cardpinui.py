@@ -151,8 +151,6 @@ class Desktop:
         os.environ.pop('NO_AT_BRIDGE', None)
         os.environ['LANGUAGE'] = os.environ.get('CARDPIN_UI_LANGUAGE', 'C')
         os.environ['LC_ALL'] = 'C.UTF-8'
-        # a PIN must never reach a log: the app's log is checked for the test's secrets
-        os.environ['G_MESSAGES_DEBUG'] = 'all'
         # SoftHSM2 is registered with p11-kit on Debian; keep it off the user's tokens
         os.environ['SOFTHSM2_CONF'] = os.devnull
 
@@ -398,6 +396,9 @@ class App:
         env = dict(os.environ)
         if desktop.app_g_debug is not None:
             env['G_DEBUG'] = desktop.app_g_debug
+        # a PIN must never reach a log: the app's log is checked for the test's secrets
+        # (only the app's: GLib tools print debug messages on standard output)
+        env['G_MESSAGES_DEBUG'] = 'all'
         with open(self.log, 'wb') as log:
             self.proc = subprocess.Popen([app_path()] + list(args), env=env,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
