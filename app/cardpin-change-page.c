@@ -46,6 +46,7 @@ struct _CardpinChangePage
   CardpinNewPinGroup  *new_group;
   GtkLabel            *error_label;
   GtkButton           *submit_button;
+  GtkLabel            *submit_label;
   GtkSpinner          *spinner;
 };
 
@@ -134,6 +135,9 @@ success_text (CardpinChangePage *self)
   switch (self->mode)
     {
     case CARDPIN_CHANGE_MODE_SETUP:
+      /* what the card says of its PUK after the set-up */
+      if (cardpin_token_get_puk_is_default (self->token) == 1)
+        return _("Your personal PIN is set. The card still has its factory PUK: change it too");
       return _("Your personal PIN is set");
     case CARDPIN_CHANGE_MODE_CHANGE_PUK:
       return _("PUK changed. Keep it in a safe place");
@@ -348,7 +352,11 @@ setup_mode (CardpinChangePage *self)
                                  : cardpin_token_get_serial (self->token));
   adw_preferences_group_set_description (self->intro_group, intro);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->current_row), current_title);
-  gtk_button_set_label (self->submit_button, button);
+  gtk_label_set_text_with_mnemonic (self->submit_label, button);
+  /* a button with its own label child is named by nobody else: name it its text */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->submit_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  gtk_label_get_text (self->submit_label), -1);
   cardpin_new_pin_group_setup (self->new_group, self->token,
                                self->mode == CARDPIN_CHANGE_MODE_CHANGE_PUK);
 
@@ -517,6 +525,7 @@ cardpin_change_page_class_init (CardpinChangePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, new_group);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, error_label);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, submit_button);
+  gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, submit_label);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, spinner);
   gtk_widget_class_bind_template_callback (widget_class, current_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, entry_activated_cb);

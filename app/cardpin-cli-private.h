@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 void  cardpin_cli_print_error  (const GError  *error);
 /* prints @error, returns CARDPIN_CLI_EXIT_ERROR */
 int   cardpin_cli_fail         (const GError  *error);
+/* the command line cardpin_cli_run() was given, as it was (for handing it on) */
+char **cardpin_cli_get_argv    (void);
 
 /* The commands; argv[0] is the command's name. Each returns the exit status. */
 int   cardpin_cli_status       (char         **argv);   /* cardpin-cli-status.c */

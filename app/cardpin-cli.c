@@ -84,11 +84,23 @@ print_usage (FILE *stream)
  *
  * Returns: the exit status (#CardpinCliExit)
  */
+static char **cli_argv;
+
+char **
+cardpin_cli_get_argv (void)
+{
+  return cli_argv;
+}
+
 int
 cardpin_cli_run (char **argv)
 {
   g_autofree char *prgname = NULL;
   guint i;
+
+  /* the commands' option parsing edits @argv; a copy stays whole */
+  g_strfreev (cli_argv);
+  cli_argv = g_strdupv (argv);
 
   /* stdout is for results (status --json): every log message goes to stderr */
   g_log_set_writer_func (log_to_stderr, NULL, NULL);

@@ -17,6 +17,8 @@ packages=(
   libpam-wrapper libpamtest0-dev pamtester
   # the login screen: GNOME 43 needs an NSS database with p11-kit-proxy (modutil)
   libnss3-tools p11-kit-modules
+  # bench-pam: the helper's peak memory (GNU time)
+  time
   # central configuration tests: a real dconf database
   dconf-cli dconf-service
   # the helpdesk side: a real PostgreSQL server for the storage tests, wrk for the benchmark

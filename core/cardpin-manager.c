@@ -258,33 +258,45 @@ enumerate_p11 (CardpinP11Modules   *modules,
   return TRUE;
 }
 
-/* The readers that hold a card that can be talked to (not mute) */
-static char **
-readers_with_card (char   **readers,
-                   GError **error)
+/* The readers, and those of them that hold a card that can be talked to (not mute),
+ * on one PC/SC context. %FALSE when pcscd cannot be reached or fails (@pcsc_error_out
+ * gets the first); no readers is no error. */
+static gboolean
+readers_with_card (char   ***readers_out,
+                   char   ***present_out,
+                   GError  **pcsc_error_out,
+                   GError  **error)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_autofree SCARD_READERSTATE *states = NULL;
-  guint n = g_strv_length (readers);
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) readers = NULL;
   SCARDCONTEXT context = 0;
-  LONG rv;
+  LONG rv = SCARD_S_SUCCESS;
+  guint n;
   guint i;
 
-  if (n == 0)
-    return g_strv_builder_end (builder);
-  if (!cardpin_pcsc_establish (&context, error))
-    return NULL;
+  if (!cardpin_pcsc_establish (&context, &local_error))
+    goto failed;
+  readers = cardpin_pcsc_list_readers (context, &local_error);
+  if (readers == NULL)
+    {
+      SCardReleaseContext (context);
+      goto failed;
+    }
 
-  states = g_new0 (SCARD_READERSTATE, n);
+  n = g_strv_length (readers);
+  states = g_new0 (SCARD_READERSTATE, MAX (n, 1));
   for (i = 0; i < n; i++)
     {
       states[i].szReader = readers[i];
       states[i].dwCurrentState = SCARD_STATE_UNAWARE;
     }
-  rv = SCardGetStatusChange (context, 0, states, n);
+  if (n > 0)
+    rv = SCardGetStatusChange (context, 0, states, n);
   SCardReleaseContext (context);
   if (rv != SCARD_E_TIMEOUT && !cardpin_pcsc_set_error (error, rv, "SCardGetStatusChange"))
-    return NULL;
+    return FALSE;
 
   for (i = 0; i < n; i++)
     {
@@ -297,7 +309,22 @@ readers_with_card (char   **readers,
         }
       g_strv_builder_add (builder, readers[i]);
     }
-  return g_strv_builder_end (builder);
+  *readers_out = g_steal_pointer (&readers);
+  *present_out = g_strv_builder_end (builder);
+  return TRUE;
+
+failed:
+  g_debug ("PC/SC readers: %s", local_error->message);
+  if (g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_PCSC_UNAVAILABLE))
+    {
+      /* no pcscd: no card, which the manager reports (cardpin_manager_get_pcsc_error) */
+      g_propagate_error (pcsc_error_out, g_steal_pointer (&local_error));
+      *readers_out = g_new0 (char *, 1);
+      *present_out = g_new0 (char *, 1);
+      return TRUE;
+    }
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
 }
 
 /* The cards in the readers, PIV ones over PC/SC alone (see #CardpinManagerFlags).
@@ -319,12 +346,9 @@ enumerate_pcsc (Modules             *modules,
   g_autoptr(CardpinP11Modules) loaded = NULL;
   guint i;
 
-  readers = list_readers (pcsc_error_out);
-  present = readers_with_card (readers, &local_error);
-  if (present == NULL)
+  if (!readers_with_card (&readers, &present, pcsc_error_out, &local_error))
     {
-      if (strict || g_error_matches (local_error, CARDPIN_ERROR,
-                                     CARDPIN_ERROR_PCSC_UNAVAILABLE))
+      if (strict)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;

@@ -15,7 +15,6 @@
 
 #include <glib/gi18n-lib.h>
 #include <gio/gio.h>
-#include <openssl/crypto.h>
 
 #include "cardpin-secret.h"
 
@@ -274,8 +273,10 @@ void
 cardpin_secret_wipe (gpointer data,
                      gsize    length)
 {
+  /* glibc's explicit_bzero: a store the compiler must keep (as OPENSSL_cleanse, without
+   * loading libcrypto into every program that holds a PIN) */
   if (data != NULL && length > 0)
-    OPENSSL_cleanse (data, length);
+    explicit_bzero (data, length);
 }
 
 /**
@@ -610,8 +611,9 @@ cardpin_secret_is_locked (const CardpinSecret *self)
  * @data: (array length=length) (nullable): bytes to compare with
  * @length: the number of bytes
  *
- * Compares in constant time for a given length (CRYPTO_memcmp()); only the length
- * can show through timing.
+ * Compares in constant time for a given length (as CRYPTO_memcmp() does: every byte
+ * is read, the differences are OR-ed through a volatile, no early exit); only the
+ * length can show through timing.
  *
  * Returns: whether @self holds exactly @data
  */
@@ -620,6 +622,8 @@ cardpin_secret_equal_bytes (const CardpinSecret *self,
                             const guint8        *data,
                             gsize                length)
 {
+  volatile guint8 diff = 0;
+
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (data != NULL || length == 0, FALSE);
 
@@ -627,7 +631,9 @@ cardpin_secret_equal_bytes (const CardpinSecret *self,
     return FALSE;
   if (length == 0)
     return TRUE;
-  return CRYPTO_memcmp (self->data, data, length) == 0;
+  for (gsize i = 0; i < length; i++)
+    diff |= self->data[i] ^ data[i];
+  return diff == 0;
 }
 
 /**

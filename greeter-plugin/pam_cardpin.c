@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,25 +212,29 @@ static void
 reap (pam_handle_t *pamh,
       const Options *options,
       pid_t          pid,
+      int            sock,
       int            kill_first)
 {
-  int status = 0, i;
+  int status = 0;
   pid_t r;
 
-  if (!kill_first)
+  if (!kill_first && sock >= 0)
     {
-      /* a helper that said its result exits at once; give it a second */
-      for (i = 0; i < 100; i++)
+      /* a helper that said its result exits at once: its end of the socket closes when
+       * it does. Give it a second, then it is killed. */
+      struct pollfd pfd = { .fd = sock, .events = POLLIN };
+      char byte;
+      int n;
+
+      do
+        n = poll (&pfd, 1, 1000);
+      while (n < 0 && errno == EINTR);
+      if (n == 1 && recv (sock, &byte, 1, MSG_DONTWAIT) == 0)
         {
           do
-            r = waitpid (pid, &status, WNOHANG);
+            r = waitpid (pid, &status, 0);
           while (r < 0 && errno == EINTR);
-          if (r == pid || r < 0)
-            goto done;
-          {
-            struct timespec ten_ms = { 0, 10 * 1000 * 1000 };
-            nanosleep (&ten_ms, NULL);
-          }
+          goto done;
         }
     }
   kill (pid, SIGKILL);
@@ -467,12 +472,12 @@ run_helper (pam_handle_t *pamh,
 
 out:
   cardpin_pam_frame_wipe (&frame);
-  if (socks[0] >= 0)
-    close (socks[0]);
   if (socks[1] >= 0)
     close (socks[1]);
   if (pid > 0)
-    reap (pamh, options, pid, kill_first);
+    reap (pamh, options, pid, socks[0], kill_first);
+  if (socks[0] >= 0)
+    close (socks[0]);
   if (restore_sigchld)
     sigaction (SIGCHLD, &saved, NULL);
   if (options->debug)

@@ -417,6 +417,8 @@ respond (Helpdesk  *self,
   if (!cardpin_master_key_check_serial (serial, &error) || !open_store (self, &error))
     return refuse (error);
   record = helpdesk_record (self, "helpdesk-respond", serial, NULL, request_id);
+  if (!cardpin_store_audit_check (&record, &error))
+    return refuse (error);
 
   /* the card must be in the inventory and active: a disabled (lost, stolen) card gets
    * no response from the helpdesk either */
@@ -503,6 +505,8 @@ export_admin_key (Helpdesk  *self,
       !open_master_key (self, &error))
     return refuse (error);
   record = helpdesk_record (self, "export-admin-key", args[0], NULL, request_id);
+  if (!cardpin_store_audit_check (&record, &error))
+    return refuse (error);
   /* issuance may come before "card add": the user is recorded when the card is known */
   card = cardpin_store_card_lookup (self->store, args[0], NULL);
   if (card != NULL)

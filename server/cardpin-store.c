@@ -885,6 +885,13 @@ cardpin_store_audit_append (CardpinStore              *store,
   return run_transaction (store, audit_append_cb, &data, error);
 }
 
+gboolean
+cardpin_store_audit_check (const CardpinAuditRecord  *record,
+                           GError                   **error)
+{
+  return check_audit (record, FALSE, error);
+}
+
 static gboolean
 audit_list_cb (CardpinStore  *store,
                gpointer       data,

@@ -173,6 +173,10 @@ void          cardpin_store_challenge_sha256 (const guint8        *challenge,
 gboolean      cardpin_store_audit_append     (CardpinStore        *store,
                                               const CardpinAuditRecord *record,
                                               GError             **error);
+/* Whether cardpin_store_audit_append() would take @record (its outcome may still be
+ * %NULL): to refuse a malformed operator or reason before anything is done */
+gboolean      cardpin_store_audit_check      (const CardpinAuditRecord *record,
+                                              GError             **error);
 /* of CardpinAuditRecord, oldest first */
 GPtrArray    *cardpin_store_audit_list       (CardpinStore        *store,
                                               GError             **error) G_GNUC_WARN_UNUSED_RESULT;

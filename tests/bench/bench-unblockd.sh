@@ -128,7 +128,7 @@ run_backend () {
 run_backend sqlite
 
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/cardpin-bench-pg-XXXXXX")
-uri=$("$here/../server/pg-private.sh" start "$pg_dir")
+uri=$(cd / && "$here/../server/pg-private.sh" start "$pg_dir")
 write_config "$uri"
 "$helpdesk" --config unblockd.conf card add "$serial" alice >/dev/null
 run_backend postgresql

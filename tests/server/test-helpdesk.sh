@@ -132,6 +132,8 @@ run_master_key () {
     status 1 hd respond 0NOPE <<<"$code"
   check "$name: respond refuses a disabled card (exit 1)" status 1 hd respond 00B2 <<<"$code"
   check "$name: --reason only where it belongs (exit 2)" status 2 hd card list --reason x
+  check "$name: a reason with a line break refused before anything is done (exit 1)" \
+    refused 1 "reason" hd respond 00A1 --reason $'two\nlines' </dev/null
 
   local audit
   audit=$(hd audit --json)

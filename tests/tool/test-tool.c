@@ -758,6 +758,51 @@ test_tool_status_lean (CardpinTestFixture *fixture,
       }
 }
 
+/* cardpin-tool links no HTTPS, JSON-protocol or Secret Service library (only
+ * cardpin-tool-online, which it runs for `unblock --online`, does): every other command,
+ * and --help, starts without loading them. Seen in the memory map of a tool waiting for
+ * a PIN. */
+static void
+test_tool_lean_libraries (CardpinTestFixture *fixture,
+                          gconstpointer       data)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *maps_path = NULL;
+  g_autofree char *maps = NULL;
+  int fds[2];
+
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  g_assert_cmpint (pipe (fds), ==, 0);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_take_fd (launcher, fds[0], 3);
+  process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CARDPIN_TOOL"), "change",
+                                         "--pin-fd", "3", "--new-pin-fd", "3", "--module",
+                                         cardpin_test_opensc_module (), NULL);
+  g_assert_no_error (error);
+
+  /* once it waits for the PIN on fd 3, OpenSC is loaded: the libraries are all there */
+  maps_path = g_strdup_printf ("/proc/%s/maps", g_subprocess_get_identifier (process));
+  for (guint i = 0; i < 400; i++)
+    {
+      g_clear_pointer (&maps, g_free);
+      if (g_file_get_contents (maps_path, &maps, NULL, NULL) &&
+          strstr (maps, "opensc-pkcs11") != NULL)
+        break;
+      g_usleep (25 * 1000);
+    }
+  g_assert_nonnull (maps);
+  g_assert_nonnull (strstr (maps, "opensc-pkcs11"));
+  g_assert_null (strstr (maps, "libsoup-3.0"));
+  g_assert_null (strstr (maps, "libsecret-1"));
+
+  close (fds[1]);
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), !=, 0);
+}
+
 /* The tool waiting for a PIN is already hardened: no core dumps, not dumpable */
 static void
 test_tool_hardened (CardpinTestFixture *fixture,
@@ -838,6 +883,7 @@ main (int   argc,
   ADD ("factory-puk-hint", test_tool_factory_puk_hint);
   ADD ("status-interrupted", test_tool_status_interrupted);
   ADD ("status-lean", test_tool_status_lean);
+  ADD ("lean-libraries", test_tool_lean_libraries);
 
 #undef ADD
 
