@@ -997,6 +997,34 @@ test_audit (void)
       g_assert_nonnull (record->method);
       g_assert_nonnull (record->outcome);
     }
+
+  /* the same, as the helpdesk tool prints it */
+  {
+    const char *argv[] = { g_getenv ("CARDPIN_HELPDESK"), "--config", world.config, "audit",
+                           "--json", NULL };
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *out = NULL;
+    int status = 0;
+    JsonArray *array;
+
+    g_assert_nonnull (argv[0]);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                                 NULL, &out, NULL, &status, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+    g_assert_true (JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)));
+    array = json_node_get_array (json_parser_get_root (parser));
+    g_assert_cmpuint (json_array_get_length (array), ==, world.request_ids->len);
+    for (guint i = 0; i < json_array_get_length (array); i++)
+      {
+        JsonObject *record = json_array_get_object_element (array, i);
+
+        g_assert_true (g_hash_table_contains (ids, json_object_get_string_member (record,
+                                                                                  "request_id")));
+      }
+  }
 }
 
 static void
