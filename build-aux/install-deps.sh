@@ -24,7 +24,7 @@ packages=(
   # the helpdesk side: a real PostgreSQL server for the storage tests, wrk for the benchmark
   libpq-dev postgresql wrk
   # UI tests through the accessibility tree
-  at-spi2-core python3-pyatspi python3-dogtail
+  at-spi2-core python3-pyatspi python3-dogtail gir1.2-gtk-3.0
 )
 
 missing=()
