@@ -13,7 +13,7 @@ packages=(
   # the real card stack (only the card itself is emulated)
   pcscd vsmartcard-vpcd opensc opensc-pkcs11 p11-kit
   # tests
-  softhsm2 yubico-piv-tool openssl xxd python3 xvfb xauth dbus gnome-keyring
+  softhsm2 yubico-piv-tool openssl xxd curl python3 xvfb xauth dbus gnome-keyring
   libpam-wrapper libpamtest0-dev pamtester
   # the login screen: GNOME 43 needs an NSS database with p11-kit-proxy (modutil)
   libnss3-tools p11-kit-modules
