@@ -10,6 +10,7 @@
 #include "cardpin-change-page-private.h"
 #include "cardpin-error.h"
 #include "cardpin-new-pin-group.h"
+#include "cardpin-flow.h"
 #include "cardpin-secure-entry.h"
 #include "cardpin-window.h"
 
@@ -81,30 +82,14 @@ update_submit (CardpinChangePage *self)
 
 static void
 set_busy (CardpinChangePage *self,
-          gboolean           busy)
+          gboolean            busy)
 {
-  busy = !!busy;
-  if (self->busy == busy)
+  if (!cardpin_flow_set_busy (GTK_WIDGET (self), &self->busy, busy, self->spinner,
+                              self->back_button, GTK_WIDGET (self->current_group),
+                              GTK_WIDGET (self->new_group)))
     return;
-
-  self->busy = busy;
-  if (busy)
-    cardpin_secure_entry_release_focus (GTK_WIDGET (self));
-  gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
-  gtk_spinner_set_spinning (self->spinner, busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->current_group), !busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->new_group), !busy);
-  gtk_widget_set_sensitive (self->back_button, !busy);
   update_submit (self);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_BUSY]);
-}
-
-static void
-show_error (CardpinChangePage *self,
-            const char        *message)
-{
-  gtk_label_set_text (self->error_label, message != NULL ? message : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
 }
 
 /* What the next wrong try would do, after the card's own message */
@@ -189,7 +174,7 @@ op_done_cb (GObject      *object,
       g_autofree char *text = error_text (self, error);
 
       g_debug ("%s failed: %s", G_OBJECT_TYPE_NAME (self), error->message);
-      show_error (self, text);
+      cardpin_flow_show_error (self->error_label, text);
       /* a wrong current value: type it again; the new one stays */
       if (g_error_matches (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PIN) ||
           g_error_matches (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PUK))
@@ -230,7 +215,7 @@ submit_activated (GtkWidget  *widget,
       g_return_if_fail (new_secret != NULL);
     }
 
-  show_error (self, NULL);
+  cardpin_flow_show_error (self->error_label, NULL);
   set_busy (self, TRUE);
 
   g_cancellable_cancel (self->cancellable);

@@ -12,6 +12,7 @@
 #include "cardpin-code.h"
 #include "cardpin-error.h"
 #include "cardpin-helpdesk-page-private.h"
+#include "cardpin-flow.h"
 #include "cardpin-secure-entry.h"
 #include "cardpin-unblock-session.h"
 #include "cardpin-window.h"
@@ -96,30 +97,14 @@ update_actions (CardpinHelpdeskPage *self)
 
 static void
 set_busy (CardpinHelpdeskPage *self,
-          gboolean             busy)
+          gboolean              busy)
 {
-  busy = !!busy;
-  if (self->busy == busy)
+  if (!cardpin_flow_set_busy (GTK_WIDGET (self), &self->busy, busy, self->spinner,
+                              self->back_button, GTK_WIDGET (self->response_row),
+                              GTK_WIDGET (self->new_group)))
     return;
-
-  self->busy = busy;
-  if (busy)
-    cardpin_secure_entry_release_focus (GTK_WIDGET (self));
-  gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
-  gtk_spinner_set_spinning (self->spinner, busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->response_row), !busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->new_group), !busy);
-  gtk_widget_set_sensitive (self->back_button, !busy);
   update_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_BUSY]);
-}
-
-static void
-show_error (CardpinHelpdeskPage *self,
-            const char          *message)
-{
-  gtk_label_set_text (self->error_label, message != NULL ? message : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
 }
 
 static void
@@ -153,7 +138,7 @@ clear_form (CardpinHelpdeskPage *self)
 {
   cardpin_secure_entry_clear (GTK_EDITABLE (self->response_row));
   cardpin_new_pin_group_clear (self->new_group);
-  show_error (self, NULL);
+  cardpin_flow_show_error (self->error_label, NULL);
 }
 
 static void
@@ -397,7 +382,7 @@ complete_cb (GObject      *object,
           self->session != NULL && cardpin_unblock_session_is_active (self->session))
         {
           /* nothing reached the card */
-          show_error (self, error->message);
+          cardpin_flow_show_error (self->error_label, error->message);
           return;
         }
 
@@ -457,13 +442,13 @@ submit_activated (GtkWidget  *widget,
                                  length, &error);
   if (response == NULL)
     {
-      show_error (self, error->message);
+      cardpin_flow_show_error (self->error_label, error->message);
       return;
     }
   new_pin = cardpin_new_pin_group_dup_secret (self->new_group);
   g_return_if_fail (new_pin != NULL);
 
-  show_error (self, NULL);
+  cardpin_flow_show_error (self->error_label, NULL);
   set_busy (self, TRUE);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);

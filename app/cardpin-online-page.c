@@ -9,6 +9,7 @@
 #include "cardpin-application.h"
 #include "cardpin-error.h"
 #include "cardpin-online-page-private.h"
+#include "cardpin-flow.h"
 #include "cardpin-secure-entry.h"
 #include "cardpin-unblock-client.h"
 #include "cardpin-window.h"
@@ -78,30 +79,14 @@ update_submit (CardpinOnlinePage *self)
 
 static void
 set_busy (CardpinOnlinePage *self,
-          gboolean           busy)
+          gboolean            busy)
 {
-  busy = !!busy;
-  if (self->busy == busy)
+  if (!cardpin_flow_set_busy (GTK_WIDGET (self), &self->busy, busy, self->spinner,
+                              self->back_button, GTK_WIDGET (self->sign_in_group),
+                              GTK_WIDGET (self->new_group)))
     return;
-
-  self->busy = busy;
-  if (busy)
-    cardpin_secure_entry_release_focus (GTK_WIDGET (self));
-  gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
-  gtk_spinner_set_spinning (self->spinner, busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->sign_in_group), !busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->new_group), !busy);
-  gtk_widget_set_sensitive (self->back_button, !busy);
   update_submit (self);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_BUSY]);
-}
-
-static void
-show_error (CardpinOnlinePage *self,
-            const char        *message)
-{
-  gtk_label_set_text (self->error_label, message != NULL ? message : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
 }
 
 static void
@@ -182,7 +167,7 @@ unblock_cb (GObject      *object,
           self->has_device_token = FALSE;
           adw_preferences_group_set_description (self->sign_in_group, NULL);
           show_device_token (self);
-          show_error (self, text);
+          cardpin_flow_show_error (self->error_label, text);
           return;
         }
 
@@ -191,7 +176,7 @@ unblock_cb (GObject      *object,
           cardpin_secure_entry_clear (GTK_EDITABLE (self->password_row));
           gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
         }
-      show_error (self, error->message);
+      cardpin_flow_show_error (self->error_label, error->message);
       return;
     }
 
@@ -229,7 +214,7 @@ submit_activated (GtkWidget  *widget,
       cardpin_unblock_client_set_password (self->client, password);
     }
 
-  show_error (self, NULL);
+  cardpin_flow_show_error (self->error_label, NULL);
   set_busy (self, TRUE);
   cardpin_unblock_client_unblock_async (self->client, self->token, new_pin, self->cancellable,
                                         unblock_cb, g_object_ref (self));
@@ -291,7 +276,7 @@ cardpin_online_page_constructed (GObject *object)
   self->client = cardpin_unblock_client_new_from_settings (NULL, &error);
   if (self->client == NULL)
     {
-      show_error (self, error->message);
+      cardpin_flow_show_error (self->error_label, error->message);
       gtk_widget_set_sensitive (GTK_WIDGET (self->sign_in_group), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->new_group), FALSE);
       update_submit (self);
