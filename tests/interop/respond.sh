@@ -26,17 +26,20 @@ respond () {
   format_code "$resp"
 }
 
-# unblock_challenge READER CIPHER KEY NEWPIN [typo]: runs cardpin-tool unblock
-# --challenge, answers its challenge; prints the tool's output; returns its status
-unblock_challenge () {
-  local reader="$1" cipher="$2" key="$3" newpin="$4" typo="${5:-}" line code pid
+# challenge_unblock READER NEWPIN TYPO RESPONDER...: runs cardpin-tool unblock
+# --challenge and answers its challenge with the code `RESPONDER... LINE` prints (LINE:
+# the challenge line); with TYPO non-empty a mistyped code goes first. Prints the tool's
+# output; returns its status
+challenge_unblock () {
+  local reader="$1" newpin="$2" typo="$3" line code pid
+  shift 3
   coproc TOOL { exec "$CARDPIN_TOOL" unblock --challenge --reader "$reader" --new-pin-fd 4 4<<<"$newpin" 2>&1; }
   pid=$TOOL_PID
   while IFS= read -r line <&"${TOOL[0]}"; do
     echo "$line"
     [[ "$line" =~ check\ [0-9A-F]{4} ]] && break
   done
-  code=$(respond "$line" "$cipher" "$key")
+  code=$("$@" "$line")
   if [ -n "$typo" ]; then
     # first one substituted digit in the first group: the tool must say so and ask again
     echo "$(printf '%s' "${code:0:1}" | tr '0-9A-F' '1-9A-F0')${code:1}" >&"${TOOL[1]}"
@@ -44,4 +47,13 @@ unblock_challenge () {
   echo "$code" >&"${TOOL[1]}"
   cat <&"${TOOL[0]}"
   wait "$pid"
+}
+
+# openssl_responder CIPHER KEY LINE: the response code for LINE, computed with openssl
+openssl_responder () { respond "$3" "$1" "$2"; }
+
+# unblock_challenge READER CIPHER KEY NEWPIN [typo]: challenge_unblock answered with a
+# response computed by the openssl command line from the known admin key
+unblock_challenge () {
+  challenge_unblock "$1" "$4" "${5:-}" openssl_responder "$2" "$3"
 }

@@ -46,22 +46,10 @@ for i in 1 2 3; do ypt -a verify-pin -P 111111 >/dev/null 2>&1; done
 check_output "PIN blocked" '"pin_state" : "locked"' "$tool" status --json
 
 # unblock --challenge answered by the helpdesk tool from the card's own challenge
-helpdesk_unblock () {
-  local line code
-  coproc TOOL { exec "$tool" unblock --challenge --reader "$reader" --new-pin-fd 4 4<<<"$1" 2>&1; }
-  local pid=$TOOL_PID
-  while IFS= read -r line <&"${TOOL[0]}"; do
-    echo "$line"
-    [[ "$line" =~ check\ [0-9A-F]{4} ]] && break
-  done
-  code=$(printf '%s\n' "$line" | hd respond "$serial" --reason "caller verified")
-  echo "helpdesk: $code"
-  echo "$code" >&"${TOOL[1]}"
-  cat <&"${TOOL[0]}"
-  wait "$pid"
-}
+. "$(dirname "$0")/../interop/respond.sh"
+helpdesk_responder () { printf '%s\n' "$1" | hd respond "$serial" --reason "caller verified"; }
 check_output "the helpdesk's response to the card's challenge unblocks it" "PIN was unblocked" \
-  helpdesk_unblock 24681357
+  challenge_unblock "$reader" 24681357 "" helpdesk_responder
 check "OpenSC logs in with the new PIN" p11 --login --pin 24681357 --list-objects
 check "audit: the export and the response, for alice's card" python3 -c '
 import json, subprocess, sys
