@@ -100,29 +100,44 @@ ignore_notice (void       *data,
   /* "relation … already exists, skipping" and the like: not for the service's log */
 }
 
+/* A lost connection (a server restart, a dropped connection) shows as a bad one after a
+ * failed statement: connect again, once */
+static gboolean
+pg_reconnect (gpointer data)
+{
+  PGconn *conn = data;
+
+  if (PQstatus (conn) == CONNECTION_OK)
+    return FALSE;
+  PQreset (conn);
+  if (PQstatus (conn) != CONNECTION_OK)
+    return FALSE;
+  PQsetNoticeProcessor (conn, ignore_notice, NULL);
+  return TRUE;
+}
+
 static gboolean
 pg_begin (gpointer   data,
           gboolean   write,
           GError   **error)
 {
   PGconn *conn = data;
-  /* READ COMMITTED with explicit row locks (SELECT … FOR UPDATE on the quota counters) */
+  /* READ COMMITTED; the quota counters are counted with one atomic upsert each, which
+   * holds the row's lock to the end of the transaction */
   const char *begin = write ? "BEGIN" : "BEGIN READ ONLY";
   g_autoptr(GError) local_error = NULL;
 
   if (PQstatus (conn) == CONNECTION_OK && pg_exec (conn, begin, &local_error))
     return TRUE;
 
-  /* a server restart or a dropped connection shows here, outside any transaction:
-   * connect again, once, and go on */
-  if (PQstatus (conn) == CONNECTION_OK)
+  /* outside any transaction: connect again, once, and go on */
+  if (!pg_reconnect (conn))
     {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  PQreset (conn);
-  if (PQstatus (conn) != CONNECTION_OK)
-    {
+      if (PQstatus (conn) == CONNECTION_OK)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
       g_autofree char *text = g_strstrip (g_strdup (PQerrorMessage (conn)));
 
       g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
@@ -130,7 +145,6 @@ pg_begin (gpointer   data,
                      "again: %s. Check that the server runs."), text);
       return FALSE;
     }
-  PQsetNoticeProcessor (conn, ignore_notice, NULL);
   return pg_exec (conn, begin, error);
 }
 
@@ -168,13 +182,13 @@ static const char * const pg_append_only[] = {
 
 static const CardpinStoreBackend pg_backend = {
   .name = "postgresql",
-  .for_update = " FOR UPDATE",
   .serial_primary_key = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
   .append_only_sql = pg_append_only,
   .begin = pg_begin,
   .commit = pg_commit,
   .rollback = pg_rollback,
   .query = pg_query,
+  .reconnect = pg_reconnect,
   .close = pg_close,
 };
 

@@ -21,8 +21,6 @@ typedef struct _CardpinStoreBackend CardpinStoreBackend;
 struct _CardpinStoreBackend
 {
   const char *name;
-  /* appended to the SELECT that locks a quota counter row */
-  const char *for_update;
   /* the column type of an auto-incremented primary key */
   const char *serial_primary_key;
   /* statements of schema version 1 that only this backend needs */
@@ -44,6 +42,9 @@ struct _CardpinStoreBackend
                         GPtrArray          **rows,
                         guint               *changes,
                         GError             **error);
+  /* Whether the connection was lost (a server restart) and is made again now; %NULL
+   * when a connection cannot be lost (SQLite) */
+  gboolean (*reconnect) (gpointer db);
   void     (*close)    (gpointer db);
 };
 

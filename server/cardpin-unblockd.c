@@ -33,6 +33,7 @@ struct _CardpinUnblockd
   CardpinStore        *store;
   SoupServer          *server;
   GMainLoop           *loop;
+  GThreadPool         *workers;
   guint                in_flight;
   gboolean             stopping;
   guint                signal_sources[2];
@@ -53,6 +54,7 @@ typedef struct {
   char      *request_id;
   guint      deadline;
   gboolean   timed_out;
+  gboolean   disconnected;   /* soup dropped the connection (shutdown, client gone) */
 } RequestState;
 
 /* One request handed to a worker thread, and its answer */
@@ -81,12 +83,22 @@ typedef struct {
   const char          *outcome;
 } Job;
 
+/* Threads that handle requests (PAM, token, database). More than the cores: a request
+ * mostly waits (for PAM, a commit shared with the others in flight). */
+#define WORKERS 8
+
 /* RFC 6585; libsoup 3.2 has no name for it */
 #define STATUS_TOO_MANY_REQUESTS 429
 
 static GQuark request_state_quark;
 
 /* Helpers */
+
+static RequestState *
+request_state (SoupServerMessage *msg)
+{
+  return g_object_get_qdata (G_OBJECT (msg), request_state_quark);
+}
 
 static const char *
 route_method (Route route)
@@ -549,13 +561,13 @@ handle_device_revoke (Job *job)
   job_audit (job);
 }
 
+/* A worker thread; the answer goes back to the main thread through the task */
 static void
-job_thread (GTask        *task,
-            gpointer      source,
-            gpointer      task_data,
-            GCancellable *cancellable)
+job_thread (gpointer data,
+            gpointer user_data)
 {
-  Job *job = task_data;
+  g_autoptr(GTask) task = data;
+  Job *job = g_task_get_task_data (task);
 
   switch (job->route)
     {
@@ -637,13 +649,22 @@ job_done_cb (GObject      *source,
   CardpinUnblockd *self = user_data;
   Job *job = g_task_get_task_data (G_TASK (result));
 
+  self->in_flight--;
+  if (request_state (job->msg)->disconnected)
+    {
+      /* no one to answer any more; the audit record is written all the same */
+      log_answer (job->request_id, job->http_method, job->path, job->user, job->serial,
+                  job->status, "disconnected");
+      if (self->stopping && self->in_flight == 0)
+        g_main_loop_quit (self->loop);
+      return;
+    }
   send_answer (job->msg, job->status, job->answer, job->retry_after, job->ask_credentials,
                job->allow);
   log_answer (job->request_id, job->http_method, job->path, job->user, job->serial,
               job->status, job->outcome);
   soup_server_message_unpause (job->msg);
 
-  self->in_flight--;
   if (self->stopping && self->in_flight == 0)
     g_main_loop_quit (self->loop);
 }
@@ -658,12 +679,6 @@ request_state_free (gpointer data)
   g_clear_handle_id (&state->deadline, g_source_remove);
   g_free (state->request_id);
   g_free (state);
-}
-
-static RequestState *
-request_state (SoupServerMessage *msg)
-{
-  return g_object_get_qdata (G_OBJECT (msg), request_state_quark);
 }
 
 static gboolean
@@ -696,6 +711,16 @@ got_body_cb (SoupServerMessage *msg,
 }
 
 static void
+disconnected_cb (SoupServerMessage *msg,
+                 gpointer           user_data)
+{
+  RequestState *state = request_state (msg);
+
+  if (state != NULL)
+    state->disconnected = TRUE;
+}
+
+static void
 request_started_cb (SoupServer        *server,
                     SoupServerMessage *msg,
                     gpointer           user_data)
@@ -708,6 +733,7 @@ request_started_cb (SoupServer        *server,
   g_object_set_qdata_full (G_OBJECT (msg), request_state_quark, state, request_state_free);
   g_object_set_data (G_OBJECT (msg), "cardpin-unblockd", self);
   g_signal_connect (msg, "got-body", G_CALLBACK (got_body_cb), NULL);
+  g_signal_connect (msg, "disconnected", G_CALLBACK (disconnected_cb), NULL);
   /* no g_socket_set_timeout(): libsoup 3.2 leaves a connection whose read timed out open
    * and unread (the client then waits for ever); the deadline closes it instead */
 }
@@ -851,7 +877,7 @@ handler_cb (SoupServer        *server,
   task = g_task_new (NULL, NULL, job_done_cb, self);
   g_task_set_source_tag (task, handler_cb);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  g_task_run_in_thread (task, job_thread);
+  g_thread_pool_push (self->workers, g_steal_pointer (&task), NULL);
 }
 
 static gboolean
@@ -929,6 +955,7 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
   soup_server_add_handler (self->server, NULL, handler_cb, self, NULL);
   g_signal_connect (self->server, "request-started", G_CALLBACK (request_started_cb), self);
   self->loop = g_main_loop_new (NULL, FALSE);
+  self->workers = g_thread_pool_new (job_thread, NULL, WORKERS, FALSE, NULL);
   return g_steal_pointer (&self);
 }
 
@@ -985,6 +1012,8 @@ cardpin_unblockd_free (CardpinUnblockd *self)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
   g_clear_pointer (&self->loop, g_main_loop_unref);
+  if (self->workers != NULL && self->in_flight == 0)
+    g_thread_pool_free (self->workers, FALSE, TRUE);
   /* a worker still running keeps its store and key: leave them to the process's exit */
   if (self->in_flight == 0)
     {
