@@ -113,8 +113,14 @@ static const char * const schema_v1[] = {
   NULL
 };
 
+/* Version 2 adds only the backend's grant function (grant_function_sql), if any */
+static const char * const schema_v2[] = {
+  NULL
+};
+
 static const char * const * const migrations[] = {
   schema_v1,
+  schema_v2,
 };
 
 #define SCHEMA_VERSION ((int) G_N_ELEMENTS (migrations))
@@ -618,6 +624,10 @@ migrate_cb (Conn          *conn,
         for (guint i = 0; conn->store->backend->append_only_sql[i] != NULL; i++)
           if (!query (conn, conn->store->backend->append_only_sql[i], NULL, NULL, NULL, NULL, error))
             return FALSE;
+      if (next == 2 && conn->store->backend->grant_function_sql != NULL &&
+          !query (conn, conn->store->backend->grant_function_sql, NULL, NULL, NULL, NULL,
+                  error))
+        return FALSE;
     }
 
   if (version != SCHEMA_VERSION)
@@ -941,6 +951,44 @@ count_grant (Conn         *conn,
   return TRUE;
 }
 
+/* The whole grant, audit record included, as one call of the backend's function */
+static gboolean
+grant_by_function (Conn        *conn,
+                   GrantData   *grant,
+                   const char  *day,
+                   GError     **error)
+{
+  const CardpinAuditRecord *record = grant->audit;
+  g_autofree char *quota_card = g_strdup_printf ("%u", grant->quota_card);
+  g_autofree char *quota_user = g_strdup_printf ("%u", grant->quota_user);
+  g_autofree char *time = g_strdup_printf ("%" G_GINT64_FORMAT, now_microseconds (conn->store));
+  g_autofree char *user = sanitize (record->user, CARDPIN_STORE_MAX_FIELD);
+  g_autofree char *serial = sanitize (record->serial, CARDPIN_STORE_MAX_FIELD);
+  g_autofree char *request_id = sanitize (record->request_id, CARDPIN_STORE_MAX_FIELD);
+  const char *params[] = {
+    grant->serial, grant->user, day, quota_card, quota_user,
+    time, user, record->method, serial, record->challenge_sha256, request_id,
+  };
+  g_autoptr(GPtrArray) rows = NULL;
+  const char *outcome;
+
+  if (!query (conn,
+              "SELECT cardpin_grant($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+              "ssiiiisssss", params, &rows, NULL, error))
+    return FALSE;
+  outcome = rows->len == 1 ? cell (rows, 0, 0) : NULL;
+  for (CardpinGrant g = CARDPIN_GRANT_GRANTED; g <= CARDPIN_GRANT_QUOTA_USER; g++)
+    if (g_strcmp0 (outcome, cardpin_grant_to_string (g)) == 0)
+      {
+        grant->outcome = g;
+        return TRUE;
+      }
+  g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+               _("The database's grant function answered “%s”. Reinstall cardpin's schema."),
+               outcome != NULL ? outcome : "");
+  return FALSE;
+}
+
 static gboolean
 grant_cb (Conn          *conn,
           gpointer       data,
@@ -953,6 +1001,15 @@ grant_cb (Conn          *conn,
   g_autofree char *day = g_strdup_printf ("%" G_GINT64_FORMAT, now / SECONDS_PER_DAY);
 
   grant->retry_after = 0;
+  if (conn->store->backend->grant_function_sql != NULL)
+    {
+      if (!grant_by_function (conn, grant, day, error))
+        return FALSE;
+      if (grant->outcome == CARDPIN_GRANT_QUOTA_CARD || grant->outcome == CARDPIN_GRANT_QUOTA_USER)
+        grant->retry_after = (now / SECONDS_PER_DAY + 1) * SECONDS_PER_DAY - now;
+      return TRUE;
+    }
+
   if (!query (conn, "SELECT username, active FROM cards WHERE serial = $1", "s", params,
               &rows, NULL, error))
     return FALSE;
