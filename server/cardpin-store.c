@@ -984,7 +984,8 @@ grant_by_function (Conn        *conn,
         return TRUE;
       }
   g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
-               _("The database's grant function answered “%s”. Reinstall cardpin's schema."),
+               _("The database's grant function answered “%s”: the database's schema does not "
+                 "match this cardpin. Run the same cardpin version on every instance."),
                outcome != NULL ? outcome : "");
   return FALSE;
 }

@@ -405,6 +405,59 @@ job_authenticate (Job      *job,
     }
 }
 
+/* One transaction: inventory, quotas, count, audit; then the answer: {"<name>": @secret}
+ * when granted, else the refusal */
+static void
+job_grant (Job                 *job,
+           const char          *name,
+           const CardpinSecret *secret)
+{
+  CardpinUnblockd *self = job->service;
+  g_autoptr(GError) error = NULL;
+  CardpinAuditRecord audit = {
+    .user = job->user,
+    .method = (char *) route_method (job->route),
+    .serial = job->serial,
+    .challenge_sha256 = job->challenge_sha256,
+    .request_id = job->request_id,
+  };
+  CardpinGrant grant = CARDPIN_GRANT_UNKNOWN_CARD;
+  guint retry_after = 0;
+
+  if (!cardpin_store_grant (self->store, job->serial, job->user,
+                            self->config->quota_card_per_day, self->config->quota_user_per_day,
+                            &audit, &grant, &retry_after, &error))
+    {
+      /* nothing counted, nothing audited */
+      store_failed (job, error);
+      job_audit (job);
+      return;
+    }
+  job->outcome = cardpin_grant_to_string (grant);
+  switch (grant)
+    {
+    case CARDPIN_GRANT_GRANTED:
+      job->status = SOUP_STATUS_OK;
+      job->answer = secret_answer (name, secret, NULL, job->request_id);
+      return;
+    case CARDPIN_GRANT_QUOTA_CARD:
+    case CARDPIN_GRANT_QUOTA_USER:
+      job->retry_after = MAX (retry_after, 1);
+      job_refuse (job, STATUS_TOO_MANY_REQUESTS, job->outcome,
+                  "too many unblock requests today; try again later or call the helpdesk");
+      job->outcome = cardpin_grant_to_string (grant);
+      return;
+    case CARDPIN_GRANT_UNKNOWN_CARD:
+    case CARDPIN_GRANT_NOT_YOURS:
+    case CARDPIN_GRANT_DISABLED:
+    default:
+      job_refuse (job, SOUP_STATUS_FORBIDDEN, job->outcome,
+                  "this card is not unblocked for this account; call the helpdesk");
+      job->outcome = cardpin_grant_to_string (grant);
+      return;
+    }
+}
+
 static void
 handle_response (Job *job)
 {
@@ -415,9 +468,6 @@ handle_response (Job *job)
   g_autoptr(GError) error = NULL;
   const guint8 *challenge;
   gsize challenge_length;
-  CardpinAuditRecord audit = { 0, };
-  CardpinGrant grant = CARDPIN_GRANT_UNKNOWN_CARD;
-  guint retry_after = 0;
 
   if (!job_authenticate (job, TRUE, TRUE))
     goto audit;
@@ -451,56 +501,47 @@ handle_response (Job *job)
     }
   cardpin_unblockd_response_request_clear (&request);
 
-  /* one transaction: inventory, quotas, count, audit */
-  audit.user = job->user;
-  audit.method = (char *) route_method (job->route);
-  audit.serial = job->serial;
-  audit.challenge_sha256 = job->challenge_sha256;
-  audit.request_id = job->request_id;
-  if (!cardpin_store_grant (self->store, job->serial, job->user,
-                            self->config->quota_card_per_day, self->config->quota_user_per_day,
-                            &audit, &grant, &retry_after, &error))
-    {
-      store_failed (job, error);
-      goto audit;
-    }
-  job->outcome = cardpin_grant_to_string (grant);
-  switch (grant)
-    {
-    case CARDPIN_GRANT_GRANTED:
-      response_hex = cardpin_master_key_hex (response);
-      job->status = SOUP_STATUS_OK;
-      job->answer = secret_answer ("response", response_hex, NULL, job->request_id);
-      return;
-    case CARDPIN_GRANT_QUOTA_CARD:
-    case CARDPIN_GRANT_QUOTA_USER:
-      job->retry_after = MAX (retry_after, 1);
-      job_refuse (job, STATUS_TOO_MANY_REQUESTS, job->outcome,
-                  "too many unblock requests today; try again later or call the helpdesk");
-      job->outcome = cardpin_grant_to_string (grant);
-      return;
-    case CARDPIN_GRANT_UNKNOWN_CARD:
-    case CARDPIN_GRANT_NOT_YOURS:
-    case CARDPIN_GRANT_DISABLED:
-    default:
-      job_refuse (job, SOUP_STATUS_FORBIDDEN, job->outcome,
-                  "this card is not unblocked for this account; call the helpdesk");
-      job->outcome = cardpin_grant_to_string (grant);
-      return;
-    }
+  response_hex = cardpin_master_key_hex (response);
+  job_grant (job, "response", response_hex);
+  return;
 
 audit:
   job_audit (job);
 }
 
+/* POST /v1/unblock/puk: the card's PUK, derived from the master key in the token (it is
+ * stored nowhere), under the same rules as a response */
 static void
 handle_puk (Job *job)
 {
-  if (job_authenticate (job, TRUE, TRUE))
-    /* the service derives admin keys; it holds no PUK and never stores one */
-    job_refuse (job, SOUP_STATUS_NOT_FOUND, "not-served",
-                "this service holds no PUKs: it unblocks cards through their admin key "
-                "(POST /v1/unblock/response)");
+  CardpinUnblockd *self = job->service;
+  g_autoptr(CardpinSecret) puk = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!job_authenticate (job, TRUE, TRUE))
+    goto audit;
+
+  job->serial = cardpin_unblockd_parse_puk_request (g_bytes_get_data (job->body, NULL),
+                                                    g_bytes_get_size (job->body), &error);
+  if (job->serial == NULL)
+    {
+      job_refuse (job, SOUP_STATUS_BAD_REQUEST, "malformed", error->message);
+      goto audit;
+    }
+
+  /* computed before the grant: a refusal of the token costs no quota */
+  puk = cardpin_master_key_puk (self->master_key, job->serial, &error);
+  if (puk == NULL)
+    {
+      g_warning ("request %s: key store: %s", job->request_id, error->message);
+      job_refuse (job, SOUP_STATUS_SERVICE_UNAVAILABLE, "error",
+                  "the service's key store failed; try again later");
+      goto audit;
+    }
+  job_grant (job, "puk", puk);
+  return;
+
+audit:
   job_audit (job);
 }
 
