@@ -6,7 +6,8 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "cardpin-application.h"
+#include "cardpin-application-private.h"
+#include "cardpin-manager.h"
 #include "cardpin-resources.h"
 #include "cardpin-window.h"
 
@@ -20,12 +21,23 @@
  * module registered with p11-kit; tests and the demo use it. An instance started
  * with `--module` does not register as the unique instance, so its module list
  * never ends up in (or comes from) another running instance.
+ *
+ * The first read of the cards starts before GTK and libadwaita are initialized, in a
+ * worker thread, so that the card's answers and the toolkit's start overlap; the first
+ * window takes its result ([method@Cardpin.Window.reload] reads again).
  */
 struct _CardpinApplication
 {
   AdwApplication parent_instance;
 
   GStrv modules;
+
+  /* the first read of the cards, started at startup */
+  GCancellable   *first_cancellable;
+  gboolean        first_done;
+  CardpinManager *first_manager;
+  GError         *first_error;
+  GTask          *first_waiter;
 };
 
 G_DEFINE_FINAL_TYPE (CardpinApplication, cardpin_application, ADW_TYPE_APPLICATION)
@@ -123,11 +135,84 @@ cardpin_application_handle_local_options (GApplication *application,
 }
 
 static void
+hand_over_first_load (CardpinApplication *self)
+{
+  g_autoptr(GTask) waiter = NULL;
+
+  if (self->first_waiter == NULL || !self->first_done)
+    return;
+
+  waiter = g_steal_pointer (&self->first_waiter);
+  if (self->first_manager != NULL)
+    g_task_return_pointer (waiter, g_steal_pointer (&self->first_manager), g_object_unref);
+  else
+    g_task_return_error (waiter, g_steal_pointer (&self->first_error));
+}
+
+static void
+first_load_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(CardpinApplication) self = user_data;
+
+  self->first_done = TRUE;
+  self->first_manager = cardpin_manager_new_full_finish (result, &self->first_error);
+  hand_over_first_load (self);
+}
+
+/**
+ * _cardpin_application_take_first_load:
+ * @self: the application
+ * @cancellable: (nullable): cancels the wait (not the read)
+ * @callback: called with the first read's manager
+ * @user_data: closure
+ *
+ * Takes the first read of the cards, started at startup; only once.
+ *
+ * Returns: %FALSE (and @callback is not called) when there is none to take
+ */
+gboolean
+_cardpin_application_take_first_load (CardpinApplication  *self,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_return_val_if_fail (CARDPIN_IS_APPLICATION (self), FALSE);
+
+  if (self->first_cancellable == NULL || self->first_waiter != NULL ||
+      (self->first_done && self->first_manager == NULL && self->first_error == NULL))
+    return FALSE;
+
+  self->first_waiter = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (self->first_waiter, _cardpin_application_take_first_load);
+  hand_over_first_load (self);
+  return TRUE;
+}
+
+CardpinManager *
+_cardpin_application_take_first_load_finish (CardpinApplication  *self,
+                                             GAsyncResult        *result,
+                                             GError             **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
 cardpin_application_startup (GApplication *application)
 {
+  CardpinApplication *self = CARDPIN_APPLICATION (application);
   const char *quit_accels[] = { "<Control>q", NULL };
   const char *close_accels[] = { "<Control>w", NULL };
   const char *reload_accels[] = { "F5", "<Control>r", NULL };
+
+  /* the cards answer while GTK starts (see CardpinWindow for the flags) */
+  self->first_cancellable = g_cancellable_new ();
+  cardpin_manager_new_full_async ((const char * const *) self->modules,
+                                  CARDPIN_MANAGER_FLAGS_PCSC_FIRST, self->first_cancellable,
+                                  first_load_cb, g_object_ref (self));
 
   G_APPLICATION_CLASS (cardpin_application_parent_class)->startup (application);
 
@@ -156,11 +241,25 @@ cardpin_application_activate (GApplication *application)
 }
 
 static void
+cardpin_application_shutdown (GApplication *application)
+{
+  CardpinApplication *self = CARDPIN_APPLICATION (application);
+
+  g_cancellable_cancel (self->first_cancellable);
+
+  G_APPLICATION_CLASS (cardpin_application_parent_class)->shutdown (application);
+}
+
+static void
 cardpin_application_finalize (GObject *object)
 {
   CardpinApplication *self = CARDPIN_APPLICATION (object);
 
   g_strfreev (self->modules);
+  g_clear_object (&self->first_cancellable);
+  g_clear_object (&self->first_manager);
+  g_clear_error (&self->first_error);
+  g_clear_object (&self->first_waiter);
 
   G_OBJECT_CLASS (cardpin_application_parent_class)->finalize (object);
 }
@@ -176,6 +275,7 @@ cardpin_application_class_init (CardpinApplicationClass *klass)
   app_class->handle_local_options = cardpin_application_handle_local_options;
   app_class->startup = cardpin_application_startup;
   app_class->activate = cardpin_application_activate;
+  app_class->shutdown = cardpin_application_shutdown;
 
   cardpin_ensure_resources ();
 }
