@@ -9,12 +9,13 @@
 
 G_BEGIN_DECLS
 
-gboolean         _cardpin_application_take_first_load        (CardpinApplication   *self,
-                                                              GCancellable         *cancellable,
-                                                              GAsyncReadyCallback   callback,
-                                                              gpointer              user_data);
-CardpinManager  *_cardpin_application_take_first_load_finish (CardpinApplication   *self,
-                                                              GAsyncResult         *result,
-                                                              GError              **error);
+/* the first read's manager, or (@manager %NULL) why there is none */
+typedef void (*CardpinFirstLoadFunc) (CardpinManager *manager,
+                                      const GError   *error,
+                                      gpointer        user_data);
+
+gboolean  _cardpin_application_take_first_load (CardpinApplication   *self,
+                                                CardpinFirstLoadFunc  func,
+                                                gpointer              user_data);
 
 G_END_DECLS

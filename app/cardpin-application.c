@@ -33,11 +33,13 @@ struct _CardpinApplication
   GStrv modules;
 
   /* the first read of the cards, started at startup */
-  GCancellable   *first_cancellable;
-  gboolean        first_done;
-  CardpinManager *first_manager;
-  GError         *first_error;
-  GTask          *first_waiter;
+  GCancellable         *first_cancellable;
+  gboolean              first_done;
+  gboolean              first_taken;
+  CardpinManager       *first_manager;
+  GError               *first_error;
+  CardpinFirstLoadFunc  first_func;
+  gpointer              first_data;
 };
 
 G_DEFINE_FINAL_TYPE (CardpinApplication, cardpin_application, ADW_TYPE_APPLICATION)
@@ -137,16 +139,15 @@ cardpin_application_handle_local_options (GApplication *application,
 static void
 hand_over_first_load (CardpinApplication *self)
 {
-  g_autoptr(GTask) waiter = NULL;
+  CardpinFirstLoadFunc func = self->first_func;
 
-  if (self->first_waiter == NULL || !self->first_done)
+  if (func == NULL || !self->first_done)
     return;
 
-  waiter = g_steal_pointer (&self->first_waiter);
-  if (self->first_manager != NULL)
-    g_task_return_pointer (waiter, g_steal_pointer (&self->first_manager), g_object_unref);
-  else
-    g_task_return_error (waiter, g_steal_pointer (&self->first_error));
+  self->first_func = NULL;
+  func (self->first_manager, self->first_error, self->first_data);
+  g_clear_object (&self->first_manager);
+  g_clear_error (&self->first_error);
 }
 
 static void
@@ -164,40 +165,31 @@ first_load_cb (GObject      *object,
 /**
  * _cardpin_application_take_first_load:
  * @self: the application
- * @cancellable: (nullable): cancels the wait (not the read)
- * @callback: called with the first read's manager
+ * @func: gets the first read's manager, or why there is none
  * @user_data: closure
  *
- * Takes the first read of the cards, started at startup; only once.
+ * Takes the first read of the cards, started at startup; only once. @func is called
+ * at once when the read is done already, else when it is (also when it is cancelled
+ * at shutdown).
  *
- * Returns: %FALSE (and @callback is not called) when there is none to take
+ * Returns: %FALSE (and @func is not called) when there is none to take
  */
 gboolean
-_cardpin_application_take_first_load (CardpinApplication  *self,
-                                      GCancellable        *cancellable,
-                                      GAsyncReadyCallback  callback,
-                                      gpointer             user_data)
+_cardpin_application_take_first_load (CardpinApplication   *self,
+                                      CardpinFirstLoadFunc  func,
+                                      gpointer              user_data)
 {
   g_return_val_if_fail (CARDPIN_IS_APPLICATION (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
 
-  if (self->first_cancellable == NULL || self->first_waiter != NULL ||
-      (self->first_done && self->first_manager == NULL && self->first_error == NULL))
+  if (self->first_cancellable == NULL || self->first_taken)
     return FALSE;
 
-  self->first_waiter = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (self->first_waiter, _cardpin_application_take_first_load);
+  self->first_taken = TRUE;
+  self->first_func = func;
+  self->first_data = user_data;
   hand_over_first_load (self);
   return TRUE;
-}
-
-CardpinManager *
-_cardpin_application_take_first_load_finish (CardpinApplication  *self,
-                                             GAsyncResult        *result,
-                                             GError             **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 static void
@@ -259,7 +251,6 @@ cardpin_application_finalize (GObject *object)
   g_clear_object (&self->first_cancellable);
   g_clear_object (&self->first_manager);
   g_clear_error (&self->first_error);
-  g_clear_object (&self->first_waiter);
 
   G_OBJECT_CLASS (cardpin_application_parent_class)->finalize (object);
 }

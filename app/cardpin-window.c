@@ -395,16 +395,12 @@ manager_new_cb (GObject      *object,
 }
 
 static void
-first_load_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+first_load_cb (CardpinManager *manager,
+               const GError   *error,
+               gpointer        user_data)
 {
   g_autoptr(Load) load = user_data;
-  g_autoptr(CardpinManager) manager = NULL;
-  g_autoptr(GError) error = NULL;
 
-  manager = _cardpin_application_take_first_load_finish (CARDPIN_APPLICATION (object),
-                                                         result, &error);
   load_done (load, manager, error);
 }
 
@@ -593,8 +589,7 @@ cardpin_window_new (CardpinApplication *application,
     {
       Load *load = start_load (self);
 
-      if (_cardpin_application_take_first_load (application, self->cancellable,
-                                                first_load_cb, load))
+      if (_cardpin_application_take_first_load (application, first_load_cb, load))
         return GTK_WIDGET (self);
       load_free (load);
     }
