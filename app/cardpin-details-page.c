@@ -53,8 +53,10 @@ add_row (CardpinDetailsPage  *self,
 static char *
 tries_text (int tries_left)
 {
+  /* PKCS#11 tokens and PIV management keys have no retry counter that standard
+   * commands read: say so rather than "Unknown" */
   if (tries_left < 0)
-    return g_strdup (_("Unknown"));
+    return g_strdup (_("Not reported by the card"));
   if (tries_left == 0)
     return g_strdup (_("Blocked"));
   return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d try left", "%d tries left",
