@@ -16,6 +16,7 @@
 #include <gio/gsettingsbackend.h>
 
 #include "cardpin-error.h"
+#include "cardpin-test-stack.h"
 #include "cardpin-unblock-client.h"
 #include "cardpin-unblock-protocol.h"
 
@@ -312,24 +313,10 @@ test_settings (void)
 }
 
 /* A free loopback port with nothing listening */
-static guint16
-closed_port (void)
-{
-  struct sockaddr_in addr = { .sin_family = AF_INET };
-  socklen_t len = sizeof addr;
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-
-  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &addr, &len), ==, 0);
-  close (fd);
-  return ntohs (addr.sin_port);
-}
-
 static void
 test_unreachable (void)
 {
-  g_autofree char *url = g_strdup_printf ("https://127.0.0.1:%u/", closed_port ());
+  g_autofree char *url = g_strdup_printf ("https://127.0.0.1:%u/", cardpin_test_free_port ());
   g_autoptr(CardpinUnblockClient) client = NULL;
   g_autoptr(CardpinSecret) password = cardpin_secret_new_from_string ("canary-password");
   g_autoptr(CardpinSecret) response = NULL;

@@ -131,20 +131,6 @@ helpdesk (int                 expected_status,
   return g_steal_pointer (&out);
 }
 
-static guint16
-free_port (void)
-{
-  struct sockaddr_in addr = { .sin_family = AF_INET };
-  socklen_t len = sizeof addr;
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-
-  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &addr, &len), ==, 0);
-  close (fd);
-  return ntohs (addr.sin_port);
-}
-
 static CardpinUnblockClient *
 client_new (const char *ca,
             const char *user,
@@ -359,7 +345,7 @@ world_setup (void)
   make_softhsm ();
   make_pam ();
   {
-    guint16 port = free_port ();
+    guint16 port = cardpin_test_free_port ();
 
     world.url = g_strdup_printf ("https://127.0.0.1:%u/", port);
     make_config (port);

@@ -19,6 +19,7 @@
 #include <libsoup/soup.h>
 
 #include "cardpin-master-key.h"
+#include "cardpin-test-stack.h"
 #include "cardpin-store.h"
 
 #define MODULE "/usr/lib/softhsm/libsofthsm2.so"
@@ -101,20 +102,6 @@ sh (const char *command)
   if (!g_spawn_check_wait_status (status, NULL))
     g_error ("“%s” failed: %s%s", command, out, err);
   return g_strstrip (g_steal_pointer (&out));
-}
-
-static guint16
-free_port (void)
-{
-  struct sockaddr_in addr = { .sin_family = AF_INET };
-  socklen_t len = sizeof addr;
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-
-  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &addr, &len), ==, 0);
-  close (fd);
-  return ntohs (addr.sin_port);
 }
 
 static char *
@@ -469,7 +456,7 @@ world_setup (void)
   make_pam ();
   make_inventory ();
 
-  world.port = free_port ();
+  world.port = cardpin_test_free_port ();
   world.config = in_dir ("unblockd.conf");
   text = config_text (world.port);
   g_assert_true (g_file_set_contents (world.config, text, -1, NULL));
@@ -941,7 +928,7 @@ test_two_instances (void)
   GThread *threads[G_N_ELEMENTS (racers)];
   guint granted = 0, refused = 0, other = 0, audited = 0;
 
-  world.second_port = free_port ();
+  world.second_port = cardpin_test_free_port ();
   text = config_text (world.second_port);
   g_assert_true (g_file_set_contents (config, text, -1, NULL));
   world.second = spawn_service (config, log, world.second_port);

@@ -54,6 +54,10 @@ gboolean          cardpin_test_card_wait_gone         (CardpinTestCard      *car
 const char       *cardpin_test_card_get_state_file    (CardpinTestCard      *card);
 const char       *cardpin_test_card_get_reader        (CardpinTestCard      *card);
 
+/* A loopback TCP port that nothing listens on now (bound, read back, closed): for a
+ * service a test starts, or for a client test that needs a refused connection. */
+guint16           cardpin_test_free_port              (void);
+
 /* Path of opensc-pkcs11.so (CARDPIN_OPENSC_MODULE overrides) */
 const char       *cardpin_test_opensc_module          (void);
 
