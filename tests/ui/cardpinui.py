@@ -335,6 +335,13 @@ class Card:
                             '-P', pin], capture_output=True, text=True)
         return r.returncode == 0
 
+    def yubico_unblock(self, puk, new_pin):
+        """yubico-piv-tool -a unblock-pin: True when the card takes @puk (a test PUK) and
+        sets @new_pin."""
+        r = subprocess.run(['yubico-piv-tool', '-r', self.reader, '-a', 'unblock-pin',
+                            '-P', puk, '-N', new_pin], capture_output=True, text=True)
+        return r.returncode == 0
+
     def close(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
