@@ -42,11 +42,13 @@ struct _CardpinChangePage
   gboolean           busy;
   gboolean           pinpad;
   gboolean           with_puk;   /* Set Up PIN replaces the PUK too */
+  gboolean           last_change; /* of a change-limited card: confirmed first */
 
   AdwWindowTitle      *window_title;
   GtkWidget           *back_button;
   AdwPreferencesGroup *intro_group;
   GtkLabel            *notice_label;
+  GtkCheckButton      *last_change_check;
   AdwPreferencesGroup *current_group;
   AdwEntryRow         *current_row;
   CardpinNewPinGroup  *new_group;
@@ -75,6 +77,8 @@ static gboolean
 can_submit (CardpinChangePage *self)
 {
   if (self->busy)
+    return FALSE;
+  if (self->last_change && !gtk_check_button_get_active (self->last_change_check))
     return FALSE;
   if (self->pinpad)
     return TRUE;
@@ -315,6 +319,12 @@ new_pin_changed_cb (CardpinChangePage *self)
 }
 
 static void
+last_change_toggled_cb (CardpinChangePage *self)
+{
+  update_submit (self);
+}
+
+static void
 current_puk_activated_cb (CardpinChangePage *self)
 {
   gtk_widget_grab_focus (GTK_WIDGET (cardpin_new_pin_group_get_new_entry (self->new_puk_group)));
@@ -347,11 +357,11 @@ setup_mode (CardpinChangePage *self)
 {
   gboolean initialized = cardpin_token_get_pin_state (self->token) !=
                          CARDPIN_PIN_STATE_NOT_INITIALIZED;
-  g_autofree char *limit_model = NULL;
+  g_autofree char *limit_text = NULL;
   g_autoptr(GString) notice = g_string_new (NULL);
   const char *label = cardpin_token_get_label (self->token);
   const char *title, *intro, *current_title, *button;
-  guint max_changes = 0;
+  guint remaining = 0;
 
   switch (self->mode)
     {
@@ -446,22 +456,24 @@ setup_mode (CardpinChangePage *self)
                      _("Your card reader has a keypad. Press the button below, then type "
                        "the current and the new PIN on the reader’s keypad when it asks."));
 
+  /* a change-limited card: core's words with the changes remaining; the last one (or
+   * one after the last, as far as this computer knows) is confirmed first */
   if ((self->mode == CARDPIN_CHANGE_MODE_CHANGE_PIN ||
-       self->mode == CARDPIN_CHANGE_MODE_SETUP) &&
-      cardpin_token_lookup_change_limit (self->token, NULL, &max_changes, &limit_model))
+       (self->mode == CARDPIN_CHANGE_MODE_SETUP && initialized)) &&
+      (limit_text = cardpin_token_explain_change_limit (self->token, NULL)) != NULL)
     {
       if (notice->len > 0)
         g_string_append (notice, "\n\n");
-      g_string_append_printf (notice,
-                              g_dngettext (GETTEXT_PACKAGE,
-                                           "Careful: this card model (%s) allows its PIN "
-                                           "to be changed only %u time in its life. Choose "
-                                           "a PIN you can keep.",
-                                           "Careful: this card model (%s) allows its PIN "
-                                           "to be changed only %u times in its life. "
-                                           "Choose a PIN you can keep.", max_changes),
-                              limit_model, max_changes);
+      g_string_append (notice, limit_text);
+      guint max_changes = 0;
+
+      /* no serial, no count: a model that allows one change is at its last one */
+      if (!cardpin_token_get_changes_remaining (self->token, NULL, NULL, &remaining) &&
+          cardpin_token_lookup_change_limit (self->token, NULL, &max_changes, NULL))
+        remaining = max_changes;
+      self->last_change = remaining <= 1;
     }
+  gtk_widget_set_visible (GTK_WIDGET (self->last_change_check), self->last_change);
 
   gtk_label_set_text (self->notice_label, notice->str);
   gtk_widget_set_visible (GTK_WIDGET (self->notice_label), notice->len > 0);
@@ -598,6 +610,7 @@ cardpin_change_page_class_init (CardpinChangePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, back_button);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, intro_group);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, notice_label);
+  gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, last_change_check);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, current_group);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, current_row);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, new_group);
@@ -611,8 +624,31 @@ cardpin_change_page_class_init (CardpinChangePageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, current_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, entry_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, current_puk_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, last_change_toggled_cb);
   gtk_widget_class_bind_template_callback (widget_class, current_puk_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, valid_changed_cb);
+}
+
+/* GTK 4.8 names a check button by its label with the mnemonic's underline: name it
+ * its visible text */
+static void
+name_by_visible_text (GtkCheckButton *check)
+{
+  const char *label = gtk_check_button_get_label (check);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (const char *c = label; c != NULL && *c != '\0'; c++)
+    {
+      if (*c == '_')
+        {
+          if (c[1] != '_')
+            continue;
+          c++;
+        }
+      g_string_append_c (text, *c);
+    }
+  gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  text->str, -1);
 }
 
 static void
@@ -620,8 +656,13 @@ cardpin_change_page_init (CardpinChangePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  name_by_visible_text (self->last_change_check);
+
   cardpin_secure_entry_init (GTK_EDITABLE (self->current_row));
   cardpin_secure_entry_init (GTK_EDITABLE (self->current_puk_row));
+  gtk_accessible_update_relation (GTK_ACCESSIBLE (self->last_change_check),
+                                  GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, self->notice_label, NULL,
+                                  -1);
   gtk_accessible_update_relation (GTK_ACCESSIBLE (self->submit_button),
                                   GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, self->error_label, NULL,
                                   -1);

@@ -88,6 +88,8 @@ void              _cardpin_token_update        (CardpinToken        *self,
                                                 const CardpinTokenInfo *info);
 const char       *_cardpin_token_get_key       (CardpinToken        *self);
 /* Reads the token's status without applying it; safe from any thread. */
+/* one successful PIN change of a change-limited card (cardpin-token-changes.c) */
+void              _cardpin_token_count_pin_change (const char        *serial);
 CardpinTokenInfo *_cardpin_token_read          (CardpinToken        *self,
                                                 gboolean             strict,
                                                 GCancellable        *cancellable,
