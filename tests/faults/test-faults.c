@@ -230,19 +230,19 @@ typedef struct {
   char *log_path;
 } Fixture;
 
+/* Runs this program again as a child (@argv after the program's path) on reader 0 with
+ * the card's log; returns its standard output. The child must exit 0. */
 static char *
-run_child (Fixture  *f,
-           Op        op,
-           guint    *base,
-           guint    *end)
+spawn_child (Fixture    *f,
+             const char *what,
+             const char *arg1,
+             const char *arg2)
 {
   g_auto(GStrv) envp = g_get_environ ();
-  const char *argv[] = { self_path, "--fault-child", ops[op].name, NULL };
+  const char *argv[] = { self_path, arg1, arg2, NULL };
   g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
   g_autofree char *err = NULL;
-  g_auto(GStrv) lines = NULL;
-  char *result = NULL;
+  char *out = NULL;
   int status;
 
   envp = g_environ_setenv (envp, "CARDPIN_FAULT_READER",
@@ -251,7 +251,20 @@ run_child (Fixture  *f,
   g_spawn_sync (NULL, (char **) argv, envp, 0, NULL, NULL, &out, &err, &status, &error);
   g_assert_no_error (error);
   if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("operation %s crashed or failed: %s\n%s", ops[op].name, out, err);
+    g_error ("%s crashed or failed: %s\n%s", what, out, err);
+  return out;
+}
+
+static char *
+run_child (Fixture  *f,
+           Op        op,
+           guint    *base,
+           guint    *end)
+{
+  g_autofree char *what = g_strdup_printf ("operation %s", ops[op].name);
+  g_autofree char *out = spawn_child (f, what, "--fault-child", ops[op].name);
+  g_auto(GStrv) lines = NULL;
+  char *result = NULL;
 
   lines = g_strsplit (out, "\n", -1);
   for (guint i = 0; lines[i]; i++)
@@ -485,20 +498,8 @@ child_line (const char *out,
 static char *
 run_io_child (Fixture *f)
 {
-  g_auto(GStrv) envp = g_get_environ ();
-  const char *argv[] = { self_path, "--io-child", NULL };
-  g_autoptr(GError) error = NULL;
-  g_autofree char *err = NULL;
-  char *out = NULL;
-  int status;
+  char *out = spawn_child (f, "the I/O error child", "--io-child", NULL);
 
-  envp = g_environ_setenv (envp, "CARDPIN_FAULT_READER",
-                           cardpin_test_stack_get_reader (f->stack, 0), TRUE);
-  envp = g_environ_setenv (envp, "CARDPIN_FAULT_LOG", f->log_path, TRUE);
-  g_spawn_sync (NULL, (char **) argv, envp, 0, NULL, NULL, &out, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("the I/O error child crashed or failed: %s\n%s", out, err);
   g_test_message ("%s", out);
   return out;
 }
