@@ -258,75 +258,6 @@ enumerate_p11 (CardpinP11Modules   *modules,
   return TRUE;
 }
 
-/* The readers, and those of them that hold a card that can be talked to (not mute),
- * on one PC/SC context. %FALSE when pcscd cannot be reached or fails (@pcsc_error_out
- * gets the first); no readers is no error. */
-static gboolean
-readers_with_card (char   ***readers_out,
-                   char   ***present_out,
-                   GError  **pcsc_error_out,
-                   GError  **error)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autofree SCARD_READERSTATE *states = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_auto(GStrv) readers = NULL;
-  SCARDCONTEXT context = 0;
-  LONG rv = SCARD_S_SUCCESS;
-  guint n;
-  guint i;
-
-  if (!cardpin_pcsc_establish (&context, &local_error))
-    goto failed;
-  readers = cardpin_pcsc_list_readers (context, &local_error);
-  if (readers == NULL)
-    {
-      SCardReleaseContext (context);
-      goto failed;
-    }
-
-  n = g_strv_length (readers);
-  states = g_new0 (SCARD_READERSTATE, MAX (n, 1));
-  for (i = 0; i < n; i++)
-    {
-      states[i].szReader = readers[i];
-      states[i].dwCurrentState = SCARD_STATE_UNAWARE;
-    }
-  if (n > 0)
-    rv = SCardGetStatusChange (context, 0, states, n);
-  SCardReleaseContext (context);
-  if (rv != SCARD_E_TIMEOUT && !cardpin_pcsc_set_error (error, rv, "SCardGetStatusChange"))
-    return FALSE;
-
-  for (i = 0; i < n; i++)
-    {
-      if (!(states[i].dwEventState & SCARD_STATE_PRESENT))
-        continue;
-      if (states[i].dwEventState & SCARD_STATE_MUTE)
-        {
-          g_debug ("The card in “%s” does not answer", readers[i]);
-          continue;
-        }
-      g_strv_builder_add (builder, readers[i]);
-    }
-  *readers_out = g_steal_pointer (&readers);
-  *present_out = g_strv_builder_end (builder);
-  return TRUE;
-
-failed:
-  g_debug ("PC/SC readers: %s", local_error->message);
-  if (g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_PCSC_UNAVAILABLE))
-    {
-      /* no pcscd: no card, which the manager reports (cardpin_manager_get_pcsc_error) */
-      g_propagate_error (pcsc_error_out, g_steal_pointer (&local_error));
-      *readers_out = g_new0 (char *, 1);
-      *present_out = g_new0 (char *, 1);
-      return TRUE;
-    }
-  g_propagate_error (error, g_steal_pointer (&local_error));
-  return FALSE;
-}
-
 /* The cards in the readers, PIV ones over PC/SC alone (see #CardpinManagerFlags).
  * @strict, @pcsc_error_out as for enumerate_p11(). */
 static gboolean
@@ -346,7 +277,7 @@ enumerate_pcsc (Modules             *modules,
   g_autoptr(CardpinP11Modules) loaded = NULL;
   guint i;
 
-  if (!readers_with_card (&readers, &present, pcsc_error_out, &local_error))
+  if (!cardpin_pcsc_readers_with_card (&readers, &present, pcsc_error_out, &local_error))
     {
       if (strict)
         {

@@ -145,6 +145,85 @@ cardpin_pcsc_list_readers (SCARDCONTEXT   context,
 }
 
 /**
+ * cardpin_pcsc_readers_with_card:
+ * @readers_out: (out) (transfer full): every reader
+ * @present_out: (out) (transfer full): the readers that hold a card that can be talked
+ *   to (not mute)
+ * @pcsc_error_out: (nullable): why pcscd could not be reached, if it could not; that is
+ *   no failure (no card)
+ * @error: return location
+ *
+ * Lists the readers and their cards on one PC/SC context, without connecting to any.
+ *
+ * Returns: %FALSE when pcscd fails; no pcscd or no readers is no error
+ */
+gboolean
+cardpin_pcsc_readers_with_card (char   ***readers_out,
+                                char   ***present_out,
+                                GError  **pcsc_error_out,
+                                GError  **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree SCARD_READERSTATE *states = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) readers = NULL;
+  SCARDCONTEXT context = 0;
+  LONG rv = SCARD_S_SUCCESS;
+  guint n;
+  guint i;
+
+  if (!cardpin_pcsc_establish (&context, &local_error))
+    goto failed;
+  readers = cardpin_pcsc_list_readers (context, &local_error);
+  if (readers == NULL)
+    {
+      SCardReleaseContext (context);
+      goto failed;
+    }
+
+  n = g_strv_length (readers);
+  states = g_new0 (SCARD_READERSTATE, MAX (n, 1));
+  for (i = 0; i < n; i++)
+    {
+      states[i].szReader = readers[i];
+      states[i].dwCurrentState = SCARD_STATE_UNAWARE;
+    }
+  if (n > 0)
+    rv = SCardGetStatusChange (context, 0, states, n);
+  SCardReleaseContext (context);
+  if (rv != SCARD_E_TIMEOUT && !cardpin_pcsc_set_error (error, rv, "SCardGetStatusChange"))
+    return FALSE;
+
+  for (i = 0; i < n; i++)
+    {
+      if (!(states[i].dwEventState & SCARD_STATE_PRESENT))
+        continue;
+      if (states[i].dwEventState & SCARD_STATE_MUTE)
+        {
+          g_debug ("The card in “%s” does not answer", readers[i]);
+          continue;
+        }
+      g_strv_builder_add (builder, readers[i]);
+    }
+  *readers_out = g_steal_pointer (&readers);
+  *present_out = g_strv_builder_end (builder);
+  return TRUE;
+
+failed:
+  g_debug ("PC/SC readers: %s", local_error->message);
+  if (g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_PCSC_UNAVAILABLE))
+    {
+      /* no pcscd: no card, which the manager reports (cardpin_manager_get_pcsc_error) */
+      g_propagate_error (pcsc_error_out, g_steal_pointer (&local_error));
+      *readers_out = g_new0 (char *, 1);
+      *present_out = g_new0 (char *, 1);
+      return TRUE;
+    }
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+/**
  * cardpin_pcsc_card_connect:
  * @reader: a reader name
  * @cancellable: (nullable): a #GCancellable

@@ -35,6 +35,10 @@ gboolean          cardpin_pcsc_establish              (SCARDCONTEXT         *con
                                                        GError              **error);
 char            **cardpin_pcsc_list_readers           (SCARDCONTEXT          context,
                                                        GError              **error);
+gboolean          cardpin_pcsc_readers_with_card      (char               ***readers_out,
+                                                       char               ***present_out,
+                                                       GError              **pcsc_error_out,
+                                                       GError              **error);
 
 CardpinPcscCard  *cardpin_pcsc_card_connect           (const char           *reader,
                                                        GCancellable         *cancellable,

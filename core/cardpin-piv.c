@@ -41,6 +41,10 @@ send_command (const CardpinCardIo  *io,
   return cardpin_card_io_transceive (io, &apdu, error);
 }
 
+static gboolean get_pin_tries_by_verify (const CardpinCardIo  *io,
+                                         CardpinPivTries      *tries,
+                                         GError              **error);
+
 static void
 set_unexpected (GError  **error,
                 guint16   sw)
@@ -167,8 +171,6 @@ cardpin_piv_get_tries (const CardpinCardIo  *io,
                        GError              **error)
 {
   g_autoptr(CardpinApduResponse) response = NULL;
-  g_autoptr(CardpinApduResponse) verify = NULL;
-  int left;
 
   tries->tries_left = -1;
   tries->tries_max = -1;
@@ -193,9 +195,66 @@ cardpin_piv_get_tries (const CardpinCardIo  *io,
 
   if (key_ref != CARDPIN_PIV_KEY_PIN)
     return TRUE;
+  return get_pin_tries_by_verify (io, tries, error);
+}
 
-  /* empty VERIFY never spends a try */
-  verify = send_command (io, INS_VERIFY, 0x00, key_ref, NULL, 0, CARDPIN_APDU_NO_LE, error);
+/**
+ * cardpin_piv_read_pin_tries:
+ * @io: the card, in a transaction, any application selected
+ * @tries: (out): the PIN's counter; -1 fields where the card cannot tell
+ * @error: return location
+ *
+ * Reads the PIN's retry counter without spending a try and, where the card allows,
+ * without touching its security state: when the PIV application is still selected (as
+ * OpenSC or an earlier read leave it) GET METADATA answers at once, one command. Only
+ * otherwise is the application selected, which on YubiKey-like cards clears a verified
+ * PIN and makes the next PKCS#11 login (pam_sss, pam_pkcs11) read the card's objects and
+ * verify again. For the login-screen check, which runs in front of such a login.
+ *
+ * Returns: %TRUE with @tries filled; %FALSE with %CARDPIN_ERROR_NOT_SUPPORTED when the
+ *   card has no PIV application, or another error
+ */
+gboolean
+cardpin_piv_read_pin_tries (const CardpinCardIo  *io,
+                            CardpinPivTries      *tries,
+                            GError              **error)
+{
+  g_autoptr(CardpinApduResponse) response = NULL;
+
+  /* only PIV answers GET METADATA of key 80 with a well-formed retry counter */
+  response = send_command (io, INS_GET_METADATA, 0x00, CARDPIN_PIV_KEY_PIN, NULL, 0, 256,
+                           error);
+  if (response == NULL)
+    return FALSE;
+  if (cardpin_sw_is_ok (response->sw) &&
+      cardpin_piv_parse_metadata (response->data, response->len, tries))
+    return TRUE;
+
+  if (!cardpin_piv_select (io, error))
+    return FALSE;
+  /* a card without metadata is asked with an empty VERIFY at once */
+  if (response->sw == CARDPIN_SW_INS_NOT_SUPPORTED)
+    {
+      tries->tries_left = -1;
+      tries->tries_max = -1;
+      tries->is_default = -1;
+      tries->algorithm = -1;
+      return get_pin_tries_by_verify (io, tries, error);
+    }
+  return cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PIN, tries, error);
+}
+
+/* The PIN's counter from an empty VERIFY, which never spends a try (PIV selected) */
+static gboolean
+get_pin_tries_by_verify (const CardpinCardIo  *io,
+                         CardpinPivTries      *tries,
+                         GError              **error)
+{
+  g_autoptr(CardpinApduResponse) verify = NULL;
+  int left;
+
+  verify = send_command (io, INS_VERIFY, 0x00, CARDPIN_PIV_KEY_PIN, NULL, 0,
+                         CARDPIN_APDU_NO_LE, error);
   if (verify == NULL)
     return FALSE;
 

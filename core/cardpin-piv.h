@@ -45,6 +45,9 @@ gboolean  cardpin_piv_get_tries       (const CardpinCardIo  *io,
                                        guint8                key_ref,
                                        CardpinPivTries      *tries,
                                        GError              **error);
+gboolean  cardpin_piv_read_pin_tries  (const CardpinCardIo  *io,
+                                       CardpinPivTries      *tries,
+                                       GError              **error);
 char     *cardpin_piv_read_serial     (const CardpinCardIo  *io,
                                        GError              **error);
 gboolean  cardpin_piv_parse_metadata  (const guint8         *data,

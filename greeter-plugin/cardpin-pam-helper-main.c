@@ -4,53 +4,51 @@
  * its parent (PR_SET_PDEATHSIG, set before exec and again here), on end of file on its
  * socket, and at its deadlines.
  *
+ * It runs in front of every smart-card login, so it is lean: it reads the cards' PIN
+ * counters over PC/SC (cardpin-pam-check.c) and, for a healthy card or no card, says
+ * so and exits, with no PKCS#11 module, no settings and no TLS stack loaded. Anything
+ * else (a blocked card, a card PC/SC alone cannot read, the account and password steps)
+ * it hands over by exec to cardpin-pam-worker, installed beside it, with the same
+ * arguments and socket.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
-#include <locale.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <syslog.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
-#include <glib/gi18n-lib.h>
 
-#include "cardpin-pam-helper.h"
+#include "cardpin-pam-check.h"
+#include "cardpin-pam-protocol.h"
 #include "cardpin-process.h"
 
-/* How long the person may take at one prompt, and the helper in all */
-#define ANSWER_TIMEOUT_S  600
 #define OVERALL_TIMEOUT_S 1800
+#define WORKER_NAME "cardpin-pam-worker"
 
-static gboolean debug;
-
-static GLogWriterOutput
-log_to_syslog (GLogLevelFlags   log_level,
-               const GLogField *fields,
-               gsize            n_fields,
-               gpointer         user_data)
+/* cardpin-pam-worker beside this program (the installed libexec dir, or the build tree) */
+static char *
+worker_path (void)
 {
-  const char *message = NULL;
-  int priority;
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = NULL;
 
-  if (log_level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
-    priority = LOG_ERR;
-  else if (log_level & G_LOG_LEVEL_WARNING)
-    priority = LOG_WARNING;
-  else if (log_level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO))
-    priority = debug ? LOG_INFO : -1;
-  else
-    priority = debug ? LOG_DEBUG : -1;
-  if (priority < 0)
-    return G_LOG_WRITER_HANDLED;
+  if (self == NULL)
+    return NULL;
+  dir = g_path_get_dirname (self);
+  return g_build_filename (dir, WORKER_NAME, NULL);
+}
 
-  for (gsize i = 0; i < n_fields; i++)
-    if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
-      message = fields[i].value;
-  if (message != NULL)
-    syslog (priority, "%s", message);
-  return G_LOG_WRITER_HANDLED;
+static int
+send_result (CardpinPamResult result)
+{
+  if (cardpin_pam_frame_send (CARDPIN_PAM_HELPER_FD, CARDPIN_PAM_FRAME_RESULT,
+                              (uint8_t) result, NULL, 0) != 0)
+    g_debug ("pam_cardpin.so went away before the result");
+  return 0;
 }
 
 int
@@ -58,76 +56,52 @@ main (int    argc,
       char **argv)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GOptionContext) context = NULL;
-  g_autofree char *mode = NULL;
-  g_autofree char *methods = NULL;
-  g_autofree char *config = NULL;
-  g_autofree char *locale = NULL;
-  g_auto(GStrv) modules = NULL;
-  CardpinPamHelper helper = { 0 };
-  CardpinPamResult result = CARDPIN_PAM_RESULT_IGNORE;
-  const GOptionEntry entries[] = {
-    { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, "auth, account or password", NULL },
-    { "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "Log debug messages to syslog", NULL },
-    { "methods", 0, 0, G_OPTION_ARG_STRING, &methods, "Unblock methods offered", NULL },
-    { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Settings keyfile", NULL },
-    { "module", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &modules, "PKCS#11 module", NULL },
-    { "locale", 0, 0, G_OPTION_ARG_STRING, &locale, "Locale of the messages", NULL },
-    { NULL }
-  };
+  g_autoptr(GPtrArray) cards = NULL;
+  g_autofree char *worker = NULL;
+  char *const envp[] = { NULL };
+  const char *mode = NULL;
+  gboolean debug = FALSE;
+  CardpinPamResult result;
 
   /* dies with pam_cardpin.so's process, even if it was set too late before exec */
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   signal (SIGPIPE, SIG_IGN);
   alarm (OVERALL_TIMEOUT_S);
 
-  openlog ("cardpin-pam-helper", LOG_PID, LOG_AUTHPRIV);
-  g_log_set_writer_func (log_to_syslog, NULL, NULL);
+  /* the worker reads the other arguments */
+  for (int i = 1; i < argc; i++)
+    {
+      if (g_str_has_prefix (argv[i], "--mode="))
+        mode = argv[i] + strlen ("--mode=");
+      else if (g_str_equal (argv[i], "--debug"))
+        debug = TRUE;
+    }
+  cardpin_pam_log_to_syslog ("cardpin-pam-helper", debug);
 
+  worker = worker_path ();
   if (!cardpin_process_harden (&error))
     {
       g_warning ("%s", error->message);
       return 1;
     }
 
-  context = g_option_context_new (NULL);
-  g_option_context_add_main_entries (context, entries, NULL);
-  g_option_context_set_help_enabled (context, FALSE);
-  if (!g_option_context_parse (context, &argc, &argv, &error) || mode == NULL)
+  if (g_strcmp0 (mode, "auth") == 0)
     {
-      g_warning ("started with bad arguments: %s", error != NULL ? error->message : "no --mode");
-      return 1;
+      cards = cardpin_pam_check_cards ();
+      if (cardpin_pam_check_auth (cards, &result))
+        {
+          g_debug ("auth: %u card(s), nothing to do (result %d)", cards->len, result);
+          return send_result (result);
+        }
     }
 
-  setlocale (LC_ALL, locale != NULL ? locale : "C.UTF-8");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-
-  helper.conv.fd = CARDPIN_PAM_HELPER_FD;
-  helper.conv.answer_timeout_ms = ANSWER_TIMEOUT_S * 1000;
-  helper.modules = modules;
-
-  if (!cardpin_pam_config_load (&helper.config,
-                                config != NULL ? config : SYSCONFDIR "/cardpin/cardpin.conf",
-                                methods, &error))
+  /* a card to unblock or to read through PKCS#11, or another step: the worker's */
+  if (worker != NULL)
     {
-      /* the stack goes on as if the module were absent; the administrator reads why */
-      g_warning ("%s", error->message);
-      cardpin_pam_conv_result (&helper.conv, CARDPIN_PAM_RESULT_IGNORE);
-      return 0;
+      argv[0] = worker;
+      execve (worker, argv, envp);
     }
-
-  if (g_str_equal (mode, "auth"))
-    result = cardpin_pam_helper_auth (&helper);
-  else if (g_str_equal (mode, "account"))
-    result = cardpin_pam_helper_account (&helper);
-  else if (g_str_equal (mode, "password"))
-    result = cardpin_pam_helper_password (&helper);
-  else
-    g_warning ("unknown --mode=%s", mode);
-
-  g_debug ("%s: result %d", mode, result);
-  cardpin_pam_conv_result (&helper.conv, result);
-  cardpin_pam_config_clear (&helper.config);
-  return 0;
+  g_warning ("cannot start %s: %s", worker != NULL ? worker : WORKER_NAME,
+             g_strerror (errno));
+  return send_result (CARDPIN_PAM_RESULT_IGNORE);
 }

@@ -19,93 +19,11 @@
 #include "cardpin-piv.h"
 #include "cardpin-policy.h"
 #include "cardpin-unblock-client.h"
+#include "cardpin-pam-check.h"
 #include "cardpin-pam-helper.h"
 
 /* a typo, a refused new PIN or an unknown choice is asked again this many times */
 #define MAX_REASKS 3
-
-/* What a read over PC/SC alone says of the card in one reader */
-typedef struct {
-  char     *reader;
-  gboolean  is_piv;
-  int       pin_tries_left;
-  int       pin_is_default;
-} CardState;
-
-static void
-card_state_free (CardState *state)
-{
-  g_free (state->reader);
-  g_free (state);
-}
-
-/* The cards present, read over PC/SC alone (no PKCS#11 module is loaded): SELECT of the
- * PIV application and the PIN's counter, a few APDUs per card. No card, no reader or no
- * pcscd is an empty list. */
-static GPtrArray *
-scan_cards (void)
-{
-  GPtrArray *cards = g_ptr_array_new_with_free_func ((GDestroyNotify) card_state_free);
-  g_autoptr(GError) error = NULL;
-  g_auto(GStrv) readers = NULL;
-  SCARDCONTEXT context;
-
-  if (!cardpin_pcsc_establish (&context, &error))
-    {
-      g_debug ("no PC/SC: %s", error->message);
-      return cards;
-    }
-  readers = cardpin_pcsc_list_readers (context, &error);
-  SCardReleaseContext (context);
-  if (readers == NULL)
-    {
-      g_debug ("no readers: %s", error != NULL ? error->message : "none");
-      return cards;
-    }
-
-  for (guint i = 0; readers[i] != NULL; i++)
-    {
-      g_autoptr(CardpinPcscCard) card = NULL;
-      g_autoptr(GError) local_error = NULL;
-      CardState *state;
-      CardpinCardIo io;
-      CardpinPivTries tries = { -1, -1, -1, -1 };
-
-      card = cardpin_pcsc_card_connect (readers[i], NULL, &local_error);
-      if (card == NULL)
-        {
-          g_debug ("%s: %s", readers[i], local_error->message);
-          continue;
-        }
-      if (!cardpin_pcsc_card_begin_transaction (card, &local_error))
-        {
-          g_debug ("%s: %s", readers[i], local_error->message);
-          continue;
-        }
-      io = cardpin_pcsc_card_get_io (card);
-
-      state = g_new0 (CardState, 1);
-      state->reader = g_strdup (readers[i]);
-      state->pin_tries_left = -1;
-      state->pin_is_default = -1;
-      if (cardpin_piv_select (&io, &local_error))
-        {
-          state->is_piv = TRUE;
-          if (cardpin_piv_get_tries (&io, CARDPIN_PIV_KEY_PIN, &tries, &local_error))
-            {
-              state->pin_tries_left = tries.tries_left;
-              state->pin_is_default = tries.is_default;
-            }
-        }
-      if (local_error != NULL)
-        g_debug ("%s: %s", readers[i], local_error->message);
-      cardpin_pcsc_card_end_transaction (card, SCARD_LEAVE_CARD, NULL);
-      g_debug ("%s: %s, PIN tries left %d", state->reader, state->is_piv ? "PIV" : "not PIV",
-               state->pin_tries_left);
-      g_ptr_array_add (cards, state);
-    }
-  return cards;
-}
 
 static CardpinManager *
 open_manager (CardpinPamHelper  *self,
@@ -458,7 +376,7 @@ choose_method (CardpinPamHelper  *self,
 CardpinPamResult
 cardpin_pam_helper_auth (CardpinPamHelper *self)
 {
-  g_autoptr(GPtrArray) cards = scan_cards ();
+  g_autoptr(GPtrArray) cards = cardpin_pam_check_cards ();
   g_autoptr(CardpinManager) manager = NULL;
   g_autoptr(CardpinToken) token = NULL;
   g_autoptr(CardpinPolicy) policy = NULL;
@@ -473,7 +391,7 @@ cardpin_pam_helper_auth (CardpinPamHelper *self)
 
   for (guint i = 0; i < cards->len && blocked_reader == NULL; i++)
     {
-      CardState *card = g_ptr_array_index (cards, i);
+      CardpinPamCard *card = g_ptr_array_index (cards, i);
 
       if (card->pin_tries_left == 0)
         blocked_reader = card->reader;
@@ -571,7 +489,7 @@ find_card_token (CardpinPamHelper  *self,
                  GError           **error)
 {
   g_autoptr(CardpinManager) manager = NULL;
-  CardState *card;
+  CardpinPamCard *card;
   CardpinToken *token;
 
   if (cards->len == 0)
@@ -590,32 +508,20 @@ CardpinPamResult
 cardpin_pam_helper_account (CardpinPamHelper *self)
 {
   g_autoptr(CardpinSecret) authtok = cardpin_pam_conv_read_authtok (&self->conv);
-  g_autoptr(GPtrArray) cards = scan_cards ();
+  g_autoptr(GPtrArray) cards = cardpin_pam_check_cards ();
   g_autoptr(CardpinManager) manager = NULL;
   g_autoptr(CardpinToken) token = NULL;
   g_autoptr(GError) error = NULL;
-  CardState *card;
+  CardpinPamResult result;
+  CardpinPamCard *card;
 
   if (cards->len == 0)
     return CARDPIN_PAM_RESULT_IGNORE;
   card = g_ptr_array_index (cards, 0);
 
-  /* the PIN just typed is the factory one: compared in memory, no card try */
-  if (authtok != NULL &&
-      cardpin_secret_equal_bytes (authtok, (const guint8 *) CARDPIN_PIV_FACTORY_PIN,
-                                  strlen (CARDPIN_PIV_FACTORY_PIN)))
-    {
-      g_debug ("the PIN is the factory PIN");
-      return CARDPIN_PAM_RESULT_NEW_AUTHTOK_REQD;
-    }
-  /* the card says so itself (PIV metadata) */
-  if (card->is_piv && card->pin_is_default == 1)
-    {
-      g_debug ("the card reports its factory PIN");
-      return CARDPIN_PAM_RESULT_NEW_AUTHTOK_REQD;
-    }
-  if (card->is_piv && card->pin_tries_left >= 0)
-    return CARDPIN_PAM_RESULT_IGNORE;
+  /* the factory PIN, or the card says it must be changed */
+  if (cardpin_pam_check_first_use (card, authtok, &result))
+    return result;
 
   /* cards PC/SC alone cannot read: the token's must-change flag */
   token = find_card_token (self, cards, &manager, &error);
@@ -628,7 +534,7 @@ CardpinPamResult
 cardpin_pam_helper_password (CardpinPamHelper *self)
 {
   g_autoptr(CardpinSecret) old_pin = cardpin_pam_conv_read_authtok (&self->conv);
-  g_autoptr(GPtrArray) cards = scan_cards ();
+  g_autoptr(GPtrArray) cards = cardpin_pam_check_cards ();
   g_autoptr(CardpinManager) manager = NULL;
   g_autoptr(CardpinToken) token = NULL;
   g_autoptr(CardpinPolicy) policy = NULL;

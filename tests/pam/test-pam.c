@@ -68,7 +68,8 @@ static char *hang_helper;
 static char *crash_helper;
 static char *hang_args;
 
-/* The helpers started by this process (children named cardpin-pam-helper) */
+/* The helpers started by this process (children named cardpin-pam-helper, or
+ * cardpin-pam-worker once the helper handed over to it) */
 static GArray *
 helper_pids (pid_t parent)
 {
@@ -91,7 +92,7 @@ helper_pids (pid_t parent)
       if (!g_file_get_contents (path, &stat, NULL, NULL))
         continue;
       close_paren = strrchr (stat, ')');
-      if (close_paren == NULL || !strstr (stat, "(cardpin-pam-hel") ||
+      if (close_paren == NULL || !strstr (stat, "(cardpin-pam-") ||
           sscanf (close_paren + 2, "%c %d", &state, &ppid) != 2)
         continue;
       if ((parent == 0 || ppid == parent) && state != 'Z')
