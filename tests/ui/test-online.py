@@ -92,10 +92,12 @@ def open_online(app, holder):
     return app.find('push button', BUTTON, what='the page has an "Unblock PIN" button')
 
 
-def new_pin(app, button, pin):
+def unblock(app, button, pin):
+    """Types the new PIN twice and presses "Unblock PIN"."""
     app.fill('New PIN', pin)
     app.fill('Confirm New PIN', pin)
     wait_until(lambda: sensitive(button), 'the button turns sensitive')
+    app.click(button)
 
 
 def main(desktop, ctx):
@@ -135,8 +137,7 @@ def main(desktop, ctx):
     app.find('text', 'User Name', what='the page has an entry "User Name"')
     app.screenshot('unblock-online')
     app.fill('Account Password', WRONG_PASSWORD)
-    new_pin(app, button, NEW_PIN)
-    app.click(button)
+    unblock(app, button, NEW_PIN)
     app.wait_text(re.compile(r'did not accept your user name and password\. Check them and '
                              r'try again; your card was not changed'),
                   'a wrong password (401): check it and try again, the card was not changed')
@@ -161,16 +162,14 @@ def main(desktop, ctx):
     app.wait_text(re.compile(r'This device is remembered'), 'the page says the device is remembered')
     ok(not app.nodes('text', 'Account Password'), 'no password is asked')
     button = app.find('push button', BUTTON)
-    new_pin(app, button, NEW_PIN2)
-    app.click(button)
+    unblock(app, button, NEW_PIN2)
     app.wait_toast(re.compile(r'^PIN unblocked and set$'), 'a toast says the PIN is unblocked')
     ok(mine.yubico_verify(NEW_PIN2), 'yubico-piv-tool -a verify-pin accepts the second new PIN')
 
     # the card's quota for today is used up: 429, with what to do next
     block_again(app, mine, 'Dorothy Vaughan')
     button = open_online(app, 'Dorothy Vaughan')
-    new_pin(app, button, NEW_PIN)
-    app.click(button)
+    unblock(app, button, NEW_PIN)
     app.wait_text(re.compile(r'Too many unblock requests\. Try again (in|later).*call your '
                              r'helpdesk'),
                   'too many requests (429): try again later or call the helpdesk')
@@ -185,8 +184,7 @@ def main(desktop, ctx):
     button = open_online(app, 'Someone Else')
     if app.nodes('text', 'Account Password'):
         app.fill('Account Password', password)
-    new_pin(app, button, NEW_PIN)
-    app.click(button)
+    unblock(app, button, NEW_PIN)
     app.wait_text(re.compile(r'does not unblock this card for your account.*Call your '
                              r'helpdesk'),
                   'a card of another account (403): call the helpdesk')
