@@ -769,14 +769,19 @@ write_first_use_service (const char *name)
   g_assert_no_error (error);
 }
 
+/* One first-use login in @service: auth, PAM_NEW_AUTHTOK_REQD from the account stack,
+ * chauthtok (PAM_CHANGE_EXPIRED_AUTHTOK, as GDM) sets NEW_PIN after a weak PIN is
+ * refused in words, without asking for the current PIN; then a second login whose
+ * account stack goes on, with @after_actions and @after_messages messages. */
 static void
-test_first_use (CardpinTestFixture *fixture,
-                gconstpointer       data)
+first_use_login (CardpinTestFixture *fixture,
+                 const char         *service,
+                 const Action       *actions,
+                 const Action       *after_actions,
+                 guint               after_messages)
 {
-  static const Action actions[] = { { ACT_TEXT, "123456" }, { ACT_TEXT, "111111" },
-                                    { ACT_TEXT, NEW_PIN }, { ACT_TEXT, NEW_PIN },
-                                    { ACT_END, NULL } };
   g_autoptr(Driver) driver = driver_new (fixture, actions);
+  g_autoptr(Driver) after_driver = driver_new (fixture, after_actions);
   struct pam_testcase tests[] = {
     pam_test (PAMTEST_AUTHENTICATE, PAM_SUCCESS),
     pam_test (PAMTEST_ACCOUNT, PAM_NEW_AUTHTOK_REQD),
@@ -786,26 +791,43 @@ test_first_use (CardpinTestFixture *fixture,
     pam_test (PAMTEST_AUTHENTICATE, PAM_SUCCESS),
     pam_test (PAMTEST_ACCOUNT, PAM_SUCCESS),
   };
-  static const Action after_actions[] = { { ACT_TEXT, NEW_PIN }, { ACT_END, NULL } };
-  g_autoptr(Driver) after_driver = driver_new (fixture, after_actions);
   enum pamtest_err perr;
+  guint n_actions = 0;
+
+  while (actions[n_actions].act != ACT_END)
+    n_actions++;
 
   cardpin_test_fixture_insert (fixture, 0, NULL);
-  perr = _pamtest_conv ("firstuse", "cardpin-test-user", driver_conv, driver, tests,
+  perr = _pamtest_conv (service, "cardpin-test-user", driver_conv, driver, tests,
                         G_N_ELEMENTS (tests), NULL);
   dump_log (driver);
   g_assert_cmpint (perr, ==, PAMTEST_ERR_OK);
-  /* no "Current PIN" question: the PIN typed at login was used; a weak PIN refused */
+  g_assert_true (log_has (driver, "I:", "first PIN"));
   g_assert_false (log_has (driver, "S:", "Current PIN"));
   g_assert_true (log_has (driver, "E:", ""));
-  g_assert_cmpuint (driver->next, ==, 4);
+  g_assert_cmpuint (driver->next, ==, n_actions);
   g_assert_cmpint (cardpin_test_yubico_verify (READER0, NEW_PIN), ==, 0);
+  g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), ==, 3);
 
-  /* a personal PIN: the account stack goes on, no message */
-  perr = _pamtest_conv ("firstuse", "cardpin-test-user", driver_conv, after_driver, after,
+  /* a personal PIN: the account stack goes on, no message of the module */
+  perr = _pamtest_conv (service, "cardpin-test-user", driver_conv, after_driver, after,
                         G_N_ELEMENTS (after), NULL);
   g_assert_cmpint (perr, ==, PAMTEST_ERR_OK);
-  g_assert_cmpuint (after_driver->log->len, ==, 1);   /* pam_unix's password prompt */
+  g_assert_cmpuint (after_driver->log->len, ==, after_messages);
+}
+
+/* With the first_use line: the PIN pam_unix took (PAM_AUTHTOK) is compared */
+static void
+test_first_use (CardpinTestFixture *fixture,
+                gconstpointer       data)
+{
+  static const Action actions[] = { { ACT_TEXT, "123456" }, { ACT_TEXT, "111111" },
+                                    { ACT_TEXT, NEW_PIN }, { ACT_TEXT, NEW_PIN },
+                                    { ACT_END, NULL } };
+  static const Action after_actions[] = { { ACT_TEXT, NEW_PIN }, { ACT_END, NULL } };
+
+  /* the second login: only pam_unix's password prompt */
+  first_use_login (fixture, "firstuse", actions, after_actions, 1);
 }
 
 /* What the module and its helper log with `debug`: every line goes through pam_syslog(),
@@ -919,37 +941,9 @@ test_first_use_documented_lines (CardpinTestFixture *fixture,
   static const Action actions[] = { { ACT_TEXT, "111111" }, { ACT_TEXT, NEW_PIN },
                                     { ACT_TEXT, NEW_PIN }, { ACT_END, NULL } };
   static const Action no_actions[] = { { ACT_END, NULL } };
-  g_autoptr(Driver) driver = driver_new (fixture, actions);
-  g_autoptr(Driver) after_driver = driver_new (fixture, no_actions);
-  struct pam_testcase tests[] = {
-    pam_test (PAMTEST_AUTHENTICATE, PAM_SUCCESS),
-    pam_test (PAMTEST_ACCOUNT, PAM_NEW_AUTHTOK_REQD),
-    pam_test_flags (PAMTEST_CHAUTHTOK, PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK),
-  };
-  struct pam_testcase after[] = {
-    pam_test (PAMTEST_AUTHENTICATE, PAM_SUCCESS),
-    pam_test (PAMTEST_ACCOUNT, PAM_SUCCESS),
-  };
-  enum pamtest_err perr;
 
-  cardpin_test_fixture_insert (fixture, 0, NULL);
-  perr = _pamtest_conv ("firstuse-doc", "cardpin-test-user", driver_conv, driver, tests,
-                        G_N_ELEMENTS (tests), NULL);
-  dump_log (driver);
-  g_assert_cmpint (perr, ==, PAMTEST_ERR_OK);
-  g_assert_true (log_has (driver, "I:", "first PIN"));
-  g_assert_false (log_has (driver, "S:", "Current PIN"));
-  /* the weak PIN refused in words, then the personal PIN set on the card */
-  g_assert_true (log_has (driver, "E:", ""));
-  g_assert_cmpuint (driver->next, ==, 3);
-  g_assert_cmpint (cardpin_test_yubico_verify (READER0, NEW_PIN), ==, 0);
-  g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), ==, 3);
-
-  /* a personal PIN: login and the account stack go on without a word */
-  perr = _pamtest_conv ("firstuse-doc", "cardpin-test-user", driver_conv, after_driver,
-                        after, G_N_ELEMENTS (after), NULL);
-  g_assert_cmpint (perr, ==, PAMTEST_ERR_OK);
-  g_assert_cmpuint (after_driver->log->len, ==, 0);
+  /* pam_permit stands in for pam_sss: the second login without a word */
+  first_use_login (fixture, "firstuse-doc", actions, no_actions, 0);
 }
 
 /* The stack-safety matrix: every scenario x the module's place in the stack. The module
