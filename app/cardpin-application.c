@@ -6,7 +6,8 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "cardpin-application.h"
+#include "cardpin-application-private.h"
+#include "cardpin-manager.h"
 #include "cardpin-resources.h"
 #include "cardpin-window.h"
 
@@ -20,12 +21,25 @@
  * module registered with p11-kit; tests and the demo use it. An instance started
  * with `--module` does not register as the unique instance, so its module list
  * never ends up in (or comes from) another running instance.
+ *
+ * The first read of the cards starts before GTK and libadwaita are initialized, in a
+ * worker thread, so that the card's answers and the toolkit's start overlap; the first
+ * window takes its result ([method@Cardpin.Window.reload] reads again).
  */
 struct _CardpinApplication
 {
   AdwApplication parent_instance;
 
   GStrv modules;
+
+  /* the first read of the cards, started at startup */
+  GCancellable         *first_cancellable;
+  gboolean              first_done;
+  gboolean              first_taken;
+  CardpinManager       *first_manager;
+  GError               *first_error;
+  CardpinFirstLoadFunc  first_func;
+  gpointer              first_data;
 };
 
 G_DEFINE_FINAL_TYPE (CardpinApplication, cardpin_application, ADW_TYPE_APPLICATION)
@@ -123,11 +137,74 @@ cardpin_application_handle_local_options (GApplication *application,
 }
 
 static void
+hand_over_first_load (CardpinApplication *self)
+{
+  CardpinFirstLoadFunc func = self->first_func;
+
+  if (func == NULL || !self->first_done)
+    return;
+
+  self->first_func = NULL;
+  func (self->first_manager, self->first_error, self->first_data);
+  g_clear_object (&self->first_manager);
+  g_clear_error (&self->first_error);
+}
+
+static void
+first_load_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(CardpinApplication) self = user_data;
+
+  self->first_done = TRUE;
+  self->first_manager = cardpin_manager_new_full_finish (result, &self->first_error);
+  hand_over_first_load (self);
+}
+
+/**
+ * _cardpin_application_take_first_load:
+ * @self: the application
+ * @func: gets the first read's manager, or why there is none
+ * @user_data: closure
+ *
+ * Takes the first read of the cards, started at startup; only once. @func is called
+ * at once when the read is done already, else when it is (also when it is cancelled
+ * at shutdown).
+ *
+ * Returns: %FALSE (and @func is not called) when there is none to take
+ */
+gboolean
+_cardpin_application_take_first_load (CardpinApplication   *self,
+                                      CardpinFirstLoadFunc  func,
+                                      gpointer              user_data)
+{
+  g_return_val_if_fail (CARDPIN_IS_APPLICATION (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+
+  if (self->first_cancellable == NULL || self->first_taken)
+    return FALSE;
+
+  self->first_taken = TRUE;
+  self->first_func = func;
+  self->first_data = user_data;
+  hand_over_first_load (self);
+  return TRUE;
+}
+
+static void
 cardpin_application_startup (GApplication *application)
 {
+  CardpinApplication *self = CARDPIN_APPLICATION (application);
   const char *quit_accels[] = { "<Control>q", NULL };
   const char *close_accels[] = { "<Control>w", NULL };
   const char *reload_accels[] = { "F5", "<Control>r", NULL };
+
+  /* the cards answer while GTK starts (see CardpinWindow for the flags) */
+  self->first_cancellable = g_cancellable_new ();
+  cardpin_manager_new_full_async ((const char * const *) self->modules,
+                                  CARDPIN_MANAGER_FLAGS_PCSC_FIRST, self->first_cancellable,
+                                  first_load_cb, g_object_ref (self));
 
   G_APPLICATION_CLASS (cardpin_application_parent_class)->startup (application);
 
@@ -156,11 +233,24 @@ cardpin_application_activate (GApplication *application)
 }
 
 static void
+cardpin_application_shutdown (GApplication *application)
+{
+  CardpinApplication *self = CARDPIN_APPLICATION (application);
+
+  g_cancellable_cancel (self->first_cancellable);
+
+  G_APPLICATION_CLASS (cardpin_application_parent_class)->shutdown (application);
+}
+
+static void
 cardpin_application_finalize (GObject *object)
 {
   CardpinApplication *self = CARDPIN_APPLICATION (object);
 
   g_strfreev (self->modules);
+  g_clear_object (&self->first_cancellable);
+  g_clear_object (&self->first_manager);
+  g_clear_error (&self->first_error);
 
   G_OBJECT_CLASS (cardpin_application_parent_class)->finalize (object);
 }
@@ -176,6 +266,7 @@ cardpin_application_class_init (CardpinApplicationClass *klass)
   app_class->handle_local_options = cardpin_application_handle_local_options;
   app_class->startup = cardpin_application_startup;
   app_class->activate = cardpin_application_activate;
+  app_class->shutdown = cardpin_application_shutdown;
 
   cardpin_ensure_resources ();
 }

@@ -6,6 +6,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "cardpin-application-private.h"
 #include "cardpin-card-page.h"
 #include "cardpin-error.h"
 #include "cardpin-token-row.h"
@@ -16,8 +17,9 @@
  *
  * The main window: the smart cards in the readers, each with its PIN state.
  *
- * It creates a [class@Cardpin.Manager] in a worker thread, shows its tokens in a
- * list and follows insertion and removal while open. With no card it asks for
+ * It creates a [class@Cardpin.Manager] in a worker thread (PIV cards read over PC/SC
+ * first, see %CARDPIN_MANAGER_FLAGS_PCSC_FIRST), shows its tokens in a list and
+ * follows insertion and removal while open. With no card it asks for
  * one; when the smart card service cannot be reached it says what to do.
  *
  * Pages stack up in a folded #AdwLeaflet: the list, a card's page
@@ -59,8 +61,15 @@ static void
 set_page (CardpinWindow *self,
           const char    *name)
 {
+  const char *visible = gtk_stack_get_visible_child_name (self->stack);
+
   gtk_spinner_set_spinning (self->loading_spinner, g_str_equal (name, "loading"));
-  gtk_stack_set_visible_child_name (self->stack, name);
+  /* the cards replace the spinner at once (no crossfade): at start-up the first state
+   * is drawn in the first frame, not after an animation */
+  gtk_stack_set_visible_child_full (self->stack, name,
+                                    g_strcmp0 (visible, "loading") == 0
+                                    ? GTK_STACK_TRANSITION_TYPE_NONE
+                                    : GTK_STACK_TRANSITION_TYPE_CROSSFADE);
 }
 
 static void show_error (CardpinWindow *self,
@@ -256,12 +265,9 @@ static GtkWidget *
 create_row_cb (gpointer item,
                gpointer user_data)
 {
-  GtkWidget *row = cardpin_token_row_new (CARDPIN_TOKEN (item));
-
-  /* A card that just appeared: read its state from the card now. */
-  cardpin_token_row_refresh (CARDPIN_TOKEN_ROW (row));
-
-  return row;
+  /* the manager has just read the card: its state is current (and the manager reads
+   * it again whenever the reader reports a change) */
+  return cardpin_token_row_new (CARDPIN_TOKEN (item));
 }
 
 static void
@@ -340,23 +346,17 @@ typedef struct {
 } Load;
 
 static void
-manager_new_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+load_done (Load           *load,
+           CardpinManager *manager,
+           const GError   *error)
 {
-  g_autofree Load *load = user_data;
-  g_autoptr(CardpinWindow) self = load->self;
-  g_autoptr(GCancellable) cancellable = load->cancellable;
-  g_autoptr(CardpinManager) manager = NULL;
-  g_autoptr(GError) error = NULL;
-
-  manager = cardpin_manager_new_finish (result, &error);
+  CardpinWindow *self = load->self;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
   /* A load that was superseded (reload, window closed) but finished anyway. */
-  if (cancellable != self->cancellable)
+  if (load->cancellable != self->cancellable)
     return;
 
   g_clear_object (&self->cancellable);
@@ -369,6 +369,56 @@ manager_new_cb (GObject      *object,
     }
 
   set_manager (self, manager);
+}
+
+static void
+load_free (Load *load)
+{
+  g_object_unref (load->self);
+  g_object_unref (load->cancellable);
+  g_free (load);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Load, load_free)
+
+static void
+manager_new_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(Load) load = user_data;
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(GError) error = NULL;
+
+  manager = cardpin_manager_new_full_finish (result, &error);
+  load_done (load, manager, error);
+}
+
+static void
+first_load_cb (CardpinManager *manager,
+               const GError   *error,
+               gpointer        user_data)
+{
+  g_autoptr(Load) load = user_data;
+
+  load_done (load, manager, error);
+}
+
+static Load *
+start_load (CardpinWindow *self)
+{
+  Load *load;
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  clear_manager (self);
+
+  self->cancellable = g_cancellable_new ();
+  set_page (self, "loading");
+  load = g_new0 (Load, 1);
+  load->self = g_object_ref (self);
+  load->cancellable = g_object_ref (self->cancellable);
+  return load;
 }
 
 static void
@@ -385,16 +435,6 @@ back_activated (GtkWidget  *widget,
                 GVariant   *parameter)
 {
   cardpin_window_go_back (CARDPIN_WINDOW (widget));
-}
-
-static void
-cardpin_window_constructed (GObject *object)
-{
-  CardpinWindow *self = CARDPIN_WINDOW (object);
-
-  G_OBJECT_CLASS (cardpin_window_parent_class)->constructed (object);
-
-  cardpin_window_reload (self);
 }
 
 static void
@@ -467,7 +507,6 @@ cardpin_window_class_init (CardpinWindowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
-  object_class->constructed = cardpin_window_constructed;
   object_class->dispose = cardpin_window_dispose;
   object_class->finalize = cardpin_window_finalize;
   object_class->get_property = cardpin_window_get_property;
@@ -536,12 +575,27 @@ GtkWidget *
 cardpin_window_new (CardpinApplication *application,
                     const char * const *modules)
 {
+  CardpinWindow *self;
+
   g_return_val_if_fail (application == NULL || CARDPIN_IS_APPLICATION (application), NULL);
 
-  return g_object_new (CARDPIN_TYPE_WINDOW,
+  self = g_object_new (CARDPIN_TYPE_WINDOW,
                        "application", application,
                        "modules", modules,
                        NULL);
+
+  /* the application started reading the cards before GTK was up: take that read */
+  if (application != NULL)
+    {
+      Load *load = start_load (self);
+
+      if (_cardpin_application_take_first_load (application, first_load_cb, load))
+        return GTK_WIDGET (self);
+      load_free (load);
+    }
+
+  cardpin_window_reload (self);
+  return GTK_WIDGET (self);
 }
 
 /**
@@ -573,17 +627,14 @@ cardpin_window_reload (CardpinWindow *self)
 
   g_return_if_fail (CARDPIN_IS_WINDOW (self));
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  clear_manager (self);
-
-  self->cancellable = g_cancellable_new ();
-  set_page (self, "loading");
-  load = g_new0 (Load, 1);
-  load->self = g_object_ref (self);
-  load->cancellable = g_object_ref (self->cancellable);
-  cardpin_manager_new_async ((const char * const *) self->modules, self->cancellable,
-                             manager_new_cb, load);
+  load = start_load (self);
+  /* PIV cards are read over PC/SC alone (a few commands each): the first state shows
+   * without waiting for every PKCS#11 module to scan every slot, and no module keeps
+   * the card connected while the window is open. The modules are loaded for a card
+   * without PIV, and for a moment to read certificates. */
+  cardpin_manager_new_full_async ((const char * const *) self->modules,
+                                  CARDPIN_MANAGER_FLAGS_PCSC_FIRST, self->cancellable,
+                                  manager_new_cb, load);
 }
 
 /**

@@ -221,16 +221,20 @@ certificate_new (CK_FUNCTION_LIST  *funcs,
 }
 
 typedef struct {
-  CardpinP11Modules *modules;
+  CardpinP11Modules *modules;       /* %NULL: loaded for this read (@paths, @reader) */
   guint              module_index;
   CK_SLOT_ID         slot;
   gboolean           is_piv;
+  char             **paths;
+  char              *reader;
 } ListData;
 
 static void
 list_data_free (ListData *data)
 {
-  cardpin_p11_modules_unref (data->modules);
+  g_clear_pointer (&data->modules, cardpin_p11_modules_unref);
+  g_strfreev (data->paths);
+  g_free (data->reader);
   g_free (data);
 }
 
@@ -239,19 +243,79 @@ list_data_new (CardpinToken *token)
 {
   ListData *data = g_new0 (ListData, 1);
 
-  data->modules = cardpin_p11_modules_ref (token->modules);
+  data->modules = token->modules != NULL ? cardpin_p11_modules_ref (token->modules) : NULL;
   data->module_index = token->module_index;
   data->slot = token->slot;
   data->is_piv = token->is_piv;
+  data->paths = g_strdupv (token->p11_paths);
+  data->reader = g_strdup (token->reader);
   return data;
 }
 
-static GListModel *
-list_certificates (const ListData  *data,
-                   GCancellable    *cancellable,
-                   GError         **error)
+/* A card read over PC/SC alone: loads the PKCS#11 modules for this read only and finds
+ * the slot of its reader. They are finalized once the read is done, so no module keeps
+ * the card connected in this process. */
+static CardpinP11Modules *
+load_for_reader (ListData  *data,
+                 GError   **error)
 {
-  CK_FUNCTION_LIST *funcs = cardpin_p11_modules_get (data->modules, data->module_index);
+  g_autoptr(CardpinP11Modules) modules = NULL;
+  const char *readers[] = { data->reader, NULL };
+
+  if (data->reader == NULL)
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("The certificates of this token cannot be read."));
+      return NULL;
+    }
+
+  g_debug ("Loading the PKCS#11 modules to read the certificates in “%s”", data->reader);
+  modules = cardpin_p11_modules_load ((const char * const *) data->paths, error);
+  if (modules == NULL)
+    return NULL;
+
+  for (guint m = 0; m < cardpin_p11_modules_get_n (modules); m++)
+    {
+      CK_FUNCTION_LIST *funcs = cardpin_p11_modules_get (modules, m);
+      g_autofree CK_SLOT_ID *slots = NULL;
+      CK_ULONG n_slots = 0;
+
+      if (funcs->C_GetSlotList (CK_TRUE, NULL, &n_slots) != CKR_OK || n_slots == 0)
+        continue;
+      slots = g_new0 (CK_SLOT_ID, n_slots);
+      if (funcs->C_GetSlotList (CK_TRUE, slots, &n_slots) != CKR_OK)
+        continue;
+      for (CK_ULONG i = 0; i < n_slots; i++)
+        {
+          g_autofree char *description = NULL;
+          CK_SLOT_INFO info;
+
+          if (funcs->C_GetSlotInfo (slots[i], &info) != CKR_OK)
+            continue;
+          description = cardpin_p11_string (info.slotDescription,
+                                            sizeof info.slotDescription);
+          if (_cardpin_match_reader (description, readers) == NULL)
+            continue;
+          data->module_index = m;
+          data->slot = slots[i];
+          return g_steal_pointer (&modules);
+        }
+    }
+
+  g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+               _("No PKCS#11 module reads the card in reader “%s”, so its certificates "
+                 "cannot be shown. Ask your administrator to install OpenSC."),
+               data->reader);
+  return NULL;
+}
+
+static GListModel *
+list_certificates (ListData      *data,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_autoptr(CardpinP11Modules) loaded = NULL;
+  CK_FUNCTION_LIST *funcs;
   CK_OBJECT_CLASS klass = CKO_CERTIFICATE;
   CK_ATTRIBUTE match[] = { { CKA_CLASS, &klass, sizeof klass } };
   CK_OBJECT_HANDLE objects[64];
@@ -262,6 +326,15 @@ list_certificates (const ListData  *data,
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
+
+  if (data->modules == NULL)
+    {
+      loaded = load_for_reader (data, error);
+      if (loaded == NULL)
+        return NULL;
+    }
+  funcs = cardpin_p11_modules_get (loaded != NULL ? loaded : data->modules,
+                                   data->module_index);
 
   rv = funcs->C_OpenSession (data->slot, CKF_SERIAL_SESSION, NULL, NULL, &session);
   if (!cardpin_p11_set_error (error, rv, "C_OpenSession"))

@@ -419,6 +419,8 @@ apply (CardpinManager *self,
         continue;
 
       token = _cardpin_token_new (info->from_pcsc ? NULL : self->modules->modules, info);
+      if (info->from_pcsc)
+        _cardpin_token_set_p11_paths (token, (const char * const *) self->modules->paths);
       g_ptr_array_add (self->tokens, token);
       g_list_model_items_changed (G_LIST_MODEL (self), self->tokens->len - 1, 0, 1);
       g_signal_emit (self, signals[TOKEN_ADDED], 0, token);

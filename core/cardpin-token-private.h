@@ -20,6 +20,9 @@ struct _CardpinToken {
   guint               module_index;
   CK_SLOT_ID          slot;
   char               *key;
+  /* a card read over PC/SC alone (no @modules): the modules to load for what only
+   * PKCS#11 does (certificates), for that moment only; %NULL: every registered one */
+  char              **p11_paths;
 
   char               *label;
   char               *manufacturer;
@@ -87,6 +90,8 @@ CardpinToken     *_cardpin_token_new           (CardpinP11Modules   *modules,
 void              _cardpin_token_update        (CardpinToken        *self,
                                                 const CardpinTokenInfo *info);
 const char       *_cardpin_token_get_key       (CardpinToken        *self);
+void              _cardpin_token_set_p11_paths (CardpinToken        *self,
+                                                const char * const  *paths);
 /* Reads the token's status without applying it; safe from any thread. */
 /* one successful PIN change of a change-limited card (cardpin-token-changes.c) */
 void              _cardpin_token_count_pin_change (const char        *serial);

@@ -185,6 +185,16 @@ _cardpin_token_get_key (CardpinToken *self)
   return self->key;
 }
 
+/* The PKCS#11 modules a token read over PC/SC alone loads when it needs them (the
+ * manager's list; %NULL: every registered one) */
+void
+_cardpin_token_set_p11_paths (CardpinToken       *self,
+                              const char * const *paths)
+{
+  g_strfreev (self->p11_paths);
+  self->p11_paths = g_strdupv ((char **) paths);
+}
+
 /* Overrides */
 
 static void
@@ -193,6 +203,7 @@ cardpin_token_finalize (GObject *object)
   CardpinToken *self = CARDPIN_TOKEN (object);
 
   g_clear_pointer (&self->modules, cardpin_p11_modules_unref);
+  g_strfreev (self->p11_paths);
   g_free (self->key);
   g_free (self->label);
   g_free (self->manufacturer);
