@@ -29,11 +29,13 @@ typedef struct {
 GPtrArray        *cardpin_pam_check_cards      (void) G_GNUC_WARN_UNUSED_RESULT;
 gboolean          cardpin_pam_check_auth       (GPtrArray            *cards,
                                                 CardpinPamResult     *result);
+gboolean          cardpin_pam_check_account    (GPtrArray            *cards,
+                                                CardpinPamResult     *result);
 gboolean          cardpin_pam_check_first_use  (const CardpinPamCard *card,
                                                 const CardpinSecret  *authtok,
                                                 CardpinPamResult     *result);
 
-void              cardpin_pam_log_to_syslog    (const char           *ident,
+void              cardpin_pam_log_to_module    (const char           *ident,
                                                 gboolean              debug);
 
 G_END_DECLS
