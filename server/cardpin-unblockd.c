@@ -34,6 +34,7 @@ struct _CardpinUnblockd
   SoupServer          *server;
   GMainLoop           *loop;
   GThreadPool         *workers;
+  GHashTable          *idle;          /* GSocket of a kept-alive connection -> its timer */
   guint                in_flight;
   gboolean             stopping;
   guint                signal_sources[2];
@@ -254,13 +255,11 @@ job_free (Job *job)
   g_free (job);
 }
 
-/* Appends the job's audit record (worker thread). On a database failure the answer
- * becomes 503: nothing is answered that was not audited. */
-static void
-job_audit (Job *job)
+/* The job's audit record (pointing into the job) */
+static CardpinAuditRecord
+job_record (Job *job)
 {
-  g_autoptr(GError) error = NULL;
-  CardpinAuditRecord record = {
+  return (CardpinAuditRecord) {
     .user = job->user,
     .method = (char *) route_method (job->route),
     .serial = job->serial,
@@ -268,6 +267,15 @@ job_audit (Job *job)
     .outcome = (char *) job->outcome,
     .request_id = job->request_id,
   };
+}
+
+/* Appends the job's audit record (worker thread). On a database failure the answer
+ * becomes 503: nothing is answered that was not audited. */
+static void
+job_audit (Job *job)
+{
+  g_autoptr(GError) error = NULL;
+  CardpinAuditRecord record = job_record (job);
 
   if (!cardpin_store_audit_append (job->service->store, &record, &error))
     {
@@ -414,13 +422,7 @@ job_grant (Job                 *job,
 {
   CardpinUnblockd *self = job->service;
   g_autoptr(GError) error = NULL;
-  CardpinAuditRecord audit = {
-    .user = job->user,
-    .method = (char *) route_method (job->route),
-    .serial = job->serial,
-    .challenge_sha256 = job->challenge_sha256,
-    .request_id = job->request_id,
-  };
+  CardpinAuditRecord audit = job_record (job);   /* the store sets its outcome */
   CardpinGrant grant = CARDPIN_GRANT_UNKNOWN_CARD;
   guint retry_after = 0;
 
@@ -722,6 +724,19 @@ request_state_free (gpointer data)
   g_free (state);
 }
 
+/* Ends a connection soup is waiting on: shutdown(2) wakes a TLS handshake that a thread
+ * of the TLS backend waits for (a mere close would leave that thread polling, and the
+ * client connected), and closing the descriptor makes soup's own pending read fail, so
+ * soup drops the connection (a mere shutdown was seen to leave soup waiting) */
+static void
+hang_up (GSocket *socket)
+{
+  if (socket == NULL || g_socket_is_closed (socket))
+    return;
+  g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  g_socket_close (socket, NULL);
+}
+
 static gboolean
 deadline_cb (gpointer data)
 {
@@ -734,10 +749,7 @@ deadline_cb (gpointer data)
   state->timed_out = TRUE;
   g_message ("request %s: no complete request within %u s; disconnected",
              state->request_id, self->config->request_timeout);
-  /* closing the descriptor makes soup's pending read fail, and soup drops the
-   * connection; a mere shutdown(2) was seen to leave it waiting */
-  if (socket != NULL)
-    g_socket_close (socket, NULL);
+  hang_up (socket);
   return G_SOURCE_REMOVE;
 }
 
@@ -749,6 +761,53 @@ got_body_cb (SoupServerMessage *msg,
 
   if (state != NULL)
     g_clear_handle_id (&state->deadline, g_source_remove);
+}
+
+/* A kept-alive connection sent no new request within idle-timeout: closed */
+static gboolean
+idle_cb (gpointer data)
+{
+  GSocket *socket = data;
+  CardpinUnblockd *self = g_object_get_data (G_OBJECT (socket), "cardpin-unblockd");
+
+  g_debug ("a kept-alive connection was idle for %u s; closed", self->config->idle_timeout);
+  hang_up (socket);
+  g_hash_table_steal (self->idle, socket);
+  g_object_unref (socket);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+idle_stop (CardpinUnblockd *self,
+           GSocket         *socket)
+{
+  gpointer timer;
+
+  if (socket != NULL && g_hash_table_steal_extended (self->idle, socket, NULL, &timer))
+    {
+      g_source_remove (GPOINTER_TO_UINT (timer));
+      g_object_unref (socket);
+    }
+}
+
+/* An answer went out: the connection, if kept alive, may now wait idle-timeout for its
+ * next request (soup announces that request only once its first bytes arrive; the
+ * request deadline then takes over) */
+static void
+request_finished_cb (SoupServer        *server,
+                     SoupServerMessage *msg,
+                     gpointer           user_data)
+{
+  CardpinUnblockd *self = user_data;
+  GSocket *socket = soup_server_message_get_socket (msg);
+  guint timer;
+
+  if (socket == NULL || g_socket_is_closed (socket) || self->stopping)
+    return;
+  idle_stop (self, socket);
+  g_object_set_data (G_OBJECT (socket), "cardpin-unblockd", self);
+  timer = g_timeout_add_seconds (self->config->idle_timeout, idle_cb, socket);
+  g_hash_table_insert (self->idle, g_object_ref (socket), GUINT_TO_POINTER (timer));
 }
 
 static void
@@ -769,6 +828,8 @@ request_started_cb (SoupServer        *server,
   CardpinUnblockd *self = user_data;
   RequestState *state = g_new0 (RequestState, 1);
 
+  /* the next request of a kept-alive connection: no longer idle */
+  idle_stop (self, soup_server_message_get_socket (msg));
   state->request_id = g_uuid_string_random ();
   state->deadline = g_timeout_add_seconds (self->config->request_timeout, deadline_cb, msg);
   g_object_set_qdata_full (G_OBJECT (msg), request_state_quark, state, request_state_free);
@@ -995,6 +1056,8 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
   soup_server_add_early_handler (self->server, NULL, early_handler_cb, self, NULL);
   soup_server_add_handler (self->server, NULL, handler_cb, self, NULL);
   g_signal_connect (self->server, "request-started", G_CALLBACK (request_started_cb), self);
+  g_signal_connect (self->server, "request-finished", G_CALLBACK (request_finished_cb), self);
+  self->idle = g_hash_table_new (NULL, NULL);
   self->loop = g_main_loop_new (NULL, FALSE);
   self->workers = g_thread_pool_new (job_thread, NULL, WORKERS, FALSE, NULL);
   return g_steal_pointer (&self);
@@ -1049,6 +1112,19 @@ cardpin_unblockd_free (CardpinUnblockd *self)
     return;
   for (gsize i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
+  if (self->idle != NULL)
+    {
+      GHashTableIter iter;
+      gpointer socket, timer;
+
+      g_hash_table_iter_init (&iter, self->idle);
+      while (g_hash_table_iter_next (&iter, &socket, &timer))
+        {
+          g_source_remove (GPOINTER_TO_UINT (timer));
+          g_object_unref (socket);
+        }
+      g_hash_table_unref (self->idle);
+    }
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);

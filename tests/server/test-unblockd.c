@@ -42,6 +42,7 @@
 #define SERIAL_PUK     "C0FFEE00000000000000000000000B11"
 #define QUOTA_CARD     3
 #define REQUEST_TIMEOUT 2
+#define IDLE_TIMEOUT   2
 
 typedef struct {
   char        *dir;
@@ -347,9 +348,10 @@ config_text (guint16 port)
                           "pam-service=cardpin-unblock-test\n"
                           "quota-card-per-day=%u\n"
                           "quota-user-per-day=100\n"
-                          "request-timeout=%u\n",
+                          "request-timeout=%u\n"
+                          "idle-timeout=%u\n",
                           port, world.dir, world.dir, world.database, world.dir, QUOTA_CARD,
-                          REQUEST_TIMEOUT);
+                          REQUEST_TIMEOUT, IDLE_TIMEOUT);
 }
 
 static void
@@ -869,26 +871,52 @@ accept_any_cb (GTlsConnection       *connection,
   return TRUE;
 }
 
+/* The service answers, and the audit holds the test's requests one to one, no more
+ * than @before of them */
+static void
+assert_serving (guint before)
+{
+  g_autoptr(Reply) reply = call ("GET", "/v1/health", NULL, NULL);
+  g_autoptr(GPtrArray) records = NULL;
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_cmpuint (world.request_ids->len, ==, before);
+  records = audit_list ();
+  g_assert_cmpuint (records->len, ==, world.request_ids->len);
+}
+
+/* A TLS connection to the service (its certificate is not checked here); *@connection
+ * receives the TCP connection under it */
+static GIOStream *
+tls_connect (GSocketConnection **connection)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  GIOStream *tls;
+
+  *connection = g_socket_client_connect_to_host (client, "127.0.0.1", world.port, NULL,
+                                                 &error);
+  g_assert_no_error (error);
+  /* a service that never hangs up fails the test, it does not hang it */
+  g_socket_set_timeout (g_socket_connection_get_socket (*connection), 20);
+  tls = g_tls_client_connection_new (G_IO_STREAM (*connection), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any_cb), NULL);
+  return tls;
+}
+
 static void
 test_slow_client (void)
 {
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnection) connection = NULL;
-  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GIOStream) tls = tls_connect (&connection);
   g_autoptr(GError) error = NULL;
   const char *partial = "POST /v1/unblock/response HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   char buffer[64];
   gint64 start;
   gssize n;
   guint before = world.request_ids->len;
-  g_autoptr(GPtrArray) records = NULL;
 
-  connection = g_socket_client_connect_to_host (client, "127.0.0.1", world.port, NULL, &error);
-  g_assert_no_error (error);
-  g_socket_set_timeout (g_socket_connection_get_socket (connection), 30);
-  tls = g_tls_client_connection_new (G_IO_STREAM (connection), NULL, &error);
-  g_assert_no_error (error);
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any_cb), NULL);
   g_assert_true (g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error));
   g_assert_no_error (error);
   g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (tls), partial,
@@ -904,14 +932,105 @@ test_slow_client (void)
                    (REQUEST_TIMEOUT - 1) * G_TIME_SPAN_SECOND);
 
   /* and the service goes on serving */
+  assert_serving (before);
+}
+
+/* A plain TCP connection to the service (no TLS) */
+static GSocket *
+tcp_connect (void)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, world.port);
+  g_autoptr(GError) error = NULL;
+  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                  G_SOCKET_PROTOCOL_TCP, &error);
+
+  g_assert_no_error (error);
+  /* a service that never hangs up fails the test, it does not hang it */
+  g_socket_set_timeout (socket, 20);
+  g_assert_true (g_socket_connect (socket, address, NULL, &error));
+  g_assert_no_error (error);
+  return socket;
+}
+
+/* Waits until the service hangs up on @socket; returns the microseconds since @since */
+static gint64
+wait_hang_up (GSocket *socket,
+              gint64   since)
+{
+  char buffer[256];
+  gssize n;
+
+  while ((n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL)) > 0)
+    ;
+  return g_get_monotonic_time () - since;
+}
+
+/* Clients that take the service's connections and do nothing with them: one that sends
+ * nothing at all, one that stops in the middle of the TLS handshake, one that is idle
+ * after a request on a kept-alive connection. The service hangs up on each once
+ * request-timeout (or idle-timeout) has passed, and answers others meanwhile. */
+static void
+test_idle_clients (void)
+{
+  g_autoptr(GSocket) silent = NULL;
+  g_autoptr(GSocket) stalled = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) answer = g_string_new (NULL);
+  /* the start of a TLS ClientHello record, and no more */
+  const char hello[] = { 0x16, 0x03, 0x01, 0x00, (char) 0xc8, 0x01, 0x00 };
+  const char *request = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  guint before = world.request_ids->len;
+  gint64 start, idle_since;
+
+  start = g_get_monotonic_time ();
+  silent = tcp_connect ();
+  stalled = tcp_connect ();
+  g_assert_cmpint (g_socket_send (stalled, hello, sizeof hello, NULL, &error), ==,
+                   sizeof hello);
+  g_assert_no_error (error);
+
+  /* a request on a kept-alive connection, answered; then nothing */
+  tls = tls_connect (&connection);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (tls), request,
+                                            strlen (request), NULL, NULL, &error));
+  g_assert_no_error (error);
+  while (strstr (answer->str, "\r\n\r\n") == NULL || !g_str_has_suffix (answer->str, "}"))
+    {
+      char buffer[512];
+      gssize n = g_input_stream_read (g_io_stream_get_input_stream (tls), buffer,
+                                      sizeof buffer, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (answer, buffer, n);
+    }
+  g_assert_true (g_str_has_prefix (answer->str, "HTTP/1.1 200"));
+  idle_since = g_get_monotonic_time ();
+  /* kept alive for now */
+  g_assert_false (g_socket_condition_check (g_socket_connection_get_socket (connection),
+                                            G_IO_IN | G_IO_HUP));
+
+  /* others are served meanwhile */
   {
     g_autoptr(Reply) reply = call ("GET", "/v1/health", NULL, NULL);
 
     g_assert_cmpuint (reply->status, ==, 200);
   }
-  g_assert_cmpuint (world.request_ids->len, ==, before);
-  records = audit_list ();
-  g_assert_cmpuint (records->len, ==, world.request_ids->len);
+
+  g_assert_cmpint (wait_hang_up (silent, start), <, (REQUEST_TIMEOUT + 4) * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=,
+                   (REQUEST_TIMEOUT - 1) * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (wait_hang_up (stalled, start), <, (REQUEST_TIMEOUT + 4) * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (wait_hang_up (g_socket_connection_get_socket (connection), idle_since), <,
+                   (IDLE_TIMEOUT + 4) * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (g_get_monotonic_time () - idle_since, >=,
+                   (IDLE_TIMEOUT - 1) * G_TIME_SPAN_SECOND);
+
+  /* and goes on serving; none of this was a request to audit */
+  assert_serving (before);
 }
 
 static void
@@ -1222,6 +1341,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/unblockd/puk", test_puk);
   g_test_add_func ("/cardpin/unblockd/plain-http", test_plain_http);
   g_test_add_func ("/cardpin/unblockd/slow-client", test_slow_client);
+  g_test_add_func ("/cardpin/unblockd/idle-clients", test_idle_clients);
   g_test_add_func ("/cardpin/unblockd/device-token", test_device_token);
   g_test_add_func ("/cardpin/unblockd/restart", test_restart);
   g_test_add_func ("/cardpin/unblockd/two-instances", test_two_instances);
