@@ -39,6 +39,7 @@
 #define SERIAL_QUOTA   "C0FFEE0000000000000000000000A0A0"
 #define SERIAL_OFF     "C0FFEE0000000000000000000000DEAD"
 #define SERIAL_RACE    "C0FFEE0000000000000000000000FACE"
+#define SERIAL_PUK     "C0FFEE00000000000000000000000B11"
 #define QUOTA_CARD     3
 #define REQUEST_TIMEOUT 2
 
@@ -64,7 +65,7 @@ typedef struct {
   char  *retry_after;
   char  *www_authenticate;
   char  *request_id;
-  char  *value;                 /* "response" or "token" */
+  char  *value;                 /* "response", "puk" or "token" */
 } Reply;
 
 static void
@@ -165,7 +166,9 @@ call_port (SoupSession *session,
                                                                                 "request_id",
                                                                                 NULL));
       reply->value = g_strdup (json_object_get_string_member_with_default (
-          object, json_object_has_member (object, "token") ? "token" : "response", NULL));
+          object,
+          json_object_has_member (object, "token") ? "token"
+          : json_object_has_member (object, "puk") ? "puk" : "response", NULL));
     }
   /* every answer carries its request id */
   g_assert_nonnull (reply->request_id);
@@ -356,7 +359,7 @@ make_inventory (void)
   g_autoptr(GError) error = NULL;
   const char *cards[][2] = {
     { SERIAL_ALICE, "alice" }, { SERIAL_BOB, "bob" }, { SERIAL_QUOTA, "alice" },
-    { SERIAL_OFF, "alice" }, { SERIAL_RACE, "alice" },
+    { SERIAL_OFF, "alice" }, { SERIAL_RACE, "alice" }, { SERIAL_PUK, "alice" },
   };
 
   store = cardpin_store_open (world.database, &error);
@@ -702,20 +705,125 @@ static void
 test_endpoints (void)
 {
   g_autofree char *auth = basic ("alice", ALICE_PASSWORD);
-  g_autoptr(Reply) puk = call ("POST", "/v1/unblock/puk", auth,
-                               "{\"serial\": \"" SERIAL_ALICE "\"}");
   g_autoptr(Reply) get = call ("GET", "/v1/unblock/response", auth, NULL);
+  g_autoptr(Reply) get_puk = call ("GET", "/v1/unblock/puk", auth, NULL);
   g_autoptr(Reply) other = call ("POST", "/v1/unblock/other", auth, "{}");
   g_autoptr(GPtrArray) records = audit_list ();
 
-  /* no PUKs here: cards are unblocked through their admin key */
-  g_assert_cmpuint (puk->status, ==, 404);
-  g_assert_nonnull (strstr (puk->body, "/v1/unblock/response"));
   g_assert_cmpuint (get->status, ==, 405);
+  g_assert_cmpuint (get_puk->status, ==, 405);
   g_assert_cmpuint (other->status, ==, 404);
-  g_assert_cmpstr (audit_find (records, puk->request_id)->method, ==, "puk");
   audit_find (records, get->request_id);
+  audit_find (records, get_puk->request_id);
   audit_find (records, other->request_id);
+}
+
+static Reply *
+ask_puk (const char *authorization,
+         const char *serial)
+{
+  g_autofree char *body = g_strdup_printf ("{\"serial\": \"%s\"}", serial);
+
+  return call ("POST", "/v1/unblock/puk", authorization, body);
+}
+
+/* openssl: B = AES-128-ECB(master, SHA-256("cardpin-puk-v1" || serial)[0..15]); the PUK
+ * is B's first 8 bytes, big-endian, modulo 10^8, as 8 digits */
+static char *
+openssl_puk (const char *serial)
+{
+  g_autofree char *command =
+    g_strdup_printf ("printf '%%s' 'cardpin-puk-v1%s' | openssl dgst -sha256 -binary"
+                     " | head -c 16 | openssl enc -aes-128-ecb -nopad -K %s | od -An -tx1"
+                     " | tr -d ' \\n' | head -c 16", serial, MASTER_KEY);
+  g_autofree char *block = sh (command);
+  guint64 value = g_ascii_strtoull (block, NULL, 16);
+
+  g_assert_cmpuint (strlen (block), ==, 16);
+  return g_strdup_printf ("%08" G_GUINT64_FORMAT, value % G_GUINT64_CONSTANT (100000000));
+}
+
+/* POST /v1/unblock/puk: the card's PUK, derived from the master key, under the rules of
+ * a response: authentication, inventory, quota, audit */
+static void
+test_puk (void)
+{
+  g_autofree char *alice = basic ("alice", ALICE_PASSWORD);
+  g_autofree char *expected = openssl_puk (SERIAL_PUK);
+  g_autofree char *command = g_strdup_printf ("'%s' --config '%s' export-puk %s",
+                                              g_getenv ("CARDPIN_HELPDESK"), world.config,
+                                              SERIAL_PUK);
+  g_autofree char *exported = NULL;
+  g_autoptr(Reply) granted = ask_puk (alice, SERIAL_PUK);
+  g_autofree char *wrong_auth = basic ("alice", WRONG_PASSWORD);
+  g_autoptr(Reply) wrong = ask_puk (wrong_auth, SERIAL_PUK);
+  g_autoptr(Reply) none = ask_puk (NULL, SERIAL_PUK);
+  g_autoptr(Reply) not_yours = ask_puk (alice, SERIAL_BOB);
+  g_autoptr(Reply) disabled = ask_puk (alice, SERIAL_OFF);
+  g_autoptr(Reply) malformed = call ("POST", "/v1/unblock/puk", alice, "{\"serial\": 7}");
+  g_autoptr(Reply) over = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  CardpinAuditRecord *record;
+  guint64 wait = 0;
+
+  /* 8 digits, equal to openssl's and to the helpdesk tool's */
+  g_assert_cmpuint (granted->status, ==, 200);
+  g_assert_cmpstr (granted->value, ==, expected);
+  exported = sh (command);
+  g_assert_cmpstr (exported, ==, expected);
+  g_assert_cmpuint (strspn (granted->value, "0123456789"), ==, 8);
+  g_assert_cmpuint (strlen (granted->value), ==, 8);
+
+  g_assert_cmpuint (wrong->status, ==, 401);
+  g_assert_null (wrong->value);
+  g_assert_nonnull (wrong->www_authenticate);
+  g_assert_cmpuint (none->status, ==, 401);
+  g_assert_cmpuint (not_yours->status, ==, 403);
+  g_assert_null (not_yours->value);
+  g_assert_cmpuint (disabled->status, ==, 403);
+  g_assert_cmpuint (malformed->status, ==, 400);
+
+  /* the quota: the card's grants of this day (responses and PUKs alike) */
+  for (guint i = 1; i < QUOTA_CARD; i++)
+    {
+      g_autoptr(Reply) again = ask_puk (alice, SERIAL_PUK);
+
+      g_assert_cmpuint (again->status, ==, 200);
+      g_assert_cmpstr (again->value, ==, expected);
+    }
+  over = ask_puk (alice, SERIAL_PUK);
+  g_assert_cmpuint (over->status, ==, 429);
+  g_assert_null (over->value);
+  g_assert_true (g_ascii_string_to_unsigned (over->retry_after, 10, 1, 86400, &wait, NULL));
+
+  /* one audit record each, method "puk"; the export is the helpdesk's */
+  records = audit_list ();
+  record = audit_find (records, granted->request_id);
+  g_assert_cmpstr (record->method, ==, "puk");
+  g_assert_cmpstr (record->user, ==, "alice");
+  g_assert_cmpstr (record->serial, ==, SERIAL_PUK);
+  g_assert_cmpstr (record->outcome, ==, "granted");
+  g_assert_null (record->challenge_sha256);
+  g_assert_cmpstr (audit_find (records, wrong->request_id)->outcome, ==, "bad-password");
+  g_assert_cmpstr (audit_find (records, wrong->request_id)->method, ==, "puk");
+  g_assert_cmpstr (audit_find (records, none->request_id)->outcome, ==, "no-credentials");
+  g_assert_cmpstr (audit_find (records, not_yours->request_id)->outcome, ==, "not-yours");
+  g_assert_cmpstr (audit_find (records, disabled->request_id)->outcome, ==, "disabled");
+  g_assert_cmpstr (audit_find (records, malformed->request_id)->outcome, ==, "malformed");
+  g_assert_cmpstr (audit_find (records, over->request_id)->outcome, ==, "quota-card");
+  g_assert_cmpstr (audit_find (records, over->request_id)->method, ==, "puk");
+  for (guint i = 0; i < records->len; i++)
+    {
+      CardpinAuditRecord *r = g_ptr_array_index (records, i);
+
+      if (g_strcmp0 (r->method, "export-puk") == 0)
+        {
+          g_assert_cmpstr (r->serial, ==, SERIAL_PUK);
+          g_assert_cmpstr (r->outcome, ==, "granted");
+          /* the audit holds this run's requests one to one: this one too */
+          g_ptr_array_add (world.request_ids, g_strdup (r->request_id));
+        }
+    }
 }
 
 static void
@@ -1111,6 +1219,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/unblockd/malformed", test_malformed);
   g_test_add_func ("/cardpin/unblockd/too-large", test_too_large);
   g_test_add_func ("/cardpin/unblockd/endpoints", test_endpoints);
+  g_test_add_func ("/cardpin/unblockd/puk", test_puk);
   g_test_add_func ("/cardpin/unblockd/plain-http", test_plain_http);
   g_test_add_func ("/cardpin/unblockd/slow-client", test_slow_client);
   g_test_add_func ("/cardpin/unblockd/device-token", test_device_token);
