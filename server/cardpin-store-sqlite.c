@@ -185,6 +185,10 @@ static const char * const sqlite_append_only[] = {
 
 static const CardpinStoreBackend sqlite_backend = {
   .name = "sqlite",
+  /* few: the WAL has 4 read marks for snapshots that are not the checkpointed file, one
+   * of them for the writer; a reader that finds none free spins and then sleeps, up to
+   * a second (seen under load with 8 readers) */
+  .max_readers = 2,
   .serial_primary_key = "INTEGER PRIMARY KEY AUTOINCREMENT",
   .append_only_sql = sqlite_append_only,
   .begin = sqlite_begin,
