@@ -21,6 +21,46 @@ struct _CardpinPcscCard {
   char         *atr;
 };
 
+/* This process's own connections per reader: each connect and each disconnect counts
+ * one, so that a watcher can tell its own uses of a card from other programs' */
+static GMutex own_uses_mutex;
+static GHashTable *own_uses;
+
+static void
+count_own_use (const char *reader)
+{
+  gpointer n;
+
+  g_mutex_lock (&own_uses_mutex);
+  if (own_uses == NULL)
+    own_uses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  n = g_hash_table_lookup (own_uses, reader);
+  g_hash_table_insert (own_uses, g_strdup (reader), GUINT_TO_POINTER (GPOINTER_TO_UINT (n) + 1));
+  g_mutex_unlock (&own_uses_mutex);
+}
+
+/**
+ * cardpin_pcsc_get_own_uses:
+ * @reader: a reader name
+ *
+ * How often this process connected to and disconnected from the card in @reader
+ * (cardpin_pcsc_card_connect(), cardpin_pcsc_card_disconnect()): when the count moved
+ * while the reader went from in use to free, the use was (also) this process's own.
+ *
+ * Returns: the count, 0 before the first connection
+ */
+guint
+cardpin_pcsc_get_own_uses (const char *reader)
+{
+  guint n = 0;
+
+  g_mutex_lock (&own_uses_mutex);
+  if (own_uses != NULL)
+    n = GPOINTER_TO_UINT (g_hash_table_lookup (own_uses, reader));
+  g_mutex_unlock (&own_uses_mutex);
+  return n;
+}
+
 /**
  * cardpin_pcsc_set_error:
  * @error: return location
@@ -262,6 +302,7 @@ cardpin_pcsc_card_connect (const char    *reader,
                      &card->handle, &card->protocol);
   if (!cardpin_pcsc_set_error (error, rv, "SCardConnect"))
     return NULL;
+  count_own_use (reader);
 
   rv = SCardStatus (card->handle, NULL, &reader_len, &state, &protocol, atr, &atr_len);
   if (!cardpin_pcsc_set_error (error, rv, "SCardStatus"))
@@ -416,7 +457,10 @@ cardpin_pcsc_card_disconnect (CardpinPcscCard *card,
   if (card->in_transaction)
     SCardEndTransaction (card->handle, disposition);
   if (card->handle != 0)
-    SCardDisconnect (card->handle, disposition);
+    {
+      SCardDisconnect (card->handle, disposition);
+      count_own_use (card->reader);
+    }
   if (card->context != 0)
     SCardReleaseContext (card->context);
 

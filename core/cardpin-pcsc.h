@@ -35,6 +35,8 @@ gboolean          cardpin_pcsc_establish              (SCARDCONTEXT         *con
                                                        GError              **error);
 char            **cardpin_pcsc_list_readers           (SCARDCONTEXT          context,
                                                        GError              **error);
+/* how often this process connected to and disconnected from the card in @reader */
+guint             cardpin_pcsc_get_own_uses           (const char           *reader);
 gboolean          cardpin_pcsc_readers_with_card      (char               ***readers_out,
                                                        char               ***present_out,
                                                        GError              **pcsc_error_out,
