@@ -20,6 +20,7 @@
 #include "cardpin-pam-check.h"
 
 static gboolean log_debug;
+static const char *log_ident = "cardpin";
 
 static void
 card_free (CardpinPamCard *card)
@@ -179,6 +180,7 @@ log_writer (GLogLevelFlags   log_level,
             gpointer         user_data)
 {
   const char *message = NULL;
+  const char *domain = NULL;
   int priority;
 
   if (log_level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
@@ -195,23 +197,37 @@ log_writer (GLogLevelFlags   log_level,
   for (gsize i = 0; i < n_fields; i++)
     if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
       message = fields[i].value;
+    else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+      domain = fields[i].value;
+  /* debug lines are cardpin's own (no log domain), not the libraries' */
+  if (priority >= LOG_INFO && domain != NULL)
+    return G_LOG_WRITER_HANDLED;
   if (message != NULL)
-    syslog (priority, "%s", message);
+    {
+      g_autofree char *line = g_strdup_printf ("%s: %s", log_ident, message);
+
+      /* a longer line is cut; the protocol carries no NUL */
+      if (strlen (line) > CARDPIN_PAM_MAX_PAYLOAD)
+        line[CARDPIN_PAM_MAX_PAYLOAD] = '\0';
+      cardpin_pam_frame_send (CARDPIN_PAM_HELPER_FD, CARDPIN_PAM_FRAME_LOG, (uint8_t) priority,
+                              line, strlen (line));
+    }
   return G_LOG_WRITER_HANDLED;
 }
 
 /**
- * cardpin_pam_log_to_syslog:
- * @ident: the program's name in the log
+ * cardpin_pam_log_to_module:
+ * @ident: the program's name, at the start of each line
  * @debug: whether debug messages are logged too (module argument `debug`)
  *
- * Sends GLib's log messages to syslog (authpriv). No message may hold a secret.
+ * Sends GLib's log messages to pam_cardpin.so, which logs them with pam_syslog() in
+ * the PAM service's log (authpriv). No message may hold a secret.
  */
 void
-cardpin_pam_log_to_syslog (const char *ident,
+cardpin_pam_log_to_module (const char *ident,
                            gboolean    debug)
 {
   log_debug = debug;
-  openlog (ident, LOG_PID, LOG_AUTHPRIV);
+  log_ident = ident;
   g_log_set_writer_func (log_writer, NULL, NULL);
 }

@@ -33,7 +33,7 @@ gboolean          cardpin_pam_check_first_use  (const CardpinPamCard *card,
                                                 const CardpinSecret  *authtok,
                                                 CardpinPamResult     *result);
 
-void              cardpin_pam_log_to_syslog    (const char           *ident,
+void              cardpin_pam_log_to_module    (const char           *ident,
                                                 gboolean              debug);
 
 G_END_DECLS

@@ -1,8 +1,9 @@
 /* cardpin-pam-config.c — the login-screen helper's settings
  *
  * The login screen has no dconf session, so the helper reads the same keys as the
- * GSettings schema from a keyfile (DESIGN.md "Configuration"). Values are GVariant text,
- * as GSettings' keyfile backend writes them:
+ * GSettings schema from a keyfile (DESIGN.md "Configuration") through GSettings' keyfile
+ * backend (root path /io/github/cardpin/CardPin/, group [cardpin]): core's policy reads
+ * the same #GSettings as on the desktop. Values are GVariant text:
  *
  *   [cardpin]
  *   allowed-unblock-methods=['offline', 'puk']
@@ -12,7 +13,9 @@
  */
 #include "config.h"
 
+#define G_SETTINGS_ENABLE_BACKEND
 #include <gio/gio.h>
+#include <gio/gsettingsbackend.h>
 #include <glib/gi18n-lib.h>
 
 #include "cardpin-pam-config.h"
@@ -38,52 +41,87 @@ method_from_name (const char *name)
   return 0;
 }
 
-/* A key's value as GVariant text of @type, or %NULL when the key is absent */
-static GVariant *
-get_value (GKeyFile            *file,
-           const char          *path,
-           const char          *key,
-           const GVariantType  *type,
-           GError             **error)
+/* The schema: installed, or (for the tests) in the build tree the worker runs from */
+static GSettingsSchema *
+lookup_schema (GError **error)
 {
-  g_autofree char *text = g_key_file_get_value (file, CARDPIN_PAM_CONFIG_GROUP, key, NULL);
-  g_autoptr(GError) local_error = NULL;
-  GVariant *value;
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchemaSource) own = NULL;
+  GSettingsSchema *schema = NULL;
 
-  if (text == NULL)
-    return NULL;
-  value = g_variant_parse (type, text, NULL, NULL, &local_error);
-  if (value == NULL)
-    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                 _("%s: the value of “%s” is not a valid %s (%s). Fix the file; the "
-                   "login screen ignores the module until then."),
-                 path, key, (const char *) type, local_error->message);
-  return value;
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+#ifdef CARDPIN_PAM_BUILD_DIR
+  if (schema == NULL)
+    {
+      g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+      g_autofree char *dir = self != NULL ? g_path_get_dirname (self) : NULL;
+
+      if (g_strcmp0 (dir, CARDPIN_PAM_BUILD_DIR) == 0)
+        own = g_settings_schema_source_new_from_directory (CARDPIN_PAM_BUILD_SCHEMA_DIR,
+                                                           NULL, TRUE, NULL);
+      if (own != NULL)
+        schema = g_settings_schema_source_lookup (own, APP_ID, TRUE);
+    }
+#endif
+  if (schema == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                 _("The settings schema %s is not installed. Reinstall cardpin; the login "
+                   "screen ignores the module until then."), APP_ID);
+  return schema;
 }
 
+/* Every key of the file's group is one of the schema's, with a value it takes: the
+ * keyfile backend would silently fall back to the default */
 static gboolean
-get_uint (GKeyFile    *file,
-          const char  *path,
-          const char  *key,
-          guint       *out,
-          GError     **error)
+check_file (GSettingsSchema  *schema,
+            const char       *path,
+            gboolean         *exists,
+            GError          **error)
 {
+  g_autoptr(GKeyFile) file = g_key_file_new ();
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(GVariant) value = get_value (file, path, key, G_VARIANT_TYPE_UINT32, &local_error);
+  g_auto(GStrv) keys = NULL;
 
-  if (local_error != NULL)
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local_error))
     {
-      g_propagate_error (error, g_steal_pointer (&local_error));
+      *exists = FALSE;
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_set_error (error, local_error->domain, local_error->code, "%s: %s", path,
+                   local_error->message);
       return FALSE;
     }
-  if (value == NULL)
-    return TRUE;
-  *out = g_variant_get_uint32 (value);
-  if (*out < 4 || *out > 64)
+
+  *exists = TRUE;
+  keys = g_key_file_get_keys (file, CARDPIN_PAM_CONFIG_GROUP, NULL, NULL);
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
     {
-      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                   _("%s: “%s” must be between 4 and 64."), path, key);
-      return FALSE;
+      g_autoptr(GSettingsSchemaKey) key = NULL;
+      g_autoptr(GVariant) value = NULL;
+      g_autofree char *text = NULL;
+      g_autofree char *type = NULL;
+
+      if (!g_settings_schema_has_key (schema, keys[i]))
+        {
+          g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+                       _("%s: “%s” is not a cardpin setting. Fix the file; the login "
+                         "screen ignores the module until then."), path, keys[i]);
+          return FALSE;
+        }
+      key = g_settings_schema_get_key (schema, keys[i]);
+      type = g_variant_type_dup_string (g_settings_schema_key_get_value_type (key));
+      text = g_key_file_get_value (file, CARDPIN_PAM_CONFIG_GROUP, keys[i], NULL);
+      value = g_variant_parse (g_settings_schema_key_get_value_type (key), text, NULL, NULL,
+                               &local_error);
+      if (value == NULL || !g_settings_schema_key_range_check (key, value))
+        {
+          g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                       _("%s: “%s” is not a value “%s” can take (GVariant text of type "
+                         "%s). Fix the file; the login screen ignores the module until "
+                         "then."), path, text, keys[i], type);
+          return FALSE;
+        }
     }
   return TRUE;
 }
@@ -94,78 +132,44 @@ cardpin_pam_config_load (CardpinPamConfig  *config,
                          const char        *methods_arg,
                          GError           **error)
 {
-  g_autoptr(GKeyFile) file = g_key_file_new ();
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GVariant) methods = NULL;
-  g_autoptr(GVariant) url = NULL;
-  g_autoptr(GVariant) ca = NULL;
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettingsBackend) backend = NULL;
+  g_auto(GStrv) names = NULL;
   g_auto(GStrv) wanted = NULL;
   CardpinPamMethod allowed = 0;
+  gboolean exists = FALSE;
 
   memset (config, 0, sizeof *config);
-  config->pin_min_length = 6;
-  config->pin_max_length = 8;
-  config->pin_digits_only = TRUE;
-  allowed = CARDPIN_PAM_METHOD_HELPDESK | CARDPIN_PAM_METHOD_PUK | CARDPIN_PAM_METHOD_ONLINE;
 
-  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, &local_error))
+  schema = lookup_schema (error);
+  if (schema == NULL || !check_file (schema, path, &exists, error))
+    return FALSE;
+
+  /* no file: the schema's defaults (the keyfile backend would create its directory) */
+  if (exists)
+    backend = g_keyfile_settings_backend_new (path, "/io/github/cardpin/CardPin/",
+                                              CARDPIN_PAM_CONFIG_GROUP);
+  else
+    backend = g_memory_settings_backend_new ();
+  config->settings = g_settings_new_full (schema, backend, NULL);
+
+  names = g_settings_get_strv (config->settings, "allowed-unblock-methods");
+  for (guint i = 0; names[i] != NULL; i++)
     {
-      if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      CardpinPamMethod method = method_from_name (names[i]);
+
+      if (method == 0 || g_strcmp0 (names[i], "helpdesk") == 0)
         {
-          g_set_error (error, local_error->domain, local_error->code, "%s: %s", path,
-                       local_error->message);
+          g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                       _("%s: unknown unblock method “%s” in “allowed-unblock-methods”; "
+                         "the methods are “puk”, “online” and “offline”."), path,
+                       names[i]);
           return FALSE;
         }
-      g_clear_error (&local_error);
+      allowed |= method;
     }
-  else
-    {
-      g_autoptr(GVariant) digits = NULL;
-
-      methods = get_value (file, path, "allowed-unblock-methods", G_VARIANT_TYPE_STRING_ARRAY,
-                           error);
-      if (methods == NULL && error != NULL && *error != NULL)
-        return FALSE;
-      url = get_value (file, path, "unblock-server-url", G_VARIANT_TYPE_STRING, error);
-      if (url == NULL && error != NULL && *error != NULL)
-        return FALSE;
-      ca = get_value (file, path, "unblock-server-ca", G_VARIANT_TYPE_STRING, error);
-      if (ca == NULL && error != NULL && *error != NULL)
-        return FALSE;
-      digits = get_value (file, path, "pin-digits-only", G_VARIANT_TYPE_BOOLEAN, error);
-      if (digits == NULL && error != NULL && *error != NULL)
-        return FALSE;
-      if (digits != NULL)
-        config->pin_digits_only = g_variant_get_boolean (digits);
-      if (!get_uint (file, path, "pin-min-length", &config->pin_min_length, error) ||
-          !get_uint (file, path, "pin-max-length", &config->pin_max_length, error))
-        return FALSE;
-    }
-
-  if (methods != NULL)
-    {
-      g_autofree const char **names = g_variant_get_strv (methods, NULL);
-
-      allowed = 0;
-      for (guint i = 0; names[i] != NULL; i++)
-        {
-          CardpinPamMethod method = method_from_name (names[i]);
-
-          if (method == 0 || g_strcmp0 (names[i], "helpdesk") == 0)
-            {
-              g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                           _("%s: unknown unblock method “%s” in “allowed-unblock-methods”; "
-                             "the methods are “puk”, “online” and “offline”."), path,
-                           names[i]);
-              return FALSE;
-            }
-          allowed |= method;
-        }
-    }
-  if (url != NULL)
-    config->server_url = g_variant_dup_string (url, NULL);
-  if (ca != NULL)
-    config->server_ca = g_variant_dup_string (ca, NULL);
+  config->server_url = g_settings_get_string (config->settings, "unblock-server-url");
+  config->server_ca = g_settings_get_string (config->settings, "unblock-server-ca");
 
   /* the module's methods= picks among the allowed ones, in its order */
   if (methods_arg != NULL)
@@ -211,4 +215,5 @@ cardpin_pam_config_clear (CardpinPamConfig *config)
 {
   g_clear_pointer (&config->server_url, g_free);
   g_clear_pointer (&config->server_ca, g_free);
+  g_clear_object (&config->settings);
 }

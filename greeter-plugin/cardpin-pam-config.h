@@ -4,12 +4,13 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
 /* The keyfile with the keys of the io.github.cardpin.CardPin GSettings schema, in the
- * group [cardpin], values in GVariant text (the format of GSettings' keyfile backend) */
+ * group [cardpin], values in GVariant text: read through GSettings' keyfile backend, so
+ * core reads it as it reads dconf on the desktop */
 #define CARDPIN_PAM_CONFIG_GROUP "cardpin"
 
 typedef enum {
@@ -21,19 +22,19 @@ typedef enum {
 #define CARDPIN_PAM_N_METHODS 3
 
 typedef struct {
+  /* the keyfile's settings (io.github.cardpin.CardPin) */
+  GSettings        *settings;
   /* the methods allowed, in the order they are offered */
   CardpinPamMethod  methods[CARDPIN_PAM_N_METHODS];
   guint             n_methods;
   char             *server_url;
   char             *server_ca;
-  guint             pin_min_length;
-  guint             pin_max_length;
-  gboolean          pin_digits_only;
 } CardpinPamConfig;
 
-/* Reads @path (a missing file means the schema's defaults) and narrows the methods to
- * @methods_arg (the module's comma-separated methods=, %NULL for all). A malformed file
- * or value is an error that names it. */
+/* Opens @path as settings (a missing file means the schema's defaults) and narrows the
+ * methods to @methods_arg (the module's comma-separated methods=, %NULL for all). A
+ * malformed file, an unknown key or a value the schema refuses is an error that names
+ * it. */
 gboolean  cardpin_pam_config_load   (CardpinPamConfig  *config,
                                      const char        *path,
                                      const char        *methods_arg,

@@ -76,7 +76,7 @@ main (int    argc,
       else if (g_str_equal (argv[i], "--debug"))
         debug = TRUE;
     }
-  cardpin_pam_log_to_syslog ("cardpin-pam-helper", debug);
+  cardpin_pam_log_to_module ("cardpin-pam-helper", debug);
 
   worker = worker_path ();
   if (!cardpin_process_harden (&error))

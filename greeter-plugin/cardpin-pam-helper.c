@@ -38,9 +38,7 @@ static CardpinPolicy *
 policy_for (CardpinPamHelper *self,
             CardpinToken     *token)
 {
-  g_autoptr(CardpinPolicy) configured = cardpin_policy_new (self->config.pin_min_length,
-                                                            self->config.pin_max_length,
-                                                            self->config.pin_digits_only);
+  g_autoptr(CardpinPolicy) configured = cardpin_policy_new_from_settings (self->config.settings);
 
   return cardpin_token_narrow_policy (token, configured, FALSE);
 }
@@ -551,6 +549,11 @@ cardpin_pam_helper_password (CardpinPamHelper *self)
 
   cardpin_pam_conv_info (&self->conv, _("Your smart card still has its first PIN. Choose "
                                         "a personal PIN now."));
+  /* the card says its PIN is still the factory PIN: that is the current PIN, compared
+   * by the card when it is changed */
+  if (old_pin == NULL && cards->len > 0 &&
+      ((CardpinPamCard *) g_ptr_array_index (cards, 0))->pin_is_default == 1)
+    old_pin = cardpin_secret_new_from_string (CARDPIN_PIV_FACTORY_PIN);
   if (old_pin == NULL)
     {
       CardpinPamReply reply;

@@ -8,6 +8,9 @@
  *   helper -> module
  *     CONV   arg = PAM message style (PAM_PROMPT_ECHO_OFF ...), payload = the text
  *     RESULT arg = a CardpinPamResult, no payload
+ *     LOG    arg = a syslog priority, payload = the message (never a secret); the module
+ *            logs it with pam_syslog(), so everything cardpin logs at the login screen
+ *            goes through the PAM service's log, debug lines only with `debug`
  *   module -> helper
  *     AUTHTOK arg = 1 when PAM_AUTHTOK is set (payload = it), 0 when not (first frame
  *             of the account and password modes only)
@@ -30,6 +33,7 @@
 typedef enum {
   CARDPIN_PAM_FRAME_CONV    = 'C',
   CARDPIN_PAM_FRAME_RESULT  = 'R',
+  CARDPIN_PAM_FRAME_LOG     = 'L',
   CARDPIN_PAM_FRAME_AUTHTOK = 'T',
   CARDPIN_PAM_FRAME_ANSWER  = 'A',
 } CardpinPamFrameType;

@@ -39,7 +39,7 @@ main (int    argc,
   CardpinPamResult result = CARDPIN_PAM_RESULT_IGNORE;
   const GOptionEntry entries[] = {
     { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, "auth, account or password", NULL },
-    { "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "Log debug messages to syslog", NULL },
+    { "debug", 0, 0, G_OPTION_ARG_NONE, &debug, "Log debug messages (through the module)", NULL },
     { "methods", 0, 0, G_OPTION_ARG_STRING, &methods, "Unblock methods offered", NULL },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Settings keyfile", NULL },
     { "module", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &modules, "PKCS#11 module", NULL },
@@ -52,22 +52,22 @@ main (int    argc,
   signal (SIGPIPE, SIG_IGN);
   alarm (OVERALL_TIMEOUT_S);
 
-  if (!cardpin_process_harden (&error))
-    {
-      g_warning ("%s", error->message);
-      return 1;
-    }
-
   context = g_option_context_new (NULL);
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_help_enabled (context, FALSE);
   if (!g_option_context_parse (context, &argc, &argv, &error) || mode == NULL)
     {
-      cardpin_pam_log_to_syslog ("cardpin-pam-worker", FALSE);
+      cardpin_pam_log_to_module ("cardpin-pam-worker", FALSE);
       g_warning ("started with bad arguments: %s", error != NULL ? error->message : "no --mode");
       return 1;
     }
-  cardpin_pam_log_to_syslog ("cardpin-pam-worker", debug);
+  cardpin_pam_log_to_module ("cardpin-pam-worker", debug);
+
+  if (!cardpin_process_harden (&error))
+    {
+      g_warning ("%s", error->message);
+      return 1;
+    }
 
   setlocale (LC_ALL, locale != NULL ? locale : "C.UTF-8");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);

@@ -64,6 +64,9 @@ typedef struct {
 /* The PIN used at login, kept from pam_sm_acct_mgmt to pam_sm_chauthtok (libpam clears
  * PAM_AUTHTOK when pam_chauthtok starts); wiped when PAM ends */
 #define FIRST_PIN_DATA "cardpin-first-pin"
+/* Set by the auth step when the card said its PIN is still the factory PIN, for
+ * pam_sm_acct_mgmt (no second card read, no extra pam.d line) */
+#define FIRST_USE_DATA "cardpin-first-use"
 
 static const char * const mode_names[] = { "auth", "account", "password" };
 
@@ -461,6 +464,15 @@ run_helper (pam_handle_t *pamh,
           kill_first = 0;
           break;
         }
+      if (frame.type == CARDPIN_PAM_FRAME_LOG)
+        {
+          /* the helper's log: through the service's log; debug lines only with debug */
+          if (frame.arg <= LOG_NOTICE || options->debug)
+            pam_syslog (pamh, frame.arg <= LOG_DEBUG ? frame.arg : LOG_DEBUG, "%s",
+                        (const char *) frame.payload);
+          cardpin_pam_frame_wipe (&frame);
+          continue;
+        }
       if (frame.type != CARDPIN_PAM_FRAME_CONV || relay_conv (pamh, socks[0], &frame) != 0)
         {
           pam_syslog (pamh, LOG_ERR, "%s: conversation broken off; ignoring this module",
@@ -527,6 +539,12 @@ pam_sm_authenticate (pam_handle_t *pamh,
     case CARDPIN_PAM_RESULT_MAXTRIES:
       rv = PAM_MAXTRIES;
       break;
+    case CARDPIN_PAM_RESULT_NEW_AUTHTOK_REQD:
+      /* a healthy card that still has its factory PIN: the stack goes on, and the
+       * account step asks for a personal PIN */
+      pam_set_data (pamh, FIRST_USE_DATA, (void *) FIRST_USE_DATA, NULL);
+      rv = PAM_IGNORE;
+      break;
     default:
       /* done, nothing to do, or a helper that failed: the stack goes on. Never
        * PAM_SUCCESS, whatever the helper says. */
@@ -555,7 +573,10 @@ pam_sm_acct_mgmt (pam_handle_t *pamh,
 
   const void *data = NULL;
 
-  /* the auth stack's first_use line found the factory PIN */
+  /* the auth step found a card that says it has its factory PIN, or the first_use line
+   * the factory PIN itself */
+  if (pam_get_data (pamh, FIRST_USE_DATA, &data) == PAM_SUCCESS && data != NULL)
+    return PAM_NEW_AUTHTOK_REQD;
   if (pam_get_data (pamh, FIRST_PIN_DATA, &data) == PAM_SUCCESS && data != NULL)
     return PAM_NEW_AUTHTOK_REQD;
 
@@ -584,6 +605,7 @@ pam_sm_chauthtok (pam_handle_t *pamh,
     case CARDPIN_PAM_RESULT_SUCCESS:
       /* the old PIN is no use any more: wiped now rather than at pam_end */
       pam_set_data (pamh, FIRST_PIN_DATA, NULL, NULL);
+      pam_set_data (pamh, FIRST_USE_DATA, NULL, NULL);
       return PAM_SUCCESS;
     case CARDPIN_PAM_RESULT_AUTHTOK_ERR:
       return PAM_AUTHTOK_ERR;

@@ -40,9 +40,10 @@
 #define SERIAL_BOB     "C0FFEE00000000000000000000000B0B"
 #define SERIAL_QUOTA   "C0FFEE0000000000000000000000A0A0"
 #define SERIAL_OFF     "C0FFEE0000000000000000000000DEAD"
-/* the per-card quota holds for every card: SERIAL_ALICE is unblocked 4 times in this run
- * (unblock, unblock-async, device-token, tool), so the quota must leave room for that */
-#define QUOTA_CARD     5
+/* the per-card quota holds for every card: SERIAL_ALICE is unblocked 5 times in this run
+ * (unblock, unblock-async, device-token, tool, pam-login-screen), so the quota must
+ * leave room for that */
+#define QUOTA_CARD     6
 
 typedef struct {
   char              *dir;
@@ -641,6 +642,93 @@ test_tool (void)
   g_assert_cmpint (yubico_verify ("39517206"), ==, 0);
 }
 
+/* The login screen: pam_cardpin.so in front of the card module, as GDM runs it, with
+ * pamtester as the PAM client (answers on stdin, no user name asked by the module): the
+ * helper asks the account name and password, the new PIN twice, the service answers the
+ * card's challenge, "PIN unblocked — enter your new PIN" and PAM_IGNORE; then OpenSC's
+ * pkcs11-tool (the module the next PAM module would use) logs in with the new PIN. */
+static void
+test_pam_login_screen (void)
+{
+  g_autoptr(CardpinToken) token = alice_token ();
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *services = in_dir ("pam.d-login");
+  g_autofree char *service = g_build_filename (services, "gdm-smartcard", NULL);
+  g_autofree char *config = in_dir ("cardpin-login.conf");
+  g_autofree char *text = NULL;
+  g_autofree char *input = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  guint before = audit_count ();
+  const char *new_pin = "48157306";
+
+  add_canary (new_pin);
+  block_pin (token);
+  g_assert_cmpint (yubico_verify (new_pin), !=, 0);
+
+  text = g_strdup_printf ("[cardpin]\n"
+                          "allowed-unblock-methods=['online']\n"
+                          "unblock-server-url='%s'\n"
+                          "unblock-server-ca='%s/ca-a.pem'\n", world.url, world.dir);
+  g_assert_true (g_file_set_contents (config, text, -1, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&text, g_free);
+  g_assert_cmpint (g_mkdir (services, 0700), ==, 0);
+  text = g_strdup_printf ("auth [success=ok ignore=ignore default=die] %s helper=%s "
+                          "config=%s module=%s\n"
+                          "auth required %s\n",
+                          PAM_CARDPIN_PATH, PAM_HELPER_PATH, config,
+                          cardpin_test_opensc_module (), PAM_PERMIT_PATH);
+  g_assert_true (g_file_set_contents (service, text, -1, &error));
+  g_assert_no_error (error);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "LD_PRELOAD", PAM_WRAPPER_PATH, TRUE);
+  g_subprocess_launcher_setenv (launcher, "PAM_WRAPPER", "1", TRUE);
+  g_subprocess_launcher_setenv (launcher, "PAM_WRAPPER_SERVICE_DIR", services, TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, "pamtester", "-v",
+                                         "gdm-smartcard", "alice", "authenticate", NULL);
+  g_assert_no_error (error);
+  /* account name, password, new PIN, new PIN again */
+  input = g_strdup_printf ("alice\n%s\n%s\n%s\n", ALICE_PASSWORD, new_pin, new_pin);
+  g_assert_true (g_subprocess_communicate_utf8 (process, input, NULL, &out, &err, &error));
+  g_assert_no_error (error);
+  g_test_message ("pamtester: %s%s", out, err);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+
+  /* one method: no question; the account and password asked by the helper (pamtester
+   * prints prompts on stderr, messages on stdout) */
+  g_assert_null (strstr (err, "Type a number"));
+  g_assert_nonnull (strstr (err, "Account name for the unblock service:Password:New PIN:"
+                                 "New PIN again:"));
+  g_assert_nonnull (strstr (out, "PIN unblocked — enter your new PIN"));
+  g_assert_nonnull (strstr (out, "successfully authenticated"));
+  g_assert_cmpuint (audit_count (), ==, before + 1);
+
+  /* the module the next card module would use logs in with the new PIN */
+  g_clear_object (&launcher);
+  g_clear_object (&process);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "CARDPIN_TEST_NEW_PIN", new_pin, TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, "pkcs11-tool", "--module",
+                                         cardpin_test_opensc_module (), "--login",
+                                         "--pin", "env:CARDPIN_TEST_NEW_PIN",
+                                         "--list-objects", NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error));
+  g_assert_no_error (error);
+  if (g_subprocess_get_exit_status (process) != 0)
+    g_error ("pkcs11-tool --login with the new PIN: %s%s", out, err);
+  g_assert_cmpint (yubico_verify (new_pin), ==, 0);
+}
+
 /* Last: no password, PIN or response of this run in the service's log, database or audit */
 static void
 test_canaries (void)
@@ -701,6 +789,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/online/wrong-ca", test_wrong_ca);
   g_test_add_func ("/cardpin/online/device-token", test_device_token);
   g_test_add_func ("/cardpin/online/tool", test_tool);
+  g_test_add_func ("/cardpin/online/pam-login-screen", test_pam_login_screen);
   g_test_add_func ("/cardpin/online/no-secret-in-logs", test_canaries);
 
   result = g_test_run ();

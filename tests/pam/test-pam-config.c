@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include "cardpin-pam-config.h"
+#include "cardpin-policy.h"
 
 static char *
 write_config (const char *text)
@@ -25,6 +26,7 @@ write_config (const char *text)
 static void
 test_missing_file_defaults (void)
 {
+  g_autoptr(CardpinPolicy) policy = NULL;
   g_autoptr(GError) error = NULL;
   CardpinPamConfig config;
 
@@ -32,9 +34,10 @@ test_missing_file_defaults (void)
   g_assert_no_error (error);
   /* the schema's defaults: every method, 6 to 8 digits */
   g_assert_cmpuint (config.n_methods, ==, 3);
-  g_assert_cmpuint (config.pin_min_length, ==, 6);
-  g_assert_cmpuint (config.pin_max_length, ==, 8);
-  g_assert_true (config.pin_digits_only);
+  policy = cardpin_policy_new_from_settings (config.settings);
+  g_assert_cmpuint (cardpin_policy_get_min_length (policy), ==, 6);
+  g_assert_cmpuint (cardpin_policy_get_max_length (policy), ==, 8);
+  g_assert_true (cardpin_policy_get_digits_only (policy));
   cardpin_pam_config_clear (&config);
 }
 
@@ -47,6 +50,8 @@ test_keys_and_methods (void)
                                         "pin-max-length=8\n"
                                         "pin-digits-only=false\n"
                                         "unblock-server-url='https://unblock.example.org/'\n");
+  g_autoptr(CardpinPolicy) policy = NULL;
+  g_autoptr(CardpinPolicy) puk_policy = NULL;
   g_autoptr(GError) error = NULL;
   CardpinPamConfig config;
 
@@ -56,8 +61,16 @@ test_keys_and_methods (void)
   g_assert_true (cardpin_pam_config_allows (&config, CARDPIN_PAM_METHOD_HELPDESK));
   g_assert_true (cardpin_pam_config_allows (&config, CARDPIN_PAM_METHOD_PUK));
   g_assert_false (cardpin_pam_config_allows (&config, CARDPIN_PAM_METHOD_ONLINE));
-  g_assert_cmpuint (config.pin_min_length, ==, 7);
-  g_assert_false (config.pin_digits_only);
+  /* core's policy reads the keyfile through the settings, as it reads dconf */
+  policy = cardpin_policy_new_from_settings (config.settings);
+  g_assert_cmpuint (cardpin_policy_get_min_length (policy), ==, 7);
+  g_assert_cmpuint (cardpin_policy_get_max_length (policy), ==, 8);
+  g_assert_false (cardpin_policy_get_digits_only (policy));
+  /* keys the file leaves out keep the schema's defaults */
+  puk_policy = cardpin_policy_new_puk_from_settings (config.settings);
+  g_assert_cmpuint (cardpin_policy_get_min_length (puk_policy), ==, 8);
+  g_assert_true (cardpin_policy_check_unblock_method (config.settings, "puk", NULL));
+  g_assert_false (cardpin_policy_check_unblock_method (config.settings, "online", NULL));
   g_assert_cmpstr (config.server_url, ==, "https://unblock.example.org/");
   cardpin_pam_config_clear (&config);
 
@@ -79,6 +92,7 @@ test_malformed (void)
     "[cardpin]\npin-min-length=2\n",
     "[cardpin]\nallowed-unblock-methods=['sms']\n",
     "[cardpin]\nallowed-unblock-methods='puk'\n",
+    "[cardpin]\npin-minimum-length=6\n",
     "not a keyfile\n",
   };
 

@@ -86,6 +86,25 @@ test_no_glib (void)
     }
 }
 
+/* The helper that runs in front of every smart-card login stays lean: no PKCS#11, TLS,
+ * JSON or Secret Service library is loaded for a healthy card (the worker has them) */
+static void
+test_helper_lean (void)
+{
+  g_autofree char *helper = run ((const char * const[]) { "readelf", "-d", PAM_HELPER_PATH,
+                                                           NULL });
+  g_autofree char *worker = run ((const char * const[]) { "readelf", "-d", PAM_WORKER_PATH,
+                                                           NULL });
+  const char * const heavy[] = { "libp11-kit", "libsoup", "libjson-glib", "libsecret", NULL };
+
+  g_assert_nonnull (strstr (helper, "libpcsclite"));
+  for (guint i = 0; heavy[i] != NULL; i++)
+    g_assert_null (strstr (helper, heavy[i]));
+  /* the check is not vacuous: the worker does link them */
+  g_assert_nonnull (strstr (worker, "libp11-kit"));
+  g_assert_nonnull (strstr (worker, "libsoup"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -94,5 +113,6 @@ main (int    argc,
   g_test_add_func ("/cardpin/pam-module/dlopen", test_dlopen);
   g_test_add_func ("/cardpin/pam-module/exports", test_exports);
   g_test_add_func ("/cardpin/pam-module/no-glib", test_no_glib);
+  g_test_add_func ("/cardpin/pam-module/helper-lean", test_helper_lean);
   return g_test_run ();
 }

@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -58,6 +59,7 @@ typedef struct {
   GPtrArray          *log;        /* "I:text", "E:text", "S:text" (secret), "V:text" */
   GBytes             *challenge;
   int                 login_at;   /* log length when a module asked for the user */
+  GPtrArray          *secrets;    /* what was typed at secret prompts and as responses */
 } Driver;
 
 static char *services_dir;
@@ -232,6 +234,9 @@ driver_conv (int                        num_msg,
                                                      "V:" : "S:", text, NULL));
           typed = answer (driver, msg[i]->msg_style, text, &rv);
           give_null = typed == NULL;
+          if (typed != NULL && (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+                                g_str_has_prefix (text, "Response code")))
+            g_ptr_array_add (driver->secrets, g_strdup (typed));
           if (typed != NULL)
             {
               responses[i].resp = strdup (typed);
@@ -317,6 +322,7 @@ driver_new (CardpinTestFixture *fixture,
   driver->fixture = fixture;
   driver->actions = actions;
   driver->log = g_ptr_array_new_with_free_func (g_free);
+  driver->secrets = g_ptr_array_new_with_free_func (g_free);
   driver->login_at = -1;
   return driver;
 }
@@ -325,6 +331,7 @@ static void
 driver_free (Driver *driver)
 {
   g_ptr_array_unref (driver->log);
+  g_ptr_array_unref (driver->secrets);
   g_clear_pointer (&driver->challenge, g_bytes_unref);
   g_free (driver);
 }
@@ -762,14 +769,19 @@ write_first_use_service (const char *name)
   g_assert_no_error (error);
 }
 
+/* One first-use login in @service: auth, PAM_NEW_AUTHTOK_REQD from the account stack,
+ * chauthtok (PAM_CHANGE_EXPIRED_AUTHTOK, as GDM) sets NEW_PIN after a weak PIN is
+ * refused in words, without asking for the current PIN; then a second login whose
+ * account stack goes on, with @after_actions and @after_messages messages. */
 static void
-test_first_use (CardpinTestFixture *fixture,
-                gconstpointer       data)
+first_use_login (CardpinTestFixture *fixture,
+                 const char         *service,
+                 const Action       *actions,
+                 const Action       *after_actions,
+                 guint               after_messages)
 {
-  static const Action actions[] = { { ACT_TEXT, "123456" }, { ACT_TEXT, "111111" },
-                                    { ACT_TEXT, NEW_PIN }, { ACT_TEXT, NEW_PIN },
-                                    { ACT_END, NULL } };
   g_autoptr(Driver) driver = driver_new (fixture, actions);
+  g_autoptr(Driver) after_driver = driver_new (fixture, after_actions);
   struct pam_testcase tests[] = {
     pam_test (PAMTEST_AUTHENTICATE, PAM_SUCCESS),
     pam_test (PAMTEST_ACCOUNT, PAM_NEW_AUTHTOK_REQD),
@@ -779,26 +791,159 @@ test_first_use (CardpinTestFixture *fixture,
     pam_test (PAMTEST_AUTHENTICATE, PAM_SUCCESS),
     pam_test (PAMTEST_ACCOUNT, PAM_SUCCESS),
   };
-  static const Action after_actions[] = { { ACT_TEXT, NEW_PIN }, { ACT_END, NULL } };
-  g_autoptr(Driver) after_driver = driver_new (fixture, after_actions);
   enum pamtest_err perr;
+  guint n_actions = 0;
+
+  while (actions[n_actions].act != ACT_END)
+    n_actions++;
 
   cardpin_test_fixture_insert (fixture, 0, NULL);
-  perr = _pamtest_conv ("firstuse", "cardpin-test-user", driver_conv, driver, tests,
+  perr = _pamtest_conv (service, "cardpin-test-user", driver_conv, driver, tests,
                         G_N_ELEMENTS (tests), NULL);
   dump_log (driver);
   g_assert_cmpint (perr, ==, PAMTEST_ERR_OK);
-  /* no "Current PIN" question: the PIN typed at login was used; a weak PIN refused */
+  g_assert_true (log_has (driver, "I:", "first PIN"));
   g_assert_false (log_has (driver, "S:", "Current PIN"));
   g_assert_true (log_has (driver, "E:", ""));
-  g_assert_cmpuint (driver->next, ==, 4);
+  g_assert_cmpuint (driver->next, ==, n_actions);
   g_assert_cmpint (cardpin_test_yubico_verify (READER0, NEW_PIN), ==, 0);
+  g_assert_cmpint (cardpin_test_card_tries (READER0, 0x80), ==, 3);
 
-  /* a personal PIN: the account stack goes on, no message */
-  perr = _pamtest_conv ("firstuse", "cardpin-test-user", driver_conv, after_driver, after,
+  /* a personal PIN: the account stack goes on, no message of the module */
+  perr = _pamtest_conv (service, "cardpin-test-user", driver_conv, after_driver, after,
                         G_N_ELEMENTS (after), NULL);
   g_assert_cmpint (perr, ==, PAMTEST_ERR_OK);
-  g_assert_cmpuint (after_driver->log->len, ==, 1);   /* pam_unix's password prompt */
+  g_assert_cmpuint (after_driver->log->len, ==, after_messages);
+}
+
+/* With the first_use line: the PIN pam_unix took (PAM_AUTHTOK) is compared */
+static void
+test_first_use (CardpinTestFixture *fixture,
+                gconstpointer       data)
+{
+  static const Action actions[] = { { ACT_TEXT, "123456" }, { ACT_TEXT, "111111" },
+                                    { ACT_TEXT, NEW_PIN }, { ACT_TEXT, NEW_PIN },
+                                    { ACT_END, NULL } };
+  static const Action after_actions[] = { { ACT_TEXT, NEW_PIN }, { ACT_END, NULL } };
+
+  /* the second login: only pam_unix's password prompt */
+  first_use_login (fixture, "firstuse", actions, after_actions, 1);
+}
+
+/* What the module and its helper log with `debug`: every line goes through pam_syslog(),
+ * which pam_wrapper turns into "PWRAP_DEBUG ... SYSLOG(7) ..." lines on stderr when
+ * PAM_WRAPPER_DEBUGLEVEL is 2; stderr is a file for the time of the run. */
+static char *
+run_auth_logged (const char *name,
+                 Driver     *driver,
+                 int        *rv)
+{
+  g_autofree char *path = g_build_filename (work_dir, "syslog.txt", NULL);
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+  int saved, fd;
+
+  fflush (stderr);
+  saved = dup (STDERR_FILENO);
+  fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (dup2 (fd, STDERR_FILENO), ==, STDERR_FILENO);
+  close (fd);
+  g_setenv ("PAM_WRAPPER_DEBUGLEVEL", "2", TRUE);
+
+  *rv = run_auth (name, driver);
+
+  g_unsetenv ("PAM_WRAPPER_DEBUGLEVEL");
+  fflush (stderr);
+  g_assert_cmpint (dup2 (saved, STDERR_FILENO), ==, STDERR_FILENO);
+  close (saved);
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_assert_no_error (error);
+  g_unlink (path);
+  return text;
+}
+
+/* No secret typed (PIN, PUK, response) in the log, in any spelling */
+static void
+assert_no_secret_logged (Driver     *driver,
+                         const char *log)
+{
+  g_assert_cmpuint (driver->secrets->len, >, 0);
+  for (guint i = 0; i < driver->secrets->len; i++)
+    {
+      const char *secret = g_ptr_array_index (driver->secrets, i);
+      g_autofree char *bare = g_strdup (secret);
+      char *out = bare;
+
+      /* a response code without its spaces (the bytes in hex) */
+      for (const char *in = secret; *in != '\0'; in++)
+        if (g_ascii_isxdigit (*in))
+          *out++ = *in;
+      *out = '\0';
+      if (strstr (log, secret) != NULL || (strlen (bare) >= 6 && strstr (log, bare) != NULL))
+        g_error ("a secret typed at the login screen (“%s”) is in the log:\n%s", secret, log);
+    }
+}
+
+static void
+test_debug_log_no_secrets (CardpinTestFixture *fixture,
+                           gconstpointer       data)
+{
+  /* canaries: a PUK, new PINs and a response code no other test uses */
+  static const Action helpdesk_actions[] = {
+    { ACT_CHOOSE, "1" }, { ACT_RESPONSE }, { ACT_TEXT, "731946" }, { ACT_TEXT, "731946" },
+    { ACT_END, NULL }
+  };
+  static const Action puk_actions[] = {
+    { ACT_CHOOSE, "2" }, { ACT_TEXT, "58203917" }, { ACT_TEXT, "864213" },
+    { ACT_TEXT, "864213" }, { ACT_END, NULL }
+  };
+  g_autoptr(Driver) helpdesk = driver_new (fixture, helpdesk_actions);
+  g_autoptr(Driver) puk = driver_new (fixture, puk_actions);
+  g_autofree char *helpdesk_log = NULL;
+  g_autofree char *puk_log = NULL;
+  int rv;
+
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--admin-key", AES_KEY,
+                                                                    "--puk", "58203917",
+                                                                    NULL });
+  block_again ();
+  helpdesk_log = run_auth_logged ("canary", helpdesk, &rv);
+  dump_log (helpdesk);
+  g_assert_cmpint (rv, ==, PAM_SUCCESS);
+  g_assert_true (log_has (helpdesk, "I:", "PIN unblocked"));
+
+  block_again ();
+  puk_log = run_auth_logged ("canary", puk, &rv);
+  dump_log (puk);
+  g_assert_cmpint (rv, ==, PAM_SUCCESS);
+  g_assert_true (log_has (puk, "I:", "PIN unblocked"));
+  g_assert_cmpint (cardpin_test_yubico_verify (READER0, "864213"), ==, 0);
+
+  /* debug lines were written, by the module and by the helper through it: the check
+   * below would otherwise hold for an empty log */
+  g_assert_nonnull (strstr (helpdesk_log, "SYSLOG(7)"));
+  g_assert_nonnull (strstr (helpdesk_log, "helper result"));
+  g_assert_nonnull (strstr (helpdesk_log, "cardpin-pam-worker: PIN unblocked"));
+  g_assert_nonnull (strstr (puk_log, "cardpin-pam-worker: PIN unblocked"));
+  assert_no_secret_logged (helpdesk, helpdesk_log);
+  assert_no_secret_logged (puk, puk_log);
+}
+
+/* First-use PIN from the documented lines alone (greeter-plugin/pam.d, pam_cardpin(8)):
+ * no first_use line. The auth line reads from the card that its PIN is still the factory
+ * PIN; the account line says PAM_NEW_AUTHTOK_REQD; chauthtok sets a personal PIN without
+ * asking for the current one. */
+static void
+test_first_use_documented_lines (CardpinTestFixture *fixture,
+                                 gconstpointer       data)
+{
+  static const Action actions[] = { { ACT_TEXT, "111111" }, { ACT_TEXT, NEW_PIN },
+                                    { ACT_TEXT, NEW_PIN }, { ACT_END, NULL } };
+  static const Action no_actions[] = { { ACT_END, NULL } };
+
+  /* pam_permit stands in for pam_sss: the second login without a word */
+  first_use_login (fixture, "firstuse-doc", actions, no_actions, 0);
 }
 
 /* The stack-safety matrix: every scenario x the module's place in the stack. The module
@@ -940,6 +1085,9 @@ write_services (void)
                  PAM_PERMIT_PATH);
   write_service ("online", TRANSPARENT, online_args, PAM_PERMIT_PATH);
   write_first_use_service ("firstuse");
+  write_service ("canary", TRANSPARENT, "methods=helpdesk,puk", PAM_PERMIT_PATH);
+  /* the documented lines, pam_permit standing in for pam_sss */
+  write_service ("firstuse-doc", TRANSPARENT, "", PAM_PERMIT_PATH);
   for (guint s = 0; s < G_N_ELEMENTS (scenarios); s++)
     for (guint p = 0; p < G_N_ELEMENTS (places); p++)
       {
@@ -1010,6 +1158,8 @@ main (int    argc,
   ADD ("pamtester-parent-killed", test_pamtester_parent_killed);
   ADD ("online-unreachable", test_online_unreachable);
   ADD ("first-use", test_first_use);
+  ADD ("debug-log-no-secrets", test_debug_log_no_secrets);
+  ADD ("first-use-documented-lines", test_first_use_documented_lines);
   ADD ("stack-safety-matrix", test_matrix);
 #undef ADD
 
