@@ -27,6 +27,10 @@
  * PIN or PUK shows the tries left and what the next failure would do, a success shows
  * a toast and goes back to the card. On a pinpad reader the entries give way to a note:
  * the reader asks for the PINs itself.
+ *
+ * Set Up PIN on a PIV card that may still have its factory PUK asks for the current PUK
+ * and a new PUK twice as well: core verifies both current values before it changes
+ * anything, then changes the PUK and the PIN (cardpin_token_setup()).
  */
 struct _CardpinChangePage
 {
@@ -37,14 +41,20 @@ struct _CardpinChangePage
   GCancellable      *cancellable;
   gboolean           busy;
   gboolean           pinpad;
+  gboolean           with_puk;   /* Set Up PIN replaces the PUK too */
+  gboolean           last_change; /* of a change-limited card: confirmed first */
 
   AdwWindowTitle      *window_title;
   GtkWidget           *back_button;
   AdwPreferencesGroup *intro_group;
   GtkLabel            *notice_label;
+  GtkCheckButton      *last_change_check;
   AdwPreferencesGroup *current_group;
   AdwEntryRow         *current_row;
   CardpinNewPinGroup  *new_group;
+  AdwPreferencesGroup *current_puk_group;
+  AdwEntryRow         *current_puk_row;
+  CardpinNewPinGroup  *new_puk_group;
   GtkLabel            *error_label;
   GtkButton           *submit_button;
   GtkLabel            *submit_label;
@@ -68,8 +78,14 @@ can_submit (CardpinChangePage *self)
 {
   if (self->busy)
     return FALSE;
+  if (self->last_change && !gtk_check_button_get_active (self->last_change_check))
+    return FALSE;
   if (self->pinpad)
     return TRUE;
+  if (self->with_puk &&
+      (cardpin_secure_entry_is_empty (GTK_EDITABLE (self->current_puk_row)) ||
+       !cardpin_new_pin_group_get_valid (self->new_puk_group)))
+    return FALSE;
   return !cardpin_secure_entry_is_empty (GTK_EDITABLE (self->current_row)) &&
          cardpin_new_pin_group_get_valid (self->new_group);
 }
@@ -88,6 +104,8 @@ set_busy (CardpinChangePage *self,
                               self->back_button, GTK_WIDGET (self->current_group),
                               GTK_WIDGET (self->new_group)))
     return;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->current_puk_group), !busy);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->new_puk_group), !busy);
   update_submit (self);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_BUSY]);
 }
@@ -120,6 +138,8 @@ success_text (CardpinChangePage *self)
   switch (self->mode)
     {
     case CARDPIN_CHANGE_MODE_SETUP:
+      if (self->with_puk)
+        return _("Your personal PIN and PUK are set. Keep the PUK in a safe place");
       /* what the card says of its PUK after the set-up */
       if (cardpin_token_get_puk_is_default (self->token) == 1)
         return _("Your personal PIN is set. The card still has its factory PUK: change it too");
@@ -179,14 +199,22 @@ op_done_cb (GObject      *object,
       if (g_error_matches (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PIN) ||
           g_error_matches (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PUK))
         {
-          cardpin_secure_entry_clear (GTK_EDITABLE (self->current_row));
-          gtk_widget_grab_focus (GTK_WIDGET (self->current_row));
+          AdwEntryRow *wrong = self->current_row;
+
+          /* in the set-up, a wrong PUK is the PUK's entry */
+          if (self->with_puk &&
+              g_error_matches (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PUK))
+            wrong = self->current_puk_row;
+          cardpin_secure_entry_clear (GTK_EDITABLE (wrong));
+          gtk_widget_grab_focus (GTK_WIDGET (wrong));
         }
       return;
     }
 
   cardpin_secure_entry_clear (GTK_EDITABLE (self->current_row));
   cardpin_new_pin_group_clear (self->new_group);
+  cardpin_secure_entry_clear (GTK_EDITABLE (self->current_puk_row));
+  cardpin_new_pin_group_clear (self->new_puk_group);
 
   window = gtk_widget_get_ancestor (GTK_WIDGET (self), CARDPIN_TYPE_WINDOW);
   if (window != NULL)
@@ -204,6 +232,8 @@ submit_activated (GtkWidget  *widget,
   CardpinChangePage *self = CARDPIN_CHANGE_PAGE (widget);
   g_autoptr(CardpinSecret) current = NULL;
   g_autoptr(CardpinSecret) new_secret = NULL;
+  g_autoptr(CardpinSecret) current_puk = NULL;
+  g_autoptr(CardpinSecret) new_puk = NULL;
 
   if (!can_submit (self))
     return;
@@ -213,6 +243,12 @@ submit_activated (GtkWidget  *widget,
       current = cardpin_secure_entry_dup_secret (GTK_EDITABLE (self->current_row));
       new_secret = cardpin_new_pin_group_dup_secret (self->new_group);
       g_return_if_fail (new_secret != NULL);
+    }
+  if (self->with_puk)
+    {
+      current_puk = cardpin_secure_entry_dup_secret (GTK_EDITABLE (self->current_puk_row));
+      new_puk = cardpin_new_pin_group_dup_secret (self->new_puk_group);
+      g_return_if_fail (new_puk != NULL);
     }
 
   cardpin_flow_show_error (self->error_label, NULL);
@@ -225,7 +261,7 @@ submit_activated (GtkWidget  *widget,
   switch (self->mode)
     {
     case CARDPIN_CHANGE_MODE_SETUP:
-      cardpin_token_setup_async (self->token, current, new_secret, NULL, NULL,
+      cardpin_token_setup_async (self->token, current, new_secret, current_puk, new_puk,
                                  self->cancellable, op_done_cb, g_object_ref (self));
       break;
     case CARDPIN_CHANGE_MODE_CHANGE_PUK:
@@ -260,6 +296,40 @@ current_changed_cb (CardpinChangePage *self)
   update_submit (self);
 }
 
+/* the new PUK must differ from the current PUK and from the new PIN */
+static void
+current_puk_changed_cb (CardpinChangePage *self)
+{
+  g_autoptr(CardpinSecret) current_puk = NULL;
+
+  current_puk = cardpin_secure_entry_dup_secret (GTK_EDITABLE (self->current_puk_row));
+  cardpin_new_pin_group_set_old_secret (self->new_puk_group, current_puk);
+  update_submit (self);
+}
+
+static void
+new_pin_changed_cb (CardpinChangePage *self)
+{
+  g_autoptr(CardpinSecret) new_pin = NULL;
+
+  if (!self->with_puk)
+    return;
+  new_pin = cardpin_secure_entry_dup_secret (cardpin_new_pin_group_get_new_entry (self->new_group));
+  cardpin_new_pin_group_set_other_secret (self->new_puk_group, new_pin);
+}
+
+static void
+last_change_toggled_cb (CardpinChangePage *self)
+{
+  update_submit (self);
+}
+
+static void
+current_puk_activated_cb (CardpinChangePage *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (cardpin_new_pin_group_get_new_entry (self->new_puk_group)));
+}
+
 static void
 entry_activated_cb (CardpinChangePage *self)
 {
@@ -277,6 +347,9 @@ confirm_activated_cb (CardpinChangePage *self)
 {
   if (can_submit (self))
     gtk_widget_activate_action (GTK_WIDGET (self), "change.submit", NULL);
+  else if (self->with_puk &&
+           cardpin_secure_entry_is_empty (GTK_EDITABLE (self->current_puk_row)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->current_puk_row));
 }
 
 static void
@@ -284,11 +357,11 @@ setup_mode (CardpinChangePage *self)
 {
   gboolean initialized = cardpin_token_get_pin_state (self->token) !=
                          CARDPIN_PIN_STATE_NOT_INITIALIZED;
-  g_autofree char *limit_model = NULL;
+  g_autofree char *limit_text = NULL;
   g_autoptr(GString) notice = g_string_new (NULL);
   const char *label = cardpin_token_get_label (self->token);
   const char *title, *intro, *current_title, *button;
-  guint max_changes = 0;
+  guint remaining = 0;
 
   switch (self->mode)
     {
@@ -348,27 +421,59 @@ setup_mode (CardpinChangePage *self)
   /* the reader asks for the PINs itself */
   self->pinpad = cardpin_token_has_pinpad (self->token) &&
                  self->mode != CARDPIN_CHANGE_MODE_CHANGE_PUK;
+
+  /* first use of a PIV card: its PUK is personalised in the same step, unless the card
+   * says its PUK is no longer the factory one */
+  self->with_puk = self->mode == CARDPIN_CHANGE_MODE_SETUP && initialized && !self->pinpad &&
+                   cardpin_token_is_piv (self->token) &&
+                   cardpin_token_get_puk_tries_left (self->token) != 0 &&
+                   cardpin_token_get_puk_is_default (self->token) != 0;
+  if (self->with_puk)
+    {
+      cardpin_new_pin_group_setup (self->new_puk_group, self->token, TRUE);
+      /* mnemonics of their own: the PIN's entries have N and o */
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (cardpin_new_pin_group_get_new_entry (self->new_puk_group)),
+                                     _("Ne_w PUK"));
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (cardpin_new_pin_group_get_confirm_entry (self->new_puk_group)),
+                                     _("Con_firm New PUK"));
+      adw_preferences_group_set_description (self->current_puk_group,
+                                             _("The PUK unblocks your PIN if it is ever "
+                                               "blocked. Type the PUK from your card "
+                                               "letter, then choose your own. Nothing is "
+                                               "changed unless both current values are "
+                                               "right."));
+      g_signal_connect_object (cardpin_new_pin_group_get_new_entry (self->new_group),
+                               "changed", G_CALLBACK (new_pin_changed_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (cardpin_new_pin_group_get_confirm_entry (self->new_puk_group),
+                               "entry-activated", G_CALLBACK (confirm_activated_cb), self,
+                               G_CONNECT_SWAPPED);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->current_puk_group), self->with_puk);
+  gtk_widget_set_visible (GTK_WIDGET (self->new_puk_group), self->with_puk);
   if (self->pinpad)
     g_string_append (notice,
                      _("Your card reader has a keypad. Press the button below, then type "
                        "the current and the new PIN on the reader’s keypad when it asks."));
 
+  /* a change-limited card: core's words with the changes remaining; the last one (or
+   * one after the last, as far as this computer knows) is confirmed first */
   if ((self->mode == CARDPIN_CHANGE_MODE_CHANGE_PIN ||
-       self->mode == CARDPIN_CHANGE_MODE_SETUP) &&
-      cardpin_token_lookup_change_limit (self->token, NULL, &max_changes, &limit_model))
+       (self->mode == CARDPIN_CHANGE_MODE_SETUP && initialized)) &&
+      (limit_text = cardpin_token_explain_change_limit (self->token, NULL)) != NULL)
     {
       if (notice->len > 0)
         g_string_append (notice, "\n\n");
-      g_string_append_printf (notice,
-                              g_dngettext (GETTEXT_PACKAGE,
-                                           "Careful: this card model (%s) allows its PIN "
-                                           "to be changed only %u time in its life. Choose "
-                                           "a PIN you can keep.",
-                                           "Careful: this card model (%s) allows its PIN "
-                                           "to be changed only %u times in its life. "
-                                           "Choose a PIN you can keep.", max_changes),
-                              limit_model, max_changes);
+      g_string_append (notice, limit_text);
+      guint max_changes = 0;
+
+      /* no serial, no count: a model that allows one change is at its last one */
+      if (!cardpin_token_get_changes_remaining (self->token, NULL, NULL, &remaining) &&
+          cardpin_token_lookup_change_limit (self->token, NULL, &max_changes, NULL))
+        remaining = max_changes;
+      self->last_change = remaining <= 1;
     }
+  gtk_widget_set_visible (GTK_WIDGET (self->last_change_check), self->last_change);
 
   gtk_label_set_text (self->notice_label, notice->str);
   gtk_widget_set_visible (GTK_WIDGET (self->notice_label), notice->len > 0);
@@ -505,16 +610,45 @@ cardpin_change_page_class_init (CardpinChangePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, back_button);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, intro_group);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, notice_label);
+  gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, last_change_check);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, current_group);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, current_row);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, new_group);
+  gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, current_puk_group);
+  gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, current_puk_row);
+  gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, new_puk_group);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, error_label);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, submit_button);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, submit_label);
   gtk_widget_class_bind_template_child (widget_class, CardpinChangePage, spinner);
   gtk_widget_class_bind_template_callback (widget_class, current_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, entry_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, current_puk_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, last_change_toggled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, current_puk_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, valid_changed_cb);
+}
+
+/* GTK 4.8 names a check button by its label with the mnemonic's underline: name it
+ * its visible text */
+static void
+name_by_visible_text (GtkCheckButton *check)
+{
+  const char *label = gtk_check_button_get_label (check);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (const char *c = label; c != NULL && *c != '\0'; c++)
+    {
+      if (*c == '_')
+        {
+          if (c[1] != '_')
+            continue;
+          c++;
+        }
+      g_string_append_c (text, *c);
+    }
+  gtk_accessible_update_property (GTK_ACCESSIBLE (check), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  text->str, -1);
 }
 
 static void
@@ -522,7 +656,13 @@ cardpin_change_page_init (CardpinChangePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  name_by_visible_text (self->last_change_check);
+
   cardpin_secure_entry_init (GTK_EDITABLE (self->current_row));
+  cardpin_secure_entry_init (GTK_EDITABLE (self->current_puk_row));
+  gtk_accessible_update_relation (GTK_ACCESSIBLE (self->last_change_check),
+                                  GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, self->notice_label, NULL,
+                                  -1);
   gtk_accessible_update_relation (GTK_ACCESSIBLE (self->submit_button),
                                   GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, self->error_label, NULL,
                                   -1);

@@ -197,16 +197,12 @@ find_token (Options         *options,
 static void
 warn_change_limited (CardpinToken *token)
 {
-  g_autofree char *description = NULL;
-  guint max = 0;
+  /* core's words, the same the app shows, with the changes remaining */
+  g_autofree char *warning = cardpin_token_explain_change_limit (token, NULL);
 
-  if (cardpin_token_lookup_change_limit (token, NULL, &max, &description))
-    g_printerr (g_dngettext (GETTEXT_PACKAGE,
-                             "Warning: this card model (%s) allows its PIN to be changed "
-                             "only %u time.\n",
-                             "Warning: this card model (%s) allows its PIN to be changed "
-                             "only %u times.\n", max),
-                description, max);
+  if (warning != NULL)
+    /* Translators: %s is a sentence on how often the card's PIN can still be changed */
+    g_printerr (_("Warning: %s\n"), warning);
 }
 
 /* change and change-puk: one command, two kinds of secret */

@@ -53,8 +53,10 @@ add_row (CardpinDetailsPage  *self,
 static char *
 tries_text (int tries_left)
 {
+  /* PKCS#11 tokens and PIV management keys have no retry counter that standard
+   * commands read: say so rather than "Unknown" */
   if (tries_left < 0)
-    return g_strdup (_("Unknown"));
+    return g_strdup (_("Not reported by the card"));
   if (tries_left == 0)
     return g_strdup (_("Blocked"));
   return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d try left", "%d tries left",
@@ -103,6 +105,7 @@ update (CardpinDetailsPage *self)
   CardpinToken *token = self->token;
   const char *label = cardpin_token_get_label (token);
   const char *reader = cardpin_token_get_reader (token);
+  const char *manufacturer, *module;
 
   for (guint i = 0; i < self->rows->len; i++)
     {
@@ -124,11 +127,19 @@ update (CardpinDetailsPage *self)
                                    : _("None (software token)")));
   add_row (self, self->card_group, cardpin_value_row_new (_("ATR"), cardpin_token_get_atr (token)));
   add_row (self, self->card_group, cardpin_value_row_new (_("Serial Number"), cardpin_token_get_serial (token)));
+  /* a PIV card read over PC/SC alone names no manufacturer and needs no module: say so
+   * rather than "Unknown" */
+  manufacturer = cardpin_token_get_manufacturer (token);
+  module = cardpin_token_get_module_name (token);
   add_row (self, self->card_group,
-           cardpin_value_row_new (_("Manufacturer"), cardpin_token_get_manufacturer (token)));
+           cardpin_value_row_new (_("Manufacturer"),
+                                  manufacturer != NULL && *manufacturer != '\0' ? manufacturer
+                                  : _("Not reported by the card")));
   add_row (self, self->card_group, cardpin_value_row_new (_("Model"), cardpin_token_get_model (token)));
   add_row (self, self->card_group,
-           cardpin_value_row_new (_("PKCS#11 Module"), cardpin_token_get_module_name (token)));
+           cardpin_value_row_new (_("PKCS#11 Module"),
+                                  module != NULL && *module != '\0' ? module
+                                  : _("None: cardpin reads this card directly")));
 
   if (cardpin_token_is_piv (token))
     {
@@ -172,7 +183,7 @@ update (CardpinDetailsPage *self)
         _("Security Officer PIN"), _("Administrator"), _("PIN"),
         _("Sets up the token and sets a new PIN when it is blocked"),
         _("The security officer"),
-        _("Nobody"),
+        _("Nobody: when it is blocked, the token must be initialized again, which erases it"),
         -1,
       };
 

@@ -10,12 +10,17 @@
 #                                           prints its URL once it answers
 #   demo-service.sh stop DIR                SIGTERM, waits for it
 #
+# Environment: CARDPIN_DEMO_PORT (default 18443), CARDPIN_DEMO_QUOTA_CARD (unblocks per
+# card and day, default 10), CARDPIN_UNBLOCKD and CARDPIN_HELPDESK (the programs, default
+# those in _build).
+#
 # Everything lives in DIR. The demo password is in DIR/demo-password (demo only).
 set -euo pipefail
 
 build="$(cd "$(dirname "$0")/.." && pwd)/_build"
-unblockd="$build/server/cardpin-unblockd"
-helpdesk="$build/server/cardpin-helpdesk"
+# the tests (tests/ui/test-online.py) name the built programs; the demo uses _build's
+unblockd="${CARDPIN_UNBLOCKD:-$build/server/cardpin-unblockd}"
+helpdesk="${CARDPIN_HELPDESK:-$build/server/cardpin-helpdesk}"
 module=/usr/lib/softhsm/libsofthsm2.so
 pam_modules=$(pkg-config --variable=modules pam_wrapper)
 pam_wrapper="$(dirname "$pam_modules")/libpam_wrapper.so"
@@ -75,7 +80,7 @@ token-label=cardpin-demo
 token-pin-file=$dir/token-pin
 master-key-label=cardpin-demo-master
 pam-service=cardpin-demo
-quota-card-per-day=10
+quota-card-per-day=${CARDPIN_DEMO_QUOTA_CARD:-10}
 quota-user-per-day=10
 EOC
   "$helpdesk" --config unblockd.conf master-key create >/dev/null 2>&1 || true

@@ -15,7 +15,7 @@
  * @puk_tries_left: PUK tries left, or -1 when unknown
  *
  * Says in a few translated words how the PIN stands: "PIN OK", "2 tries left",
- * "Final try", "PIN blocked", ...
+ * "Last try", "Blocked", "Must be changed", ...
  *
  * Returns: (transfer full): the text
  */
@@ -31,7 +31,7 @@ cardpin_pin_state_words (CardpinPinState pin_state,
 
     case CARDPIN_PIN_STATE_COUNT_LOW:
       if (pin_tries_left == 1)
-        return g_strdup (_("Final try"));
+        return g_strdup (_("Last try"));
       if (pin_tries_left > 1)
         return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                              "%d try left", "%d tries left",
@@ -40,15 +40,15 @@ cardpin_pin_state_words (CardpinPinState pin_state,
       return g_strdup (_("Wrong PIN entered before"));
 
     case CARDPIN_PIN_STATE_FINAL_TRY:
-      return g_strdup (_("Final try"));
+      return g_strdup (_("Last try"));
 
     case CARDPIN_PIN_STATE_LOCKED:
       if (puk_tries_left == 0)
         return g_strdup (_("PIN and PUK blocked"));
-      return g_strdup (_("PIN blocked"));
+      return g_strdup (_("Blocked"));
 
     case CARDPIN_PIN_STATE_MUST_CHANGE:
-      return g_strdup (_("PIN must be changed"));
+      return g_strdup (_("Must be changed"));
 
     case CARDPIN_PIN_STATE_NOT_INITIALIZED:
       return g_strdup (_("No PIN set"));
@@ -86,7 +86,7 @@ cardpin_pin_state_explain (CardpinPinState pin_state,
       return g_strdup (_("PIN OK"));
     case CARDPIN_PIN_STATE_COUNT_LOW:
       if (left == 1)
-        return g_strdup (_("Final try: one more wrong PIN blocks the card"));
+        return g_strdup (_("Last try: one more wrong PIN blocks the card"));
       if (left > 0)
         return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                              "Wrong PIN entered: %d try left",
@@ -94,7 +94,7 @@ cardpin_pin_state_explain (CardpinPinState pin_state,
                                 left);
       return g_strdup (_("Wrong PIN entered: few tries left"));
     case CARDPIN_PIN_STATE_FINAL_TRY:
-      return g_strdup (_("Final try: one more wrong PIN blocks the card"));
+      return g_strdup (_("Last try: one more wrong PIN blocks the card"));
     case CARDPIN_PIN_STATE_LOCKED:
       if (puk_tries_left == 0)
         return g_strdup (_("PIN blocked, PUK blocked too: ask your administrator"));

@@ -188,6 +188,7 @@ typedef struct {
   CardpinPolicy      *pin_policy;  /* what a new PIN / PUK must follow; read in the */
   CardpinPolicy      *puk_policy;  /* caller's thread, when the operation sets one */
   CardpinTokenInfo   *info;       /* the status read after the operation */
+  char               *count_serial; /* a change-limited card's serial: count a success */
 } Op;
 
 static void
@@ -202,6 +203,7 @@ op_free (Op *op)
   g_clear_object (&op->pin_policy);
   g_clear_object (&op->puk_policy);
   g_free (op->reader);
+  g_free (op->count_serial);
   g_free (op);
 }
 
@@ -234,6 +236,12 @@ op_new (CardpinToken        *self,
   op->min_pin_length = self->min_pin_length;
   op->max_pin_length = self->max_pin_length;
   op->not_initialized = self->pin_state == CARDPIN_PIN_STATE_NOT_INITIALIZED;
+  /* the PIN of a change-limited card is changed (the set-up of a card that has a PIN
+   * changes it too): count it once done, as the card does */
+  if ((kind == OP_CHANGE_PIN || (kind == OP_SETUP && !op->not_initialized)) &&
+      self->serial != NULL && *self->serial != '\0' &&
+      cardpin_token_lookup_change_limit (self, NULL, NULL, NULL))
+    op->count_serial = g_strdup (self->serial);
   if (kind != OP_VERIFY)
     {
       op->pin_policy = cardpin_token_get_pin_policy (self, NULL);
@@ -367,6 +375,8 @@ op_run (Op            *op,
     return FALSE;
 
   ok = op_run_route (op, cancellable, &local_error);
+  if (ok && op->count_serial != NULL)
+    _cardpin_token_count_pin_change (op->count_serial);
 
   /* the status after the operation: exact tries for the error and the properties */
   op->info = read_info (op->modules, op->module_index, op->slot, op->reader, FALSE, NULL,

@@ -93,6 +93,8 @@ const char       *_cardpin_token_get_key       (CardpinToken        *self);
 void              _cardpin_token_set_p11_paths (CardpinToken        *self,
                                                 const char * const  *paths);
 /* Reads the token's status without applying it; safe from any thread. */
+/* one successful PIN change of a change-limited card (cardpin-token-changes.c) */
+void              _cardpin_token_count_pin_change (const char        *serial);
 CardpinTokenInfo *_cardpin_token_read          (CardpinToken        *self,
                                                 gboolean             strict,
                                                 GCancellable        *cancellable,

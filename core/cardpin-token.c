@@ -9,7 +9,6 @@
 #include <glib/gi18n-lib.h>
 #include <p11-kit/p11-kit.h>
 
-#include "cardpin-atr-db.h"
 #include "cardpin-enums.h"
 #include "cardpin-error.h"
 #include "cardpin-p11.h"
@@ -620,48 +619,5 @@ cardpin_token_is_factory_puk (CardpinToken        *self,
   return self->is_piv && puk != NULL &&
          cardpin_secret_equal_bytes (puk, (const guint8 *) CARDPIN_PIV_FACTORY_PUK,
                                      strlen (CARDPIN_PIV_FACTORY_PUK));
-}
-
-/**
- * cardpin_token_lookup_change_limit:
- * @self: a token
- * @atr_db_path: (nullable): a data file, %NULL for the list built into core
- * @max_changes: (out) (optional): how many changes the model allows
- * @description: (out) (optional) (transfer full): the model's description
- *
- * Returns: whether the card is a model known to allow only a few PIN changes: warn
- *   before changing its PIN
- */
-gboolean
-cardpin_token_lookup_change_limit (CardpinToken  *self,
-                                   const char    *atr_db_path,
-                                   guint         *max_changes,
-                                   char         **description)
-{
-  g_autoptr(CardpinAtrDb) db = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *desc = NULL;
-  guint max = 0;
-
-  g_return_val_if_fail (CARDPIN_IS_TOKEN (self), FALSE);
-
-  if (self->atr == NULL)
-    return FALSE;
-
-  db = atr_db_path ? cardpin_atr_db_new_from_file (atr_db_path, &error)
-                   : cardpin_atr_db_new_default (&error);
-  if (db == NULL)
-    {
-      g_debug ("Change-limited card list: %s", error->message);
-      return FALSE;
-    }
-  if (!cardpin_atr_db_lookup (db, self->atr, &max, &desc))
-    return FALSE;
-
-  if (max_changes != NULL)
-    *max_changes = max;
-  if (description != NULL)
-    *description = g_strdup (desc);
-  return TRUE;
 }
 

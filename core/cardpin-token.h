@@ -195,5 +195,16 @@ gboolean         cardpin_token_lookup_change_limit (CardpinToken         *self,
                                                     const char           *atr_db_path,
                                                     guint                *max_changes,
                                                     char                **description);
+/* How many PIN changes remain as far as this computer knows (the model's limit less the
+ * changes cardpin made here: at most what the card allows); %FALSE when the card is not
+ * change-limited or has no serial. */
+gboolean         cardpin_token_get_changes_remaining (CardpinToken       *self,
+                                                    const char           *atr_db_path,
+                                                    guint                *max_changes,
+                                                    guint                *remaining);
+/* The warning every front end shows before a PIN change of a change-limited card, with
+ * the changes remaining; %NULL when the card is not change-limited. */
+char            *cardpin_token_explain_change_limit (CardpinToken        *self,
+                                                    const char           *atr_db_path) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -140,6 +140,35 @@ cardpin_pam_check_auth (GPtrArray        *cards,
 }
 
 /**
+ * cardpin_pam_check_account:
+ * @cards: (element-type CardpinPamCard): what cardpin_pam_check_cards() read
+ * @result: (out): the result of the account step when this settles it
+ *
+ * Settles the account step when there is no card, or when the first card is a PIV card
+ * that says whether its PIN is the factory PIN (then the PIN just typed needs no
+ * comparison): %CARDPIN_PAM_RESULT_NEW_AUTHTOK_REQD or %CARDPIN_PAM_RESULT_IGNORE.
+ *
+ * Returns: %FALSE when the card cannot say so: the worker compares the PIN or asks
+ *   PKCS#11
+ */
+gboolean
+cardpin_pam_check_account (GPtrArray        *cards,
+                           CardpinPamResult *result)
+{
+  CardpinPamCard *card;
+
+  *result = CARDPIN_PAM_RESULT_IGNORE;
+  if (cards->len == 0)
+    return TRUE;
+  card = g_ptr_array_index (cards, 0);
+  if (!card->is_piv || card->pin_tries_left < 0 || card->pin_is_default < 0)
+    return FALSE;
+  if (card->pin_is_default == 1)
+    *result = CARDPIN_PAM_RESULT_NEW_AUTHTOK_REQD;
+  return TRUE;
+}
+
+/**
  * cardpin_pam_check_first_use:
  * @card: the card logged in with
  * @authtok: (nullable): the PIN just logged in with (the PAM_AUTHTOK item)

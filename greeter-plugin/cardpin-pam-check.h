@@ -29,6 +29,8 @@ typedef struct {
 GPtrArray        *cardpin_pam_check_cards      (void) G_GNUC_WARN_UNUSED_RESULT;
 gboolean          cardpin_pam_check_auth       (GPtrArray            *cards,
                                                 CardpinPamResult     *result);
+gboolean          cardpin_pam_check_account    (GPtrArray            *cards,
+                                                CardpinPamResult     *result);
 gboolean          cardpin_pam_check_first_use  (const CardpinPamCard *card,
                                                 const CardpinSecret  *authtok,
                                                 CardpinPamResult     *result);

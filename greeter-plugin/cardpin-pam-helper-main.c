@@ -6,9 +6,9 @@
  *
  * It runs in front of every smart-card login, so it is lean: it reads the cards' PIN
  * counters over PC/SC (cardpin-pam-check.c) and, for a healthy card or no card, says
- * so and exits, with no PKCS#11 module, no settings and no TLS stack loaded. Anything
- * else (a blocked card, a card PC/SC alone cannot read, the account and password steps)
- * it hands over by exec to cardpin-pam-worker, installed beside it, with the same
+ * so and exits, with no PKCS#11 module, no settings and no TLS stack loaded; so does the
+ * account step when the card says whether its PIN is the factory PIN. Anything else (a
+ * blocked card, a card PC/SC alone cannot read, the password step) it hands over by exec to cardpin-pam-worker, installed beside it, with the same
  * arguments and socket.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -91,6 +91,23 @@ main (int    argc,
       if (cardpin_pam_check_auth (cards, &result))
         {
           g_debug ("auth: %u card(s), nothing to do (result %d)", cards->len, result);
+          return send_result (result);
+        }
+    }
+
+  if (g_strcmp0 (mode, "account") == 0)
+    {
+      cards = cardpin_pam_check_cards ();
+      if (cardpin_pam_check_account (cards, &result))
+        {
+          CardpinPamFrame frame = { 0 };
+
+          /* the PIN just typed is not needed: read and wiped unused */
+          if (cardpin_pam_frame_recv (CARDPIN_PAM_HELPER_FD, &frame, 5000) != 0 ||
+              frame.type != CARDPIN_PAM_FRAME_AUTHTOK)
+            g_debug ("account: no PIN frame from pam_cardpin.so");
+          cardpin_pam_frame_wipe (&frame);
+          g_debug ("account: %u card(s), result %d", cards->len, result);
           return send_result (result);
         }
     }

@@ -28,14 +28,14 @@ test_words (void)
   assert_text (CARDPIN_PIN_STATE_COUNT_LOW, 7, -1, "7 tries left");
   /* PKCS#11 flags only: tries unknown */
   assert_text (CARDPIN_PIN_STATE_COUNT_LOW, -1, -1, "Wrong PIN entered before");
-  /* a counter of one is the final try whatever the flags say */
-  assert_text (CARDPIN_PIN_STATE_COUNT_LOW, 1, 3, "Final try");
-  assert_text (CARDPIN_PIN_STATE_FINAL_TRY, 1, 3, "Final try");
-  assert_text (CARDPIN_PIN_STATE_FINAL_TRY, -1, -1, "Final try");
-  assert_text (CARDPIN_PIN_STATE_LOCKED, 0, 3, "PIN blocked");
-  assert_text (CARDPIN_PIN_STATE_LOCKED, 0, -1, "PIN blocked");
+  /* a counter of one is the last try whatever the flags say */
+  assert_text (CARDPIN_PIN_STATE_COUNT_LOW, 1, 3, "Last try");
+  assert_text (CARDPIN_PIN_STATE_FINAL_TRY, 1, 3, "Last try");
+  assert_text (CARDPIN_PIN_STATE_FINAL_TRY, -1, -1, "Last try");
+  assert_text (CARDPIN_PIN_STATE_LOCKED, 0, 3, "Blocked");
+  assert_text (CARDPIN_PIN_STATE_LOCKED, 0, -1, "Blocked");
   assert_text (CARDPIN_PIN_STATE_LOCKED, 0, 0, "PIN and PUK blocked");
-  assert_text (CARDPIN_PIN_STATE_MUST_CHANGE, 3, 3, "PIN must be changed");
+  assert_text (CARDPIN_PIN_STATE_MUST_CHANGE, 3, 3, "Must be changed");
   assert_text (CARDPIN_PIN_STATE_NOT_INITIALIZED, -1, -1, "No PIN set");
   assert_text ((CardpinPinState) 99, 3, 3, "Unknown state");
 }
@@ -59,9 +59,9 @@ test_explained (void)
   assert_explained (CARDPIN_PIN_STATE_OK, -1, -1, "PIN OK");
   assert_explained (CARDPIN_PIN_STATE_COUNT_LOW, 2, 3, "Wrong PIN entered: 2 tries left");
   assert_explained (CARDPIN_PIN_STATE_COUNT_LOW, 1, 3,
-                    "Final try: one more wrong PIN blocks the card");
+                    "Last try: one more wrong PIN blocks the card");
   assert_explained (CARDPIN_PIN_STATE_FINAL_TRY, -1, -1,
-                    "Final try: one more wrong PIN blocks the card");
+                    "Last try: one more wrong PIN blocks the card");
   assert_explained (CARDPIN_PIN_STATE_LOCKED, 0, 3,
                     "PIN blocked: unblock it with the PUK or your administrator");
   assert_explained (CARDPIN_PIN_STATE_LOCKED, 0, 0,

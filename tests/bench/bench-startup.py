@@ -24,7 +24,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'ui'))
 import cardpinui  # noqa: E402
 
-STATE = re.compile(r'^(PIN OK|Final try|\d+ tr(y|ies) left|PIN blocked|PIN must be changed|'
+STATE = re.compile(r'^(PIN OK|Last try|\d+ tr(y|ies) left|Blocked|Must be changed|'
                    r'No PIN set|PIN and PUK blocked)')
 GOAL_MS = 400
 

@@ -408,7 +408,8 @@ test_change_limited (CardpinTestFixture *fixture,
   g_autoptr(CardpinSecret) pin2 = secret ("80421596");
   g_autoptr(GError) error = NULL;
   g_autofree char *description = NULL;
-  guint max = 0;
+  g_autofree char *explained = NULL;
+  guint max = 0, remaining = 0;
 
   /* the list built into core */
   cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--pin-change-limit", "1", "--atr",
@@ -418,13 +419,33 @@ test_change_limited (CardpinTestFixture *fixture,
   g_assert_true (cardpin_token_lookup_change_limit (token, NULL, &max, &description));
   g_assert_cmpuint (max, ==, 1);
   g_assert_nonnull (description);
+  /* nothing counted yet on this computer: the one change remains, and it is the last */
+  max = 0;
+  g_assert_true (cardpin_token_get_changes_remaining (token, NULL, &max, &remaining));
+  g_assert_cmpuint (max, ==, 1);
+  g_assert_cmpuint (remaining, ==, 1);
+  explained = cardpin_token_explain_change_limit (token, NULL);
+  g_assert_nonnull (strstr (explained, "this is the last change"));
+  g_clear_pointer (&explained, g_free);
+
+  /* a refused change is not counted */
+  g_assert_false (cardpin_token_change_pin (token, pin2, pin1, NULL, &error));
+  g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_WRONG_PIN);
+  g_clear_error (&error);
+  g_assert_true (cardpin_token_get_changes_remaining (token, NULL, NULL, &remaining));
+  g_assert_cmpuint (remaining, ==, 1);
 
   g_assert_true (cardpin_token_change_pin (token, pin0, pin1, NULL, &error));
   g_assert_no_error (error);
+  /* counted after the card took it */
+  g_assert_true (cardpin_token_get_changes_remaining (token, NULL, NULL, &remaining));
+  g_assert_cmpuint (remaining, ==, 0);
+  explained = cardpin_token_explain_change_limit (token, NULL);
+  g_assert_nonnull (strstr (explained, "no change remains"));
   g_assert_false (cardpin_token_change_pin (token, pin1, pin2, NULL, &error));
   g_assert_error (error, CARDPIN_ERROR, CARDPIN_ERROR_PIN_CHANGE_LIMITED);
   g_clear_error (&error);
-  /* nothing changed, no try spent */
+  /* nothing changed, no try spent (the wrong PIN before cost one, the change reset it) */
   g_assert_cmpint (cardpin_token_get_pin_tries_left (token), ==, 3);
   g_assert_true (cardpin_token_verify_pin (token, pin1, NULL, &error));
   g_assert_no_error (error);

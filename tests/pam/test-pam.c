@@ -797,7 +797,8 @@ first_use_login (CardpinTestFixture *fixture,
   while (actions[n_actions].act != ACT_END)
     n_actions++;
 
-  cardpin_test_fixture_insert (fixture, 0, NULL);
+  if (fixture->cards[0] == NULL)
+    cardpin_test_fixture_insert (fixture, 0, NULL);
   perr = _pamtest_conv (service, "cardpin-test-user", driver_conv, driver, tests,
                         G_N_ELEMENTS (tests), NULL);
   dump_log (driver);
@@ -941,6 +942,15 @@ test_first_use_documented_lines (CardpinTestFixture *fixture,
   static const Action actions[] = { { ACT_TEXT, "111111" }, { ACT_TEXT, NEW_PIN },
                                     { ACT_TEXT, NEW_PIN }, { ACT_END, NULL } };
   static const Action no_actions[] = { { ACT_END, NULL } };
+  g_autoptr(Driver) account_driver = driver_new (fixture, no_actions);
+  struct pam_testcase account[] = { pam_test (PAMTEST_ACCOUNT, PAM_NEW_AUTHTOK_REQD) };
+
+  /* the account step alone (no auth step before it) asks the card itself */
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  g_assert_cmpint (_pamtest_conv ("firstuse-doc", "cardpin-test-user", driver_conv,
+                                  account_driver, account, G_N_ELEMENTS (account), NULL),
+                   ==, PAMTEST_ERR_OK);
+  g_assert_cmpuint (account_driver->log->len, ==, 0);
 
   /* pam_permit stands in for pam_sss: the second login without a word */
   first_use_login (fixture, "firstuse-doc", actions, no_actions, 0);

@@ -431,6 +431,8 @@ cardpin_test_stack_new (guint    n_readers,
   /* OpenSC keeps a file cache under the home directory: keep tests apart */
   g_setenv ("HOME", home, TRUE);
   g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+  /* core counts the PIN changes of change-limited cards under the state directory */
+  g_setenv ("XDG_STATE_HOME", cache, TRUE);
 
   stack->base_port = pick_ports (n_entries * 2);
   if (stack->base_port == 0)

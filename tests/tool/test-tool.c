@@ -393,9 +393,19 @@ test_tool_change_limited_warning (CardpinTestFixture *fixture,
                                                   "3", "--new-pin-fd", "4", NULL },
                          "123456\n", "739154\n", NULL, &err), ==, 0);
   g_test_message ("%s", err);
-  g_assert_nonnull (strstr (err, "Warning: this card model (cardpin virtual card, "
+  /* core's words (cardpin_token_explain_change_limit), with what remains before */
+  g_assert_nonnull (strstr (err, "Warning: This card model (cardpin virtual card, "
                                  "change-limited test model) allows its PIN to be changed "
-                                 "only 1 time."));
+                                 "only 1 time. As far as this computer knows, this is the "
+                                 "last change"));
+  g_clear_pointer (&err, g_free);
+
+  /* the change was counted: the next attempt says none remains (the card refuses) */
+  g_assert_cmpint (tool ((const char * const[]) { "change", "--reader", READER0, "--pin-fd",
+                                                  "3", "--new-pin-fd", "4", NULL },
+                         "739154\n", "80421596\n", NULL, &err), !=, 0);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "As far as this computer knows, no change remains"));
 }
 
 /* Starts `unblock --challenge` on a blocked card in reader 0 with the admin key AES_KEY

@@ -130,12 +130,25 @@ class Desktop:
         os.close(r)
         os.environ['DISPLAY'] = ':' + number.decode().strip()
 
-        dbus = subprocess.Popen(['dbus-daemon', '--session', '--nofork', '--nopidfile',
-                                 '--print-address=1'], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=self.log,
-                                preexec_fn=_die_with_parent)
-        self.procs.append(dbus)
-        os.environ['DBUS_SESSION_BUS_ADDRESS'] = dbus.stdout.readline().decode().strip()
+        if os.environ.get('CARDPIN_UI_SESSION_BUS') == 'inherit':
+            # the private session bus the test runs in (tests/online/keyring-session.sh:
+            # a real Secret Service on it), never the user's
+            if 'DBUS_SESSION_BUS_ADDRESS' not in os.environ:
+                raise RuntimeError('CARDPIN_UI_SESSION_BUS=inherit without a session bus')
+            # the bus was started before this X server: the accessibility bus and its
+            # registry (which synthesizes the input) are activated on it and need it
+            subprocess.run(['gdbus', 'call', '--session', '--dest', 'org.freedesktop.DBus',
+                            '--object-path', '/org/freedesktop/DBus', '--method',
+                            'org.freedesktop.DBus.UpdateActivationEnvironment',
+                            "{'DISPLAY': '%s'}" % os.environ['DISPLAY']],
+                           check=True, stdout=subprocess.DEVNULL, stderr=self.log)
+        else:
+            dbus = subprocess.Popen(['dbus-daemon', '--session', '--nofork', '--nopidfile',
+                                     '--print-address=1'], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=self.log,
+                                    preexec_fn=_die_with_parent)
+            self.procs.append(dbus)
+            os.environ['DBUS_SESSION_BUS_ADDRESS'] = dbus.stdout.readline().decode().strip()
 
         # a fresh desktop session: own runtime dir, settings in memory, no portal, X11
         runtime = os.path.join(self.tmp, 'runtime')
@@ -333,6 +346,13 @@ class Card:
         """yubico-piv-tool -a verify-pin: True when the card takes @pin (a test PIN)."""
         r = subprocess.run(['yubico-piv-tool', '-r', self.reader, '-a', 'verify-pin',
                             '-P', pin], capture_output=True, text=True)
+        return r.returncode == 0
+
+    def yubico_unblock(self, puk, new_pin):
+        """yubico-piv-tool -a unblock-pin: True when the card takes @puk (a test PUK) and
+        sets @new_pin."""
+        r = subprocess.run(['yubico-piv-tool', '-r', self.reader, '-a', 'unblock-pin',
+                            '-P', puk, '-N', new_pin], capture_output=True, text=True)
         return r.returncode == 0
 
     def close(self):
@@ -670,6 +690,15 @@ class App:
         time.sleep(0.1)
         return entry
 
+    def back(self):
+        """Goes back one page, as the Back button or Alt+Left does (the window's
+        win.back action)."""
+        frame = self.window()
+        action = frame.queryAction()
+        names = [action.getName(i) for i in range(action.nActions)]
+        check('win.back' in names, 'the window has a back action')
+        action.doAction(names.index('win.back'))
+
     def open_row(self, name, root=None):
         """Clicks the list row @name (a card, an action on the card page)."""
         row = self.find('list item', name, root)
@@ -759,7 +788,8 @@ def run(main):
     """Runs @main(desktop) with a fresh desktop; prints the plan and diagnostics."""
     desktop = None
     status = 0
-    context = {'apps': [], 'cards': []}
+    # 'cleanup': callables run at the end, whatever happened (services a test started)
+    context = {'apps': [], 'cards': [], 'cleanup': []}
     try:
         desktop = Desktop()
         main(desktop, context)
@@ -788,6 +818,11 @@ def run(main):
         app.close()
     for card in context['cards']:
         card.close()
+    for func in reversed(context['cleanup']):
+        try:
+            func()
+        except Exception as e:
+            diag('cleanup failed: %r' % e)
     if desktop is not None:
         desktop.close()
     print('1..%d' % tap.n, flush=True)

@@ -29,7 +29,8 @@ def main(desktop, ctx):
     app = App(desktop)
     ctx['apps'].append(app)
     row = app.find('list item', 'Grace Hopper', what='the blocked card is listed')
-    app.wait_text(re.compile(r'[Bb]locked'), 'the list says the PIN is blocked', root=row)
+    # the core's words (issue 8 item 1)
+    app.wait_text(re.compile(r'^Blocked$'), 'the list says "Blocked"', root=row)
     app.click(row)
     app.wait_text(re.compile(r'[Bb]locked'), 'the card page says the PIN is blocked')
     ok(not app.nodes('list item', 'Change PIN'),
