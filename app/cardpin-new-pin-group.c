@@ -50,34 +50,13 @@ enum {
 
 static GParamSpec *props[N_PROPS];
 
-/* the length part of the rule: "Use exactly 8 digits.", "Use 6 to 8 digits." */
-static char *
-length_text (guint    min,
-             guint    max,
-             gboolean digits)
-{
-  if (min == max && digits)
-    /* Translators: the length a new PIN or PUK must have, e.g. "Use exactly 8 digits." */
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Use exactly %u digit.",
-                                         "Use exactly %u digits.", min), min);
-  if (min == max)
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Use exactly %u character.",
-                                         "Use exactly %u characters.", min), min);
-  if (digits)
-    /* Translators: the lengths a new PIN or PUK may have, e.g. "Use 6 to 8 digits." */
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Use %u to %u digit.",
-                                         "Use %u to %u digits.", max), min, max);
-  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Use %u to %u character.",
-                                       "Use %u to %u characters.", max), min, max);
-}
-
 static char *
 rule_text (CardpinNewPinGroup *self)
 {
   guint min = cardpin_policy_get_min_length (self->policy);
   guint max = cardpin_policy_get_max_length (self->policy);
   gboolean digits = cardpin_policy_get_digits_only (self->policy);
-  g_autofree char *length = length_text (min, max, digits);
+  g_autofree char *length = cardpin_policy_describe_length (min, max, digits);
   const char *avoid;
 
   if (self->is_puk)

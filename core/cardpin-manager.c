@@ -307,13 +307,19 @@ enumerate_pcsc (Modules             *modules,
           g_debug ("Reading the card in “%s”: %s", present[i], card_error->message);
           continue;
         }
-      if (info->is_piv)
+      /* a PIN pad reader asks for the PIN itself: its card goes through PKCS#11, whose
+       * module drives the pad (the token then says so: cardpin_token_has_pinpad()) */
+      if (info->is_piv && (!info->pinpad_reader || (flags & CARDPIN_MANAGER_FLAGS_PCSC_ONLY)))
         {
           g_ptr_array_add (infos, info);
           continue;
         }
 
-      g_debug ("The card in “%s” has no PIV application", present[i]);
+      if (info->is_piv)
+        g_debug ("The reader “%s” has a PIN pad: its card is read through PKCS#11",
+                 present[i]);
+      else
+        g_debug ("The card in “%s” has no PIV application", present[i]);
       _cardpin_token_info_free (info);
       if (!(flags & CARDPIN_MANAGER_FLAGS_PCSC_ONLY))
         g_strv_builder_add (other, present[i]);

@@ -17,6 +17,10 @@
 
 /* DESIGN.md "Key derivation": D = SHA-256(PREFIX || serial)[0..15] */
 #define DERIVATION_PREFIX "cardpin-admin-key-v1"
+/* The card's PUK: B = AES-128-ECB(K_master, SHA-256(PUK_PREFIX || serial)[0..15]) */
+#define PUK_PREFIX "cardpin-puk-v1"
+/* PUK = the first 8 bytes of B as a big-endian integer, modulo 10^8, as 8 digits */
+#define PUK_MODULUS G_GUINT64_CONSTANT (100000000)
 
 /**
  * CardpinMasterKey:
@@ -361,6 +365,22 @@ out:
   return ok;
 }
 
+/* SHA-256(@prefix || @serial)[0..15] */
+static void
+diversify (const char *prefix,
+           const char *serial,
+           guint8      out[CARDPIN_MASTER_KEY_LENGTH])
+{
+  g_autoptr(GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest[32];
+  gsize length = sizeof digest;
+
+  g_checksum_update (sha, (const guchar *) prefix, strlen (prefix));
+  g_checksum_update (sha, (const guchar *) serial, strlen (serial));
+  g_checksum_get_digest (sha, digest, &length);
+  memcpy (out, digest, CARDPIN_MASTER_KEY_LENGTH);
+}
+
 /* Derives K_card for @serial as a session object; the caller destroys it.
  *
  * For an AES-128 card K_card = AES-128-ECB(K_master, D). A 3DES card (the only kind
@@ -372,6 +392,7 @@ out:
 static CK_OBJECT_HANDLE
 derive (CardpinMasterKey   *self,
         CK_SESSION_HANDLE   session,
+        const char         *prefix,
         const char         *serial,
         guint               algorithm,
         gboolean            extractable,
@@ -407,7 +428,7 @@ derive (CardpinMasterKey   *self,
   if (master == CK_INVALID_HANDLE)
     return CK_INVALID_HANDLE;
 
-  cardpin_master_key_diversifier (serial, data);
+  diversify (prefix, serial, data);
   memcpy (data + CARDPIN_MASTER_KEY_LENGTH, data, CARDPIN_MASTER_KEY_LENGTH);
   rv = self->funcs->C_DeriveKey (session, &mechanism, master, template,
                                  n_attributes, &card_key);
@@ -426,6 +447,45 @@ derive (CardpinMasterKey   *self,
   if (!set_p11_error (error, rv, "C_DeriveKey"))
     return CK_INVALID_HANDLE;
   return card_key;
+}
+
+static gsize key_length (guint algorithm);
+
+/* The value of a key derived with @prefix, read from the token: derived like K_card, but
+ * as an extractable, non-sensitive session object that lives only for this call (its
+ * value is read and the object destroyed). The master key itself never leaves the
+ * token. */
+static CardpinSecret *
+derive_value (CardpinMasterKey  *self,
+              const char        *prefix,
+              const char        *serial,
+              guint              algorithm,
+              GError           **error)
+{
+  g_autoptr(CardpinSecret) key = NULL;
+  CK_SESSION_HANDLE session;
+  CK_OBJECT_HANDLE card_key;
+  CK_RV rv;
+
+  session = session_take (self, error);
+  if (session == CK_INVALID_HANDLE)
+    return NULL;
+  card_key = derive (self, session, prefix, serial, algorithm, TRUE, error);
+  if (card_key != CK_INVALID_HANDLE)
+    {
+      CK_ATTRIBUTE value = { CKA_VALUE, NULL, key_length (algorithm) };
+
+      key = cardpin_secret_new_sized (key_length (algorithm));
+      value.pValue = cardpin_secret_get_mutable_data (key);
+      rv = self->funcs->C_GetAttributeValue (session, card_key, &value, 1);
+      self->funcs->C_DestroyObject (session, card_key);
+      if (rv == CKR_OK && value.ulValueLen != key_length (algorithm))
+        rv = CKR_GENERAL_ERROR;
+      if (!set_p11_error (error, rv, "C_GetAttributeValue"))
+        g_clear_pointer (&key, cardpin_secret_unref);
+    }
+  session_give (self, session);
+  return g_steal_pointer (&key);
 }
 
 /* The admin key's length and a challenge's (one cipher block) for an algorithm */
@@ -523,14 +583,7 @@ void
 cardpin_master_key_diversifier (const char *serial,
                                 guint8      out[CARDPIN_MASTER_KEY_LENGTH])
 {
-  g_autoptr(GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
-  guint8 digest[32];
-  gsize length = sizeof digest;
-
-  g_checksum_update (sha, (const guchar *) DERIVATION_PREFIX, strlen (DERIVATION_PREFIX));
-  g_checksum_update (sha, (const guchar *) serial, strlen (serial));
-  g_checksum_get_digest (sha, digest, &length);
-  memcpy (out, digest, CARDPIN_MASTER_KEY_LENGTH);
+  diversify (DERIVATION_PREFIX, serial, out);
 }
 
 /**
@@ -841,7 +894,7 @@ cardpin_master_key_respond (CardpinMasterKey  *self,
   session = session_take (self, error);
   if (session == CK_INVALID_HANDLE)
     return NULL;
-  card_key = derive (self, session, serial, algorithm, FALSE, error);
+  card_key = derive (self, session, DERIVATION_PREFIX, serial, algorithm, FALSE, error);
   if (card_key != CK_INVALID_HANDLE)
     {
       response = cardpin_secret_new_sized (block_length (algorithm));
@@ -881,32 +934,53 @@ cardpin_master_key_export_admin_key (CardpinMasterKey  *self,
                                      guint              algorithm,
                                      GError           **error)
 {
-  g_autoptr(CardpinSecret) key = NULL;
-  CK_SESSION_HANDLE session;
-  CK_OBJECT_HANDLE card_key;
-  CK_RV rv;
-
   if (!cardpin_master_key_check_serial (serial, error) ||
       !check_algorithm (algorithm, error))
     return NULL;
+  return derive_value (self, DERIVATION_PREFIX, serial, algorithm, error);
+}
 
-  session = session_take (self, error);
-  if (session == CK_INVALID_HANDLE)
+/**
+ * cardpin_master_key_puk:
+ * @self: a master key handle
+ * @serial: the card's serial, as `cardpin-tool status` prints it
+ * @error: return location
+ *
+ * The card's PUK, derived from the master key so that it needs no storage:
+ * B = AES-128-ECB(K_master, SHA-256("cardpin-puk-v1" || @serial)[0..15]), computed in the
+ * token like an admin key (a derivation of its own label, so a PUK tells nothing about the
+ * admin key), and PUK = the first 8 bytes of B as a big-endian integer modulo 10^8,
+ * written as 8 decimal digits (leading zeros kept). An issuer puts it on the card
+ * (`yubico-piv-tool -a change-puk`); the service gives it to the card's user.
+ *
+ * Returns: (transfer full): the 8 ASCII digits, or %NULL
+ */
+CardpinSecret *
+cardpin_master_key_puk (CardpinMasterKey  *self,
+                        const char        *serial,
+                        GError           **error)
+{
+  g_autoptr(CardpinSecret) block = NULL;
+  CardpinSecret *puk;
+  guint8 *digits;
+  guint64 value = 0;
+
+  if (!cardpin_master_key_check_serial (serial, error))
     return NULL;
-  card_key = derive (self, session, serial, algorithm, TRUE, error);
-  if (card_key != CK_INVALID_HANDLE)
-    {
-      CK_ATTRIBUTE value = { CKA_VALUE, NULL, key_length (algorithm) };
+  block = derive_value (self, PUK_PREFIX, serial, CARDPIN_MASTER_KEY_ALG_AES128, error);
+  if (block == NULL)
+    return NULL;
+  for (gsize i = 0; i < 8; i++)
+    value = value << 8 | cardpin_secret_get_data (block)[i];
+  value %= PUK_MODULUS;
 
-      key = cardpin_secret_new_sized (key_length (algorithm));
-      value.pValue = cardpin_secret_get_mutable_data (key);
-      rv = self->funcs->C_GetAttributeValue (session, card_key, &value, 1);
-      self->funcs->C_DestroyObject (session, card_key);
-      if (rv == CKR_OK && value.ulValueLen != key_length (algorithm))
-        rv = CKR_GENERAL_ERROR;
-      if (!set_p11_error (error, rv, "C_GetAttributeValue"))
-        g_clear_pointer (&key, cardpin_secret_unref);
+  puk = cardpin_secret_new_sized (CARDPIN_MASTER_KEY_PUK_LENGTH);
+  digits = cardpin_secret_get_mutable_data (puk);
+  for (gsize i = CARDPIN_MASTER_KEY_PUK_LENGTH; i > 0; i--)
+    {
+      digits[i - 1] = (guint8) ('0' + value % 10);
+      value /= 10;
     }
-  session_give (self, session);
-  return g_steal_pointer (&key);
+  cardpin_secret_wipe (&value, sizeof value);
+  return puk;
 }

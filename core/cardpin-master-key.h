@@ -45,6 +45,8 @@ typedef enum {
 
 /* The length of a master key, a per-card key, a diversifier and an AES challenge */
 #define CARDPIN_MASTER_KEY_LENGTH 16
+/* The length of a card's PUK (decimal digits) */
+#define CARDPIN_MASTER_KEY_PUK_LENGTH 8
 /* The longest card serial accepted */
 #define CARDPIN_MASTER_KEY_MAX_SERIAL 128
 
@@ -82,6 +84,10 @@ CardpinSecret     *cardpin_master_key_respond              (CardpinMasterKey    
 CardpinSecret     *cardpin_master_key_export_admin_key     (CardpinMasterKey    *self,
                                                             const char          *serial,
                                                             guint                algorithm,
+                                                            GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+/* The card's PUK: 8 decimal digits derived from the master key (no storage) */
+CardpinSecret     *cardpin_master_key_puk                  (CardpinMasterKey    *self,
+                                                            const char          *serial,
                                                             GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 
 gboolean           cardpin_master_key_check_serial         (const char          *serial,

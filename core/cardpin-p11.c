@@ -12,6 +12,7 @@
 
 #include "cardpin-error.h"
 #include "cardpin-p11.h"
+#include "cardpin-policy.h"
 
 /* Modules are loaded unmanaged and initialized here with recursive mutexes: OpenSC 0.23
  * re-locks its card mutex in the same thread when a card is pulled during
@@ -383,13 +384,17 @@ cardpin_p11_set_pin_error (GError   **error,
         gboolean too_long = max_pin_length > 0 && len > max_pin_length;
 
         if (min_pin_length > 0 && max_pin_length > 0)
-          cardpin_set_policy_error (error,
-                                    too_long ? CARDPIN_POLICY_TOO_LONG : CARDPIN_POLICY_TOO_SHORT,
-                                    too_long ? _("This PIN is too long: the card takes %u to %u "
-                                                 "characters. Choose a shorter PIN.")
-                                             : _("This PIN is too short: the card takes %u to %u "
-                                                 "characters. Choose a longer PIN."),
-                                    min_pin_length, max_pin_length);
+          {
+            g_autofree char *rule = cardpin_policy_describe_length (min_pin_length,
+                                                                    max_pin_length, FALSE);
+
+            /* Translators: %s is the length rule, e.g. "Use 4 to 8 characters." */
+            cardpin_set_policy_error (error,
+                                      too_long ? CARDPIN_POLICY_TOO_LONG : CARDPIN_POLICY_TOO_SHORT,
+                                      too_long ? _("The card refused this PIN as too long. %s")
+                                               : _("The card refused this PIN as too short. %s"),
+                                      rule);
+          }
         else
           cardpin_set_policy_error (error,
                                     too_long ? CARDPIN_POLICY_TOO_LONG : CARDPIN_POLICY_TOO_SHORT,
@@ -573,12 +578,24 @@ _cardpin_p11_check_secrets (CardpinSecret * const *secrets,
       if ((min_pin_length > 0 && len < min_pin_length) ||
           (max_pin_length > 0 && len > max_pin_length))
         {
-          cardpin_set_policy_error (error,
-                                    len < min_pin_length ? CARDPIN_POLICY_TOO_SHORT
-                                                             : CARDPIN_POLICY_TOO_LONG,
-                                    _("This token takes PINs of %u to %u characters. Nothing "
-                                      "was sent to the token and no try was used."),
-                                    min_pin_length, max_pin_length);
+          CardpinPolicyReason reason = len < min_pin_length ? CARDPIN_POLICY_TOO_SHORT
+                                                            : CARDPIN_POLICY_TOO_LONG;
+          g_autofree char *rule = NULL;
+
+          if (min_pin_length == 0 || max_pin_length == 0)
+            {
+              cardpin_set_policy_error (error, reason, "%s",
+                                        _("This token does not take a PIN of this length. "
+                                          "Nothing was sent to the token and no try was "
+                                          "used."));
+              return FALSE;
+            }
+          rule = cardpin_policy_describe_length (min_pin_length, max_pin_length, FALSE);
+          /* Translators: %s is the length rule, e.g. "Use 4 to 8 characters." */
+          cardpin_set_policy_error (error, reason,
+                                    _("This token does not take a PIN of this length. %s "
+                                      "Nothing was sent to the token and no try was used."),
+                                    rule);
           return FALSE;
         }
     }

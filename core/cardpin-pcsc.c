@@ -8,6 +8,7 @@
 
 #include <glib/gi18n-lib.h>
 #include <PCSC/pcsclite.h>
+#include <PCSC/reader.h>
 
 #include "cardpin-error.h"
 #include "cardpin-pcsc.h"
@@ -437,6 +438,61 @@ const char *
 cardpin_pcsc_card_get_atr (CardpinPcscCard *card)
 {
   return card->atr;
+}
+
+/* PC/SC part 10 feature tags (pcsc-lite's reader.h) */
+#define FEATURE_TAG_VERIFY_PIN_DIRECT 0x06
+#define FEATURE_TAG_MODIFY_PIN_DIRECT 0x07
+
+gboolean
+cardpin_pcsc_features_have_pinpad (const guint8 *features,
+                                   gsize         len)
+{
+  gsize i = 0;
+
+  g_return_val_if_fail (features != NULL || len == 0, FALSE);
+
+  /* each feature: tag, length (4), the control code (4 bytes, big-endian) */
+  while (i + 2 <= len)
+    {
+      guint8 tag = features[i];
+      guint8 value_len = features[i + 1];
+
+      if (value_len != 4 || i + 2 + value_len > len)
+        return FALSE;
+      if (tag == FEATURE_TAG_VERIFY_PIN_DIRECT || tag == FEATURE_TAG_MODIFY_PIN_DIRECT)
+        return TRUE;
+      i += 2 + value_len;
+    }
+  return FALSE;
+}
+
+/**
+ * cardpin_pcsc_card_has_pinpad:
+ * @card: a connection
+ *
+ * Asks the reader driver for its PC/SC part 10 features (CM_IOCTL_GET_FEATURE_REQUEST).
+ * A reader that does not answer has no PIN pad for cardpin.
+ *
+ * Returns: whether the reader has its own PIN pad
+ */
+gboolean
+cardpin_pcsc_card_has_pinpad (CardpinPcscCard *card)
+{
+  guint8 features[256];
+  DWORD len = 0;
+  LONG rv;
+
+  g_return_val_if_fail (card != NULL, FALSE);
+
+  rv = SCardControl (card->handle, CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, features,
+                     sizeof features, &len);
+  if (rv != SCARD_S_SUCCESS)
+    {
+      g_debug ("%s: no PC/SC features (%s)", card->reader, pcsc_stringify_error (rv));
+      return FALSE;
+    }
+  return cardpin_pcsc_features_have_pinpad (features, MIN (len, sizeof features));
 }
 
 /**

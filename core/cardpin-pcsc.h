@@ -58,6 +58,13 @@ CardpinCardIo     cardpin_pcsc_card_get_io            (CardpinPcscCard      *car
 const char       *cardpin_pcsc_card_get_reader        (CardpinPcscCard      *card);
 /* uppercase hex */
 const char       *cardpin_pcsc_card_get_atr           (CardpinPcscCard      *card);
+/* Whether the reader has a PIN pad (PC/SC part 10: FEATURE_VERIFY_PIN_DIRECT or
+ * FEATURE_MODIFY_PIN_DIRECT); one control request to pcscd, no command to the card. */
+gboolean          cardpin_pcsc_card_has_pinpad        (CardpinPcscCard      *card);
+/* Parses a CM_IOCTL_GET_FEATURE_REQUEST answer (tag, length 4, control code big-endian;
+ * repeated): whether it lists a PIN pad feature. Malformed input is "no PIN pad". */
+gboolean          cardpin_pcsc_features_have_pinpad   (const guint8         *features,
+                                                       gsize                 len);
 /* Ends any open transaction and disconnects with @disposition, then frees @card. */
 void              cardpin_pcsc_card_disconnect        (CardpinPcscCard      *card,
                                                        DWORD                 disposition);

@@ -609,6 +609,40 @@ cardpin_policy_set_max_length (CardpinPolicy *self,
 }
 
 /**
+ * cardpin_policy_describe_length:
+ * @min_length: the shortest length allowed
+ * @max_length: the longest length allowed
+ * @digits_only: whether only digits are allowed
+ *
+ * Says the length rule in one translated sentence, for every front end: "Use exactly
+ * 8 digits." when both lengths are the same, else "Use 6 to 8 digits.".
+ *
+ * Returns: (transfer full): the sentence
+ */
+char *
+cardpin_policy_describe_length (guint    min_length,
+                                guint    max_length,
+                                gboolean digits_only)
+{
+  if (min_length == max_length && digits_only)
+    /* Translators: the length a new PIN or PUK must have, e.g. "Use exactly 8 digits." */
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Use exactly %u digit.",
+                                         "Use exactly %u digits.", min_length), min_length);
+  if (min_length == max_length)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Use exactly %u character.",
+                                         "Use exactly %u characters.", min_length),
+                            min_length);
+  if (digits_only)
+    /* Translators: the lengths a new PIN or PUK may have, e.g. "Use 6 to 8 digits." */
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Use %u to %u digit.",
+                                         "Use %u to %u digits.", max_length),
+                            min_length, max_length);
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Use %u to %u character.",
+                                       "Use %u to %u characters.", max_length),
+                          min_length, max_length);
+}
+
+/**
  * cardpin_policy_get_digits_only:
  * @self: a #CardpinPolicy
  *

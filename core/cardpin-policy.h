@@ -33,6 +33,11 @@ gboolean       cardpin_policy_get_digits_only     (CardpinPolicy       *self);
 void           cardpin_policy_set_digits_only     (CardpinPolicy       *self,
                                                    gboolean             digits_only);
 
+/* "Use exactly 8 digits.", "Use 6 to 8 characters.": the length rule in words */
+char          *cardpin_policy_describe_length     (guint                min_length,
+                                                   guint                max_length,
+                                                   gboolean             digits_only) G_GNUC_WARN_UNUSED_RESULT;
+
 gboolean       cardpin_policy_check               (CardpinPolicy       *self,
                                                    const CardpinSecret *new_pin,
                                                    const CardpinSecret *old_pin,

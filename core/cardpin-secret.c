@@ -25,7 +25,8 @@
  *
  * The bytes live in their own anonymous memory mapping, locked into RAM with mlock(2)
  * where the system allows it (failure is ignored; see cardpin_secret_is_locked()),
- * excluded from core dumps, and wiped with explicit_bzero(3) before they are unmapped.
+ * excluded from core dumps, and wiped with explicit_bzero(3) before they are unmapped
+ * (or kept, wiped, for the next secret).
  * The buffer is always followed by a NUL byte, so cardpin_secret_as_string() is a
  * valid C string for textual secrets.
  *
@@ -53,6 +54,18 @@ static const int prompt_signals[] = {
 
 static volatile sig_atomic_t caught_signals[NSIG];
 
+/* Wiped one-page mappings kept for the next secret, so that a service that handles many
+ * secrets does not map, lock and unmap a page for each (each munmap(2) of a threaded
+ * process interrupts every CPU) */
+#define PAGE_CACHE_SIZE 32
+
+static GMutex page_cache_lock;
+static struct {
+  guint8   *data;
+  gboolean  locked;
+} page_cache[PAGE_CACHE_SIZE];
+static guint page_cache_length;
+
 static CardpinSecret *
 secret_alloc (gsize capacity)
 {
@@ -66,6 +79,19 @@ secret_alloc (gsize capacity)
   /* One spare byte for the NUL; whole pages so that munlock() never unlocks memory
    * that another secret shares. */
   self->mapped = (capacity + 1 + page_size - 1) / page_size * page_size;
+  if (self->mapped == page_size)
+    {
+      g_mutex_lock (&page_cache_lock);
+      if (page_cache_length > 0)
+        {
+          page_cache_length--;
+          self->data = page_cache[page_cache_length].data;
+          self->locked = page_cache[page_cache_length].locked;
+        }
+      g_mutex_unlock (&page_cache_lock);
+      if (self->data != NULL)
+        return self;
+    }
   self->data = mmap (NULL, self->mapped, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (self->data == MAP_FAILED)
@@ -84,6 +110,25 @@ static void
 secret_free (CardpinSecret *self)
 {
   cardpin_secret_wipe (self->data, self->mapped);
+  if (self->mapped == (gsize) sysconf (_SC_PAGESIZE))
+    {
+      gboolean cached = FALSE;
+
+      g_mutex_lock (&page_cache_lock);
+      if (page_cache_length < PAGE_CACHE_SIZE)
+        {
+          page_cache[page_cache_length].data = self->data;
+          page_cache[page_cache_length].locked = self->locked;
+          page_cache_length++;
+          cached = TRUE;
+        }
+      g_mutex_unlock (&page_cache_lock);
+      if (cached)
+        {
+          g_free (self);
+          return;
+        }
+    }
   if (self->locked)
     munlock (self->data, self->mapped);
   munmap (self->data, self->mapped);

@@ -19,6 +19,7 @@
 
 #include "cardpin-code.h"
 #include "cardpin-helpdesk-cli.h"
+#include "cardpin-json.h"
 #include "cardpin-master-key.h"
 #include "cardpin-server-config.h"
 #include "cardpin-store.h"
@@ -68,29 +69,6 @@ open_store (Helpdesk  *self,
 {
   self->store = cardpin_store_open (self->config->database, error);
   return self->store != NULL;
-}
-
-static char *
-to_json (JsonBuilder *builder)
-{
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
-}
-
-static void
-add_string_or_null (JsonBuilder *builder,
-                    const char  *name,
-                    const char  *value)
-{
-  json_builder_set_member_name (builder, name);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
 }
 
 /* card add SERIAL USER | card disable SERIAL | card list */
@@ -149,14 +127,14 @@ card_list (Helpdesk  *self,
           CardpinStoreCard *card = g_ptr_array_index (cards, i);
 
           json_builder_begin_object (builder);
-          add_string_or_null (builder, "serial", card->serial);
-          add_string_or_null (builder, "user", card->user);
+          cardpin_json_add_string_or_null (builder, "serial", card->serial);
+          cardpin_json_add_string_or_null (builder, "user", card->user);
           json_builder_set_member_name (builder, "active");
           json_builder_add_boolean_value (builder, card->active);
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);
-      text = to_json (builder);
+      text = cardpin_json_to_text (builder);
       g_print ("%s\n", text);
       return CARDPIN_HELPDESK_EXIT_OK;
     }
@@ -231,19 +209,19 @@ audit (Helpdesk  *self,
       g_autofree char *time = format_time (record->time);
 
       json_builder_begin_object (builder);
-      add_string_or_null (builder, "time", time);
-      add_string_or_null (builder, "user", record->user);
-      add_string_or_null (builder, "method", record->method);
-      add_string_or_null (builder, "serial", record->serial);
-      add_string_or_null (builder, "challenge_sha256", record->challenge_sha256);
-      add_string_or_null (builder, "outcome", record->outcome);
-      add_string_or_null (builder, "request_id", record->request_id);
-      add_string_or_null (builder, "operator", record->operator_name);
-      add_string_or_null (builder, "reason", record->reason);
+      cardpin_json_add_string_or_null (builder, "time", time);
+      cardpin_json_add_string_or_null (builder, "user", record->user);
+      cardpin_json_add_string_or_null (builder, "method", record->method);
+      cardpin_json_add_string_or_null (builder, "serial", record->serial);
+      cardpin_json_add_string_or_null (builder, "challenge_sha256", record->challenge_sha256);
+      cardpin_json_add_string_or_null (builder, "outcome", record->outcome);
+      cardpin_json_add_string_or_null (builder, "request_id", record->request_id);
+      cardpin_json_add_string_or_null (builder, "operator", record->operator_name);
+      cardpin_json_add_string_or_null (builder, "reason", record->reason);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
-  text = to_json (builder);
+  text = cardpin_json_to_text (builder);
   g_print ("%s\n", text);
   return CARDPIN_HELPDESK_EXIT_OK;
 }
@@ -484,27 +462,35 @@ respond (Helpdesk  *self,
   return CARDPIN_HELPDESK_EXIT_OK;
 }
 
+/* What an issuance export prints for a card, in locked memory */
+typedef CardpinSecret *(*ExportFunc) (Helpdesk    *self,
+                                      const char  *serial,
+                                      GError     **error);
+
+/* export-admin-key, export-puk: a card secret for issuance, audited as @method before it
+ * is printed */
 static int
-export_admin_key (Helpdesk  *self,
-                  char     **args)
+export_secret (Helpdesk    *self,
+               char       **args,
+               const char  *method,
+               const char  *usage,
+               ExportFunc   export)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CardpinSecret) key = NULL;
-  g_autoptr(CardpinSecret) hex = NULL;
+  g_autoptr(CardpinSecret) text = NULL;
   g_autoptr(CardpinStoreCard) card = NULL;
   g_autofree char *request_id = g_uuid_string_random ();
   CardpinAuditRecord record;
 
   if (g_strv_length (args) != 1)
-    return usage_error (_("Usage: export-admin-key SERIAL [--3des] [--reason TEXT] "
-                          "[--operator NAME]"));
+    return usage_error (usage);
   if (self->operator_name == NULL)
     self->operator_name = g_strdup (g_get_user_name ());
   if (!cardpin_master_key_check_serial (args[0], &error) ||
       !open_store (self, &error) ||
       !open_master_key (self, &error))
     return refuse (error);
-  record = helpdesk_record (self, "export-admin-key", args[0], NULL, request_id);
+  record = helpdesk_record (self, method, args[0], NULL, request_id);
   if (!cardpin_store_audit_check (&record, &error))
     return refuse (error);
   /* issuance may come before "card add": the user is recorded when the card is known */
@@ -512,17 +498,54 @@ export_admin_key (Helpdesk  *self,
   if (card != NULL)
     record.user = card->user;
 
-  key = cardpin_master_key_export_admin_key (self->master_key, args[0],
-                                             self->des ? CARDPIN_MASTER_KEY_ALG_3DES
-                                                       : CARDPIN_MASTER_KEY_ALG_AES128,
-                                             &error);
-  if (key == NULL)
+  text = export (self, args[0], &error);
+  if (text == NULL)
     return refuse_audited (self, &record, "failed", error);
-  hex = cardpin_master_key_hex (key);
   if (!audit_append (self, &record, "granted", &error) ||
-      !write_secret_line (hex, &error))
+      !write_secret_line (text, &error))
     return refuse (error);
   return CARDPIN_HELPDESK_EXIT_OK;
+}
+
+static CardpinSecret *
+admin_key_hex (Helpdesk    *self,
+               const char  *serial,
+               GError     **error)
+{
+  g_autoptr(CardpinSecret) key = NULL;
+
+  key = cardpin_master_key_export_admin_key (self->master_key, serial,
+                                             self->des ? CARDPIN_MASTER_KEY_ALG_3DES
+                                                       : CARDPIN_MASTER_KEY_ALG_AES128,
+                                             error);
+  return key != NULL ? cardpin_master_key_hex (key) : NULL;
+}
+
+static int
+export_admin_key (Helpdesk  *self,
+                  char     **args)
+{
+  return export_secret (self, args, "export-admin-key",
+                        _("Usage: export-admin-key SERIAL [--3des] [--reason TEXT] "
+                          "[--operator NAME]"),
+                        admin_key_hex);
+}
+
+static CardpinSecret *
+puk_digits (Helpdesk    *self,
+            const char  *serial,
+            GError     **error)
+{
+  return cardpin_master_key_puk (self->master_key, serial, error);
+}
+
+static int
+export_puk (Helpdesk  *self,
+            char     **args)
+{
+  return export_secret (self, args, "export-puk",
+                        _("Usage: export-puk SERIAL [--reason TEXT] [--operator NAME]"),
+                        puk_digits);
 }
 
 /* Dispatch */
@@ -544,6 +567,7 @@ static const Subcommand subcommands[] = {
   { "master-key", "import", master_key_import, FALSE, FALSE },
   { NULL, "respond", respond, FALSE, TRUE },
   { NULL, "export-admin-key", export_admin_key, FALSE, TRUE },
+  { NULL, "export-puk", export_puk, FALSE, TRUE },
 };
 
 static const char summary[] =
@@ -558,6 +582,8 @@ static const char summary[] =
      "  export-admin-key SERIAL [--3des]  print the card's admin key for issuance: 32 hex\n"
      "                           digits (AES-128), or 48 with --3des (what yubico-piv-tool\n"
      "                           2.2 can set with -a set-mgm-key)\n"
+     "  export-puk SERIAL        print the card's PUK for issuance: 8 digits (set it with\n"
+     "                           yubico-piv-tool -a change-puk)\n"
      "\n"
      "FILE is the service's keyfile (group [service]): “database”, and for the master key "
      "“pkcs11-module”, “token-label”, “token-pin-file”, “master-key-label”.\n"
@@ -576,7 +602,8 @@ cardpin_helpdesk_run (char **args)
     { "json", 0, 0, G_OPTION_ARG_NONE, &self.json,
       N_("Print JSON (card list, audit)"), NULL },
     { "reason", 0, 0, G_OPTION_ARG_STRING, &self.reason,
-      N_("Why the response or key is given, for the audit log (respond, export-admin-key)"),
+      N_("Why the response, key or PUK is given, for the audit log (respond, "
+         "export-admin-key, export-puk)"),
       N_("TEXT") },
     { "3des", 0, 0, G_OPTION_ARG_NONE, &self.des,
       N_("export-admin-key: the key as a two-key 3DES key (48 hex digits)"), NULL },
@@ -617,8 +644,8 @@ cardpin_helpdesk_run (char **args)
       if (self.json && !command->json)
         return usage_error (_("--json is only for “card list” and “audit”."));
       if ((self.reason != NULL || self.operator_name != NULL) && !command->respond)
-        return usage_error (_("--reason and --operator are only for “respond” and "
-                              "“export-admin-key”."));
+        return usage_error (_("--reason and --operator are only for “respond”, "
+                              "“export-admin-key” and “export-puk”."));
       /* the service's keyfile: this tool needs "database" and, for the master key, the
        * token's keys */
       self.config = cardpin_server_config_load (self.config_path, FALSE, &error);

@@ -115,6 +115,35 @@ bad:
  *
  * Returns: (transfer full): the configuration, or %NULL with an error naming the key to fix
  */
+/* An optional number of seconds, 1 to @max */
+static gboolean
+get_seconds (CardpinServerConfig  *config,
+             const char           *key,
+             guint                 fallback,
+             guint                 max,
+             guint                *seconds,
+             GError              **error)
+{
+  g_autofree char *value = NULL;
+  guint64 number = 0;
+
+  *seconds = fallback;
+  if (!g_key_file_has_key (config->keyfile, GROUP, key, NULL))
+    return TRUE;
+  value = get_string (config, key, TRUE, error);
+  if (value == NULL)
+    return FALSE;
+  if (!g_ascii_string_to_unsigned (value, 10, 1, max, &number, NULL))
+    {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                   _("%s: “%s” must be a number of seconds from 1 to %u, not “%s”."),
+                   config->path, key, max, value);
+      return FALSE;
+    }
+  *seconds = (guint) number;
+  return TRUE;
+}
+
 CardpinServerConfig *
 cardpin_server_config_load (const char  *path,
                             gboolean     service,
@@ -170,24 +199,11 @@ cardpin_server_config_load (const char  *path,
       !get_quota (config, "quota-user-per-day", &config->quota_user_per_day, error))
     return NULL;
 
-  /* optional: how long a client may take to send one request (slow clients) */
-  config->request_timeout = 15;
-  if (g_key_file_has_key (config->keyfile, GROUP, "request-timeout", NULL))
-    {
-      g_autofree char *value = get_string (config, "request-timeout", TRUE, error);
-      guint64 number = 0;
-
-      if (value == NULL)
-        return NULL;
-      if (!g_ascii_string_to_unsigned (value, 10, 1, 300, &number, NULL))
-        {
-          g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                       _("%s: “%s” must be a number of seconds from 1 to 300, not “%s”."),
-                       path, "request-timeout", value);
-          return NULL;
-        }
-      config->request_timeout = (guint) number;
-    }
+  /* optional: how long a client may take to send one request (slow clients), and how
+   * long a kept-alive connection may wait idle for its next one */
+  if (!get_seconds (config, "request-timeout", 15, 300, &config->request_timeout, error) ||
+      !get_seconds (config, "idle-timeout", 60, 3600, &config->idle_timeout, error))
+    return NULL;
 
   return g_steal_pointer (&config);
 }

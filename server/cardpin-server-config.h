@@ -21,6 +21,7 @@ typedef struct {
   guint     quota_card_per_day;
   guint     quota_user_per_day;
   guint     request_timeout;    /* seconds for a request's head and body (optional key) */
+  guint     idle_timeout;       /* seconds a kept-alive connection may idle (optional key) */
 } CardpinServerConfig;
 
 CardpinServerConfig *cardpin_server_config_load   (const char           *path,

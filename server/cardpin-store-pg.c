@@ -100,29 +100,44 @@ ignore_notice (void       *data,
   /* "relation … already exists, skipping" and the like: not for the service's log */
 }
 
+/* A lost connection (a server restart, a dropped connection) shows as a bad one after a
+ * failed statement: connect again, once */
+static gboolean
+pg_reconnect (gpointer data)
+{
+  PGconn *conn = data;
+
+  if (PQstatus (conn) == CONNECTION_OK)
+    return FALSE;
+  PQreset (conn);
+  if (PQstatus (conn) != CONNECTION_OK)
+    return FALSE;
+  PQsetNoticeProcessor (conn, ignore_notice, NULL);
+  return TRUE;
+}
+
 static gboolean
 pg_begin (gpointer   data,
           gboolean   write,
           GError   **error)
 {
   PGconn *conn = data;
-  /* READ COMMITTED with explicit row locks (SELECT … FOR UPDATE on the quota counters) */
+  /* READ COMMITTED; the quota counters are counted with one atomic upsert each, which
+   * holds the row's lock to the end of the transaction */
   const char *begin = write ? "BEGIN" : "BEGIN READ ONLY";
   g_autoptr(GError) local_error = NULL;
 
   if (PQstatus (conn) == CONNECTION_OK && pg_exec (conn, begin, &local_error))
     return TRUE;
 
-  /* a server restart or a dropped connection shows here, outside any transaction:
-   * connect again, once, and go on */
-  if (PQstatus (conn) == CONNECTION_OK)
+  /* outside any transaction: connect again, once, and go on */
+  if (!pg_reconnect (conn))
     {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  PQreset (conn);
-  if (PQstatus (conn) != CONNECTION_OK)
-    {
+      if (PQstatus (conn) == CONNECTION_OK)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
       g_autofree char *text = g_strstrip (g_strdup (PQerrorMessage (conn)));
 
       g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
@@ -130,7 +145,6 @@ pg_begin (gpointer   data,
                      "again: %s. Check that the server runs."), text);
       return FALSE;
     }
-  PQsetNoticeProcessor (conn, ignore_notice, NULL);
   return pg_exec (conn, begin, error);
 }
 
@@ -166,15 +180,60 @@ static const char * const pg_append_only[] = {
   NULL
 };
 
+/* One grant in one round trip: the same decisions, in the same order, as grant_cb() in
+ * cardpin-store.c makes statement by statement (the card, its user, active; the card's
+ * quota counted first, then the user's, the card's count taken back when the user's
+ * quota is used up; the audit record with the outcome). Each count is an atomic upsert
+ * that holds the row's lock to the end of the transaction. */
+static const char pg_grant_function[] =
+  "CREATE OR REPLACE FUNCTION cardpin_grant(p_serial TEXT, p_user TEXT, p_day BIGINT,"
+  " p_quota_card BIGINT, p_quota_user BIGINT, p_time BIGINT, p_audit_user TEXT,"
+  " p_method TEXT, p_audit_serial TEXT, p_challenge TEXT, p_request_id TEXT)"
+  " RETURNS TEXT LANGUAGE plpgsql AS $$"
+  " DECLARE"
+  "  v_user TEXT; v_active INTEGER; v_outcome TEXT; v_count INTEGER;"
+  " BEGIN"
+  "  SELECT username, active INTO v_user, v_active FROM cards WHERE serial = p_serial;"
+  "  IF NOT FOUND THEN v_outcome := 'unknown-card';"
+  "  ELSIF v_user IS DISTINCT FROM p_user THEN v_outcome := 'not-yours';"
+  "  ELSIF v_active = 0 THEN v_outcome := 'disabled';"
+  "  ELSE"
+  "   v_outcome := 'quota-card';"
+  "   IF p_quota_card > 0 THEN"
+  "    INSERT INTO grant_counts AS g (kind, key, day, count) VALUES ('card', p_serial, p_day, 1)"
+  "     ON CONFLICT (kind, key, day) DO UPDATE SET count = g.count + 1"
+  "     WHERE g.count < p_quota_card RETURNING g.count INTO v_count;"
+  "    IF FOUND THEN"
+  "     v_outcome := 'quota-user';"
+  "     IF p_quota_user > 0 THEN"
+  "      INSERT INTO grant_counts AS g (kind, key, day, count) VALUES ('user', p_user, p_day, 1)"
+  "       ON CONFLICT (kind, key, day) DO UPDATE SET count = g.count + 1"
+  "       WHERE g.count < p_quota_user RETURNING g.count INTO v_count;"
+  "      IF FOUND THEN v_outcome := 'granted'; END IF;"
+  "     END IF;"
+  "     IF v_outcome <> 'granted' THEN"
+  "      UPDATE grant_counts SET count = count - 1"
+  "       WHERE kind = 'card' AND key = p_serial AND day = p_day;"
+  "     END IF;"
+  "    END IF;"
+  "   END IF;"
+  "  END IF;"
+  "  INSERT INTO audit (time, username, method, serial, challenge_sha256, outcome, request_id)"
+  "   VALUES (p_time, p_audit_user, p_method, p_audit_serial, p_challenge, v_outcome,"
+  "           p_request_id);"
+  "  RETURN v_outcome;"
+  " END $$";
+
 static const CardpinStoreBackend pg_backend = {
   .name = "postgresql",
-  .for_update = " FOR UPDATE",
   .serial_primary_key = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
   .append_only_sql = pg_append_only,
+  .grant_function_sql = pg_grant_function,
   .begin = pg_begin,
   .commit = pg_commit,
   .rollback = pg_rollback,
   .query = pg_query,
+  .reconnect = pg_reconnect,
   .close = pg_close,
 };
 

@@ -21,12 +21,15 @@ typedef struct _CardpinStoreBackend CardpinStoreBackend;
 struct _CardpinStoreBackend
 {
   const char *name;
-  /* appended to the SELECT that locks a quota counter row */
-  const char *for_update;
   /* the column type of an auto-incremented primary key */
   const char *serial_primary_key;
   /* statements of schema version 1 that only this backend needs */
   const char * const *append_only_sql;
+  /* schema version 2: the statement that creates the function cardpin_grant(), which
+   * makes a whole grant one round trip to a database server (see grant_cb() in
+   * cardpin-store.c for its arguments and result), or %NULL: the store then runs a grant
+   * statement by statement */
+  const char *grant_function_sql;
 
   /* a transaction; @write: one that writes (SQLite: BEGIN IMMEDIATE, so that it holds
    * the write lock from its first read) */
@@ -44,6 +47,9 @@ struct _CardpinStoreBackend
                         GPtrArray          **rows,
                         guint               *changes,
                         GError             **error);
+  /* Whether the connection was lost (a server restart) and is made again now; %NULL
+   * when a connection cannot be lost (SQLite) */
+  gboolean (*reconnect) (gpointer db);
   void     (*close)    (gpointer db);
 };
 

@@ -33,6 +33,26 @@ set_error (sqlite3     *db,
   return FALSE;
 }
 
+/* A connection and its prepared statements, by their SQL text */
+typedef struct {
+  sqlite3    *db;
+  GHashTable *statements;
+} Connection;
+
+static void
+statement_free (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
+
+/* A statement is kept for the next query; reset, it holds no lock */
+static void
+done (sqlite3_stmt *stmt)
+{
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+
 static gboolean
 sqlite_query (gpointer             data,
               const char          *sql,
@@ -42,21 +62,27 @@ sqlite_query (gpointer             data,
               guint               *changes,
               GError             **error)
 {
-  sqlite3 *db = data;
-  sqlite3_stmt *stmt = NULL;
+  Connection *connection = data;
+  sqlite3 *db = connection->db;
+  sqlite3_stmt *stmt = g_hash_table_lookup (connection->statements, sql);
   g_autoptr(GPtrArray) result = NULL;
-  g_autofree char *text = g_strdup (sql);
   gsize n_params = types != NULL ? strlen (types) : 0;
   int rc;
 
-  /* $N is PostgreSQL's spelling of SQLite's ?N */
-  for (char *p = text; *p != '\0'; p++)
-    if (*p == '$')
-      *p = '?';
+  if (stmt == NULL)
+    {
+      g_autofree char *text = g_strdup (sql);
 
-  rc = sqlite3_prepare_v2 (db, text, -1, &stmt, NULL);
-  if (rc != SQLITE_OK)
-    return set_error (db, rc, error);
+      /* $N is PostgreSQL's spelling of SQLite's ?N */
+      for (char *p = text; *p != '\0'; p++)
+        if (*p == '$')
+          *p = '?';
+
+      rc = sqlite3_prepare_v3 (db, text, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+      if (rc != SQLITE_OK)
+        return set_error (db, rc, error);
+      g_hash_table_insert (connection->statements, g_strdup (sql), stmt);
+    }
 
   for (gsize i = 0; i < n_params; i++)
     {
@@ -69,7 +95,7 @@ sqlite_query (gpointer             data,
       if (rc != SQLITE_OK)
         {
           set_error (db, rc, error);
-          sqlite3_finalize (stmt);
+          done (stmt);
           return FALSE;
         }
     }
@@ -87,10 +113,10 @@ sqlite_query (gpointer             data,
   if (rc != SQLITE_DONE)
     {
       set_error (db, rc, error);
-      sqlite3_finalize (stmt);
+      done (stmt);
       return FALSE;
     }
-  sqlite3_finalize (stmt);
+  done (stmt);
 
   if (changes != NULL)
     *changes = sqlite3_changes (db);
@@ -119,27 +145,34 @@ sqlite_begin (gpointer   data,
   /* IMMEDIATE: the write lock is taken now (waiting up to the busy timeout), so two
    * processes never both read a quota and then both count it. Readers do not wait for
    * the writer (WAL). */
-  return sqlite_exec (data, write ? "BEGIN IMMEDIATE" : "BEGIN", error);
+  return sqlite_query (data, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL, NULL,
+                       error);
 }
 
 static gboolean
 sqlite_commit (gpointer   data,
                GError   **error)
 {
-  return sqlite_exec (data, "COMMIT", error);
+  return sqlite_query (data, "COMMIT", NULL, NULL, NULL, NULL, error);
 }
 
 static void
 sqlite_rollback (gpointer data)
 {
-  if (!sqlite3_get_autocommit (data))
-    sqlite3_exec (data, "ROLLBACK", NULL, NULL, NULL);
+  Connection *connection = data;
+
+  if (!sqlite3_get_autocommit (connection->db))
+    sqlite3_exec (connection->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static void
 sqlite_close (gpointer data)
 {
-  sqlite3_close_v2 (data);
+  Connection *connection = data;
+
+  g_hash_table_unref (connection->statements);
+  sqlite3_close_v2 (connection->db);
+  g_free (connection);
 }
 
 static const char * const sqlite_append_only[] = {
@@ -152,7 +185,6 @@ static const char * const sqlite_append_only[] = {
 
 static const CardpinStoreBackend sqlite_backend = {
   .name = "sqlite",
-  .for_update = "",
   .serial_primary_key = "INTEGER PRIMARY KEY AUTOINCREMENT",
   .append_only_sql = sqlite_append_only,
   .begin = sqlite_begin,
@@ -167,26 +199,42 @@ cardpin_store_sqlite_open (const char                 *path,
                            const CardpinStoreBackend **backend,
                            GError                    **error)
 {
+  static gsize initialized = 0;
+  Connection *connection;
   sqlite3 *db = NULL;
   int fd;
   int rc;
 
-  /* created on first use, readable by the service's user only: it holds the inventory,
-   * the audit and the hashes of device tokens */
-  fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
+  if (g_once_init_enter (&initialized))
     {
-      int saved_errno = errno;
-
-      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
-                   _("Cannot open the database “%s”: %s. Check the “database” key of the "
-                     "configuration and the permissions of its folder."),
-                   path, g_strerror (saved_errno));
-      return NULL;
+      /* no global memory statistics: they put one mutex around every allocation of
+       * every connection (fails harmlessly when SQLite is already in use) */
+      (void) sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
+      g_once_init_leave (&initialized, 1);
     }
-  close (fd);
 
-  rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+  /* created on first use, readable by the service's user only: it holds the inventory,
+   * the audit and the hashes of device tokens. Only when it does not exist: closing a
+   * descriptor of the file would drop the POSIX locks of this process's other
+   * connections to it (the store's read connections). */
+  if (g_access (path, F_OK) != 0)
+    {
+      fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+                       _("Cannot open the database “%s”: %s. Check the “database” key of "
+                         "the configuration and the permissions of its folder."),
+                       path, g_strerror (saved_errno));
+          return NULL;
+        }
+      close (fd);
+    }
+
+  /* one thread at a time uses a connection (the store hands them out) */
+  rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK)
     {
       g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
@@ -196,18 +244,22 @@ cardpin_store_sqlite_open (const char                 *path,
       return NULL;
     }
   sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
+  connection = g_new0 (Connection, 1);
+  connection->db = db;
+  connection->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                  statement_free);
 
   /* WAL: readers never wait for the writer; FULL: a commit (a grant and its audit
    * record) is on disk before the answer is sent */
-  if (!sqlite_query (db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL, NULL, error) ||
+  if (!sqlite_exec (db, "PRAGMA journal_mode=WAL", error) ||
       !sqlite_exec (db, "PRAGMA synchronous=FULL", error) ||
       !sqlite_exec (db, "PRAGMA secure_delete=ON", error))
     {
       g_prefix_error (error, "%s: ", path);
-      sqlite3_close_v2 (db);
+      sqlite_close (connection);
       return NULL;
     }
 
   *backend = &sqlite_backend;
-  return db;
+  return connection;
 }

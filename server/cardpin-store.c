@@ -19,12 +19,55 @@
 /* the longest helpdesk reason */
 #define MAX_REASON 512
 
+/* writes that arrive while a commit is in flight wait for the next one, which takes up
+ * to this many of them in one transaction (group commit) */
+#define MAX_BATCH 64
+/* connections for reads, besides the one that writes */
+#define MAX_READERS 8
+
+typedef struct _Conn Conn;
+
+typedef gboolean (*TransactionFunc) (Conn          *conn,
+                                     gpointer   data,
+                                     GError   **error);
+
+/* One write waiting for (or in) a group commit */
+typedef struct {
+  TransactionFunc  func;
+  gpointer         data;
+  GError          *error;
+  gboolean         ok;
+  gboolean         done;
+} Write;
+
+/* A database connection as the transaction functions see it */
+struct _Conn {
+  CardpinStore *store;
+  gpointer      db;
+};
+
+/*
+ * Writes go through one connection in group commits: a caller queues its write and
+ * waits; the first caller that finds no commit in flight becomes the leader, runs every
+ * queued write in one transaction and commits it once (one fsync for all), then wakes
+ * their callers. Each write is its own function over the transaction; one that fails is
+ * taken out and the others run again without it, so a write commits exactly when its
+ * caller is told it did. Reads use a pool of further connections (SQLite WAL: readers
+ * never wait for the writer).
+ */
 struct _CardpinStore
 {
-  GMutex mutex;
   const CardpinStoreBackend *backend;
-  gpointer db;
+  char *database;
   gint64 now;
+
+  GMutex mutex;               /* guards everything below */
+  GCond cond;
+  Conn writer;
+  GQueue queue;               /* of Write, waiting for a commit */
+  gboolean leading;           /* a leader is committing */
+  GPtrArray *readers;         /* idle read connections */
+  guint n_readers;            /* open read connections */
 };
 
 G_DEFINE_QUARK (cardpin-store-error-quark, cardpin_store_error)
@@ -70,8 +113,14 @@ static const char * const schema_v1[] = {
   NULL
 };
 
+/* Version 2 adds only the backend's grant function (grant_function_sql), if any */
+static const char * const schema_v2[] = {
+  NULL
+};
+
 static const char * const * const migrations[] = {
   schema_v1,
+  schema_v2,
 };
 
 #define SCHEMA_VERSION ((int) G_N_ELEMENTS (migrations))
@@ -109,7 +158,7 @@ cell_int (GPtrArray *rows,
 }
 
 static gboolean
-query (CardpinStore        *store,
+query (Conn                *conn,
        const char          *sql,
        const char          *types,
        const char * const  *params,
@@ -117,57 +166,215 @@ query (CardpinStore        *store,
        guint               *changes,
        GError             **error)
 {
-  return store->backend->query (store->db, sql, types, params, rows, changes, error);
+  return conn->store->backend->query (conn->db, sql, types, params, rows, changes, error);
 }
 
-typedef gboolean (*TransactionFunc) (CardpinStore  *store,
-                                     gpointer       data,
-                                     GError       **error);
-
-/* Runs @func in one write transaction, again from the start when the database asks for
- * it (busy, deadlock, serialization failure); @func must set all its outputs anew each
- * time. Holds the store's mutex. */
 static gboolean
-run (CardpinStore     *store,
-     gboolean          write,
-     TransactionFunc   func,
-     gpointer          data,
-     GError          **error)
+is_retry (const GError *error)
 {
-  gboolean ok = FALSE;
+  return g_error_matches (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_RETRY);
+}
+
+/* let the other transaction finish, then try again */
+static void
+back_off (guint attempt)
+{
+  g_usleep (g_random_int_range (1000, 5000) * MIN (attempt, 10));
+}
+
+/* A retry error that has run out of attempts is a plain failure */
+static void
+finish_error (Write  *write,
+              GError *error)
+{
+  if (is_retry (error))
+    error->code = CARDPIN_STORE_ERROR_FAILED;
+  write->error = error;
+  write->ok = FALSE;
+}
+
+/* The leader: runs @batch (of Write) in one transaction on the writer connection, again
+ * from the start when the database asks for it (busy, deadlock, serialization failure)
+ * or when a write failed (without that write). Sets each write's outcome. */
+static void
+commit_batch (CardpinStore *store,
+              GPtrArray    *all)
+{
+  g_autoptr(GPtrArray) batch = g_ptr_array_copy (all, NULL, NULL);
+  Conn *conn = &store->writer;
+  guint attempt = 1;
+
+  while (batch->len > 0)
+    {
+      g_autoptr(GError) local_error = NULL;
+      Write *failed = NULL;
+      gboolean ok = store->backend->begin (conn->db, TRUE, &local_error);
+
+      for (guint i = 0; ok && i < batch->len; i++)
+        {
+          Write *write = g_ptr_array_index (batch, i);
+
+          if (!write->func (conn, write->data, &local_error))
+            {
+              failed = write;
+              ok = FALSE;
+            }
+        }
+      if (ok && store->backend->commit (conn->db, &local_error))
+        {
+          for (guint i = 0; i < batch->len; i++)
+            ((Write *) g_ptr_array_index (batch, i))->ok = TRUE;
+          return;
+        }
+      store->backend->rollback (conn->db);
+
+      if (is_retry (local_error) && attempt < MAX_ATTEMPTS)
+        {
+          back_off (attempt++);
+          continue;
+        }
+      if (failed != NULL && !is_retry (local_error))
+        {
+          /* this write's own failure (a duplicate card, …): it alone fails */
+          finish_error (failed, g_steal_pointer (&local_error));
+          g_ptr_array_remove (batch, failed);
+          continue;
+        }
+      /* the database failed (or stayed busy): every write fails */
+      for (guint i = 0; i < batch->len; i++)
+        finish_error (g_ptr_array_index (batch, i), g_error_copy (local_error));
+      return;
+    }
+}
+
+/* Runs @func in a write transaction, committed (possibly with other writes) when this
+ * returns %TRUE; @func must set all its outputs anew each time it runs. */
+static gboolean
+run_transaction (CardpinStore     *store,
+                 TransactionFunc   func,
+                 gpointer          data,
+                 GError          **error)
+{
+  Write write = { func, data, NULL, FALSE, FALSE };
 
   g_mutex_lock (&store->mutex);
+  g_queue_push_tail (&store->queue, &write);
+  while (!write.done)
+    {
+      g_autoptr(GPtrArray) batch = NULL;
+
+      if (store->leading)
+        {
+          g_cond_wait (&store->cond, &store->mutex);
+          continue;
+        }
+      store->leading = TRUE;
+      batch = g_ptr_array_new ();
+      while (batch->len < MAX_BATCH && !g_queue_is_empty (&store->queue))
+        g_ptr_array_add (batch, g_queue_pop_head (&store->queue));
+      g_mutex_unlock (&store->mutex);
+
+      commit_batch (store, batch);
+
+      g_mutex_lock (&store->mutex);
+      for (guint i = 0; i < batch->len; i++)
+        ((Write *) g_ptr_array_index (batch, i))->done = TRUE;
+      store->leading = FALSE;
+      g_cond_broadcast (&store->cond);
+    }
+  g_mutex_unlock (&store->mutex);
+
+  if (!write.ok)
+    g_propagate_error (error, write.error);
+  return write.ok;
+}
+
+static gpointer open_connection (const char                 *database,
+                                 const CardpinStoreBackend **backend,
+                                 GError                    **error);
+
+/* A read connection: an idle one, a new one, or (all MAX_READERS busy) the next one
+ * that comes back */
+static gpointer
+reader_take (CardpinStore  *store,
+             GError       **error)
+{
+  const CardpinStoreBackend *backend;
+  gpointer db = NULL;
+
+  g_mutex_lock (&store->mutex);
+  while (store->readers->len == 0 && store->n_readers >= MAX_READERS)
+    g_cond_wait (&store->cond, &store->mutex);
+  if (store->readers->len > 0)
+    db = g_ptr_array_steal_index_fast (store->readers, store->readers->len - 1);
+  else
+    store->n_readers++;
+  g_mutex_unlock (&store->mutex);
+  if (db != NULL)
+    return db;
+
+  db = open_connection (store->database, &backend, error);
+  if (db == NULL)
+    {
+      g_mutex_lock (&store->mutex);
+      store->n_readers--;
+      g_cond_broadcast (&store->cond);
+      g_mutex_unlock (&store->mutex);
+    }
+  return db;
+}
+
+static void
+reader_give (CardpinStore *store,
+             gpointer      db)
+{
+  g_mutex_lock (&store->mutex);
+  g_ptr_array_add (store->readers, db);
+  g_cond_broadcast (&store->cond);
+  g_mutex_unlock (&store->mutex);
+}
+
+/* Runs @func, which reads with ONE statement (atomic by itself, so without a
+ * transaction), on a read connection; again when the database asks for it, or once
+ * after the connection was lost and made again */
+static gboolean
+run_read (CardpinStore     *store,
+          TransactionFunc   func,
+          gpointer          data,
+          GError          **error)
+{
+  Conn conn = { store, reader_take (store, error) };
+  gboolean reconnected = FALSE;
+
+  if (conn.db == NULL)
+    return FALSE;
   for (guint attempt = 1; ; attempt++)
     {
       g_autoptr(GError) local_error = NULL;
 
-      if (store->backend->begin (store->db, write, &local_error) &&
-          func (store, data, &local_error) &&
-          store->backend->commit (store->db, &local_error))
+      if (func (&conn, data, &local_error))
         {
-          ok = TRUE;
-          break;
+          reader_give (store, conn.db);
+          return TRUE;
         }
-      store->backend->rollback (store->db);
-
-      if (g_error_matches (local_error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_RETRY) &&
-          attempt < MAX_ATTEMPTS)
+      if (is_retry (local_error) && attempt < MAX_ATTEMPTS)
         {
-          /* let the other transaction finish, then try again */
-          g_usleep (g_random_int_range (1000, 5000) * MIN (attempt, 10));
+          back_off (attempt);
           continue;
         }
-      if (g_error_matches (local_error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_RETRY))
+      if (!reconnected && store->backend->reconnect != NULL &&
+          store->backend->reconnect (conn.db))
+        {
+          reconnected = TRUE;
+          continue;
+        }
+      if (is_retry (local_error))
         local_error->code = CARDPIN_STORE_ERROR_FAILED;
       g_propagate_error (error, g_steal_pointer (&local_error));
-      break;
+      reader_give (store, conn.db);
+      return FALSE;
     }
-  g_mutex_unlock (&store->mutex);
-  return ok;
 }
-
-#define run_transaction(store, func, data, error) run ((store), TRUE, (func), (data), (error))
-#define run_read(store, func, data, error)        run ((store), FALSE, (func), (data), (error))
 
 /* Serials: 1 to CARDPIN_STORE_MAX_FIELD printable ASCII characters, no space, exactly
  * what `cardpin-tool status --json` prints */
@@ -336,12 +543,12 @@ check_audit (const CardpinAuditRecord  *record,
 }
 
 static gboolean
-insert_audit (CardpinStore              *store,
+insert_audit (Conn                      *conn,
               const CardpinAuditRecord  *record,
               const char                *outcome,
               GError                   **error)
 {
-  g_autofree char *time = g_strdup_printf ("%" G_GINT64_FORMAT, now_microseconds (store));
+  g_autofree char *time = g_strdup_printf ("%" G_GINT64_FORMAT, now_microseconds (conn->store));
   g_autofree char *user = sanitize (record->user, CARDPIN_STORE_MAX_FIELD);
   g_autofree char *serial = sanitize (record->serial, CARDPIN_STORE_MAX_FIELD);
   g_autofree char *request_id = sanitize (record->request_id, CARDPIN_STORE_MAX_FIELD);
@@ -350,7 +557,7 @@ insert_audit (CardpinStore              *store,
     outcome, request_id, record->operator_name, record->reason,
   };
 
-  return query (store,
+  return query (conn,
                 "INSERT INTO audit (time, username, method, serial, challenge_sha256,"
                 " outcome, request_id, operator, reason)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -374,7 +581,7 @@ sha256_hex (const char *text,
 /* Schema */
 
 static gboolean
-migrate_cb (CardpinStore  *store,
+migrate_cb (Conn          *conn,
             gpointer       data,
             GError       **error)
 {
@@ -382,13 +589,13 @@ migrate_cb (CardpinStore  *store,
   int version = 0;
 
   /* one migration at a time when several instances start together */
-  if (g_str_equal (store->backend->name, "postgresql") &&
-      !query (store, "SELECT pg_advisory_xact_lock(7219031)", NULL, NULL, NULL, NULL, error))
+  if (g_str_equal (conn->store->backend->name, "postgresql") &&
+      !query (conn, "SELECT pg_advisory_xact_lock(7219031)", NULL, NULL, NULL, NULL, error))
     return FALSE;
 
-  if (!query (store, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+  if (!query (conn, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
               NULL, NULL, NULL, NULL, error) ||
-      !query (store, "SELECT version FROM schema_version", NULL, NULL, &rows, NULL, error))
+      !query (conn, "SELECT version FROM schema_version", NULL, NULL, &rows, NULL, error))
     return FALSE;
   if (rows->len > 0)
     version = cell_int (rows, 0, 0);
@@ -409,14 +616,18 @@ migrate_cb (CardpinStore  *store,
         {
           g_autoptr(GString) sql = g_string_new (steps[i]);
 
-          g_string_replace (sql, "@ID@", store->backend->serial_primary_key, 0);
-          if (!query (store, sql->str, NULL, NULL, NULL, NULL, error))
+          g_string_replace (sql, "@ID@", conn->store->backend->serial_primary_key, 0);
+          if (!query (conn, sql->str, NULL, NULL, NULL, NULL, error))
             return FALSE;
         }
       if (next == 1)
-        for (guint i = 0; store->backend->append_only_sql[i] != NULL; i++)
-          if (!query (store, store->backend->append_only_sql[i], NULL, NULL, NULL, NULL, error))
+        for (guint i = 0; conn->store->backend->append_only_sql[i] != NULL; i++)
+          if (!query (conn, conn->store->backend->append_only_sql[i], NULL, NULL, NULL, NULL, error))
             return FALSE;
+      if (next == 2 && conn->store->backend->grant_function_sql != NULL &&
+          !query (conn, conn->store->backend->grant_function_sql, NULL, NULL, NULL, NULL,
+                  error))
+        return FALSE;
     }
 
   if (version != SCHEMA_VERSION)
@@ -424,12 +635,22 @@ migrate_cb (CardpinStore  *store,
       g_autofree char *text = g_strdup_printf ("%d", SCHEMA_VERSION);
       const char *params[] = { text };
 
-      if (!query (store, "DELETE FROM schema_version", NULL, NULL, NULL, NULL, error) ||
-          !query (store, "INSERT INTO schema_version (version) VALUES ($1)", "i", params,
+      if (!query (conn, "DELETE FROM schema_version", NULL, NULL, NULL, NULL, error) ||
+          !query (conn, "INSERT INTO schema_version (version) VALUES ($1)", "i", params,
                   NULL, NULL, error))
         return FALSE;
     }
   return TRUE;
+}
+
+static gpointer
+open_connection (const char                 *database,
+                 const CardpinStoreBackend **backend,
+                 GError                    **error)
+{
+  if (g_str_has_prefix (database, "postgresql://") || g_str_has_prefix (database, "postgres://"))
+    return cardpin_store_pg_open (database, backend, error);
+  return cardpin_store_sqlite_open (database, backend, error);
 }
 
 /* Public API */
@@ -460,12 +681,14 @@ cardpin_store_open (const char  *database,
 
   store = g_new0 (CardpinStore, 1);
   g_mutex_init (&store->mutex);
-  if (g_str_has_prefix (database, "postgresql://") || g_str_has_prefix (database, "postgres://"))
-    store->db = cardpin_store_pg_open (database, &store->backend, error);
-  else
-    store->db = cardpin_store_sqlite_open (database, &store->backend, error);
-  if (store->db == NULL)
+  g_cond_init (&store->cond);
+  g_queue_init (&store->queue);
+  store->readers = g_ptr_array_new ();
+  store->writer.store = store;
+  store->writer.db = open_connection (database, &store->backend, error);
+  if (store->writer.db == NULL)
     return NULL;
+  store->database = g_strdup (database);
 
   if (!run_transaction (store, migrate_cb, NULL, error))
     return NULL;
@@ -477,9 +700,17 @@ cardpin_store_free (CardpinStore *store)
 {
   if (store == NULL)
     return;
-  if (store->db != NULL)
-    store->backend->close (store->db);
+  if (store->writer.db != NULL)
+    store->backend->close (store->writer.db);
+  for (guint i = 0; i < store->readers->len; i++)
+    store->backend->close (g_ptr_array_index (store->readers, i));
+  g_ptr_array_unref (store->readers);
   g_mutex_clear (&store->mutex);
+  g_cond_clear (&store->cond);
+  /* the URI may hold a password */
+  if (store->database != NULL)
+    cardpin_secret_wipe (store->database, strlen (store->database));
+  g_free (store->database);
   g_free (store);
 }
 
@@ -506,16 +737,16 @@ typedef struct {
 } CardData;
 
 static gboolean
-card_add_cb (CardpinStore  *store,
+card_add_cb (Conn          *conn,
              gpointer       data,
              GError       **error)
 {
   CardData *card = data;
-  g_autofree char *added = g_strdup_printf ("%" G_GINT64_FORMAT, now_seconds (store));
+  g_autofree char *added = g_strdup_printf ("%" G_GINT64_FORMAT, now_seconds (conn->store));
   const char *params[] = { card->serial, card->user, added };
   guint changes = 0;
 
-  if (!query (store,
+  if (!query (conn,
               "INSERT INTO cards (serial, username, active, added) VALUES ($1, $2, 1, $3)"
               " ON CONFLICT (serial) DO NOTHING",
               "ssi", params, NULL, &changes, error))
@@ -550,7 +781,7 @@ cardpin_store_card_add (CardpinStore  *store,
 }
 
 static gboolean
-card_disable_cb (CardpinStore  *store,
+card_disable_cb (Conn          *conn,
                  gpointer       data,
                  GError       **error)
 {
@@ -558,7 +789,7 @@ card_disable_cb (CardpinStore  *store,
   const char *params[] = { card->serial };
   guint changes = 0;
 
-  if (!query (store, "UPDATE cards SET active = 0 WHERE serial = $1", "s", params,
+  if (!query (conn, "UPDATE cards SET active = 0 WHERE serial = $1", "s", params,
               NULL, &changes, error))
     return FALSE;
   if (changes == 0)
@@ -602,7 +833,7 @@ card_from_row (GPtrArray *rows,
 }
 
 static gboolean
-card_lookup_cb (CardpinStore  *store,
+card_lookup_cb (Conn          *conn,
                 gpointer       data,
                 GError       **error)
 {
@@ -611,7 +842,7 @@ card_lookup_cb (CardpinStore  *store,
   g_autoptr(GPtrArray) rows = NULL;
 
   g_clear_pointer (&card->card, cardpin_store_card_free);
-  if (!query (store, "SELECT serial, username, active FROM cards WHERE serial = $1",
+  if (!query (conn, "SELECT serial, username, active FROM cards WHERE serial = $1",
               "s", params, &rows, NULL, error))
     return FALSE;
   if (rows->len == 0)
@@ -639,7 +870,7 @@ cardpin_store_card_lookup (CardpinStore  *store,
 }
 
 static gboolean
-card_list_cb (CardpinStore  *store,
+card_list_cb (Conn          *conn,
               gpointer       data,
               GError       **error)
 {
@@ -647,7 +878,7 @@ card_list_cb (CardpinStore  *store,
   g_autoptr(GPtrArray) rows = NULL;
 
   g_clear_pointer (&card->cards, g_ptr_array_unref);
-  if (!query (store, "SELECT serial, username, active FROM cards ORDER BY serial",
+  if (!query (conn, "SELECT serial, username, active FROM cards ORDER BY serial",
               NULL, NULL, &rows, NULL, error))
     return FALSE;
   card->cards = g_ptr_array_new_with_free_func ((GDestroyNotify) cardpin_store_card_free);
@@ -689,50 +920,98 @@ typedef struct {
   guint retry_after;
 } GrantData;
 
-/* Locks the counter of @kind/@key for today (creating it at 0) and returns its count */
+/* Counts one grant on the counter of @kind/@key for @day if it is below @quota (creating
+ * it at 1): ONE statement, atomic by itself and, on PostgreSQL, holding the row's lock to
+ * the end of the transaction, so that no other transaction or instance counts past the
+ * quota. *@counted says whether it counted. */
 static gboolean
-lock_counter (CardpinStore  *store,
-              const char    *kind,
-              const char    *key,
-              const char    *day,
-              gint64        *count,
-              GError       **error)
+count_grant (Conn         *conn,
+             const char   *kind,
+             const char   *key,
+             const char   *day,
+             guint         quota,
+             gboolean     *counted,
+             GError      **error)
 {
-  const char *params[] = { kind, key, day };
-  g_autofree char *select = g_strconcat ("SELECT count FROM grant_counts"
-                                         " WHERE kind = $1 AND key = $2 AND day = $3",
-                                         store->backend->for_update, NULL);
+  g_autofree char *limit = g_strdup_printf ("%u", quota);
+  const char *params[] = { kind, key, day, limit };
   g_autoptr(GPtrArray) rows = NULL;
 
-  if (!query (store,
-              "INSERT INTO grant_counts (kind, key, day, count) VALUES ($1, $2, $3, 0)"
-              " ON CONFLICT (kind, key, day) DO NOTHING",
-              "ssi", params, NULL, NULL, error) ||
-      !query (store, select, "ssi", params, &rows, NULL, error))
+  *counted = FALSE;
+  if (quota == 0)
+    return TRUE;
+  if (!query (conn,
+              "INSERT INTO grant_counts (kind, key, day, count) VALUES ($1, $2, $3, 1)"
+              " ON CONFLICT (kind, key, day) DO UPDATE SET count = grant_counts.count + 1"
+              " WHERE grant_counts.count < $4"
+              " RETURNING count",
+              "ssii", params, &rows, NULL, error))
     return FALSE;
-  if (rows->len != 1)
-    {
-      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_RETRY,
-                   "quota counter %s vanished", kind);
-      return FALSE;
-    }
-  *count = cell_int (rows, 0, 0);
+  *counted = rows->len == 1;
   return TRUE;
 }
 
+/* The whole grant, audit record included, as one call of the backend's function */
 static gboolean
-grant_cb (CardpinStore  *store,
+grant_by_function (Conn        *conn,
+                   GrantData   *grant,
+                   const char  *day,
+                   GError     **error)
+{
+  const CardpinAuditRecord *record = grant->audit;
+  g_autofree char *quota_card = g_strdup_printf ("%u", grant->quota_card);
+  g_autofree char *quota_user = g_strdup_printf ("%u", grant->quota_user);
+  g_autofree char *time = g_strdup_printf ("%" G_GINT64_FORMAT, now_microseconds (conn->store));
+  g_autofree char *user = sanitize (record->user, CARDPIN_STORE_MAX_FIELD);
+  g_autofree char *serial = sanitize (record->serial, CARDPIN_STORE_MAX_FIELD);
+  g_autofree char *request_id = sanitize (record->request_id, CARDPIN_STORE_MAX_FIELD);
+  const char *params[] = {
+    grant->serial, grant->user, day, quota_card, quota_user,
+    time, user, record->method, serial, record->challenge_sha256, request_id,
+  };
+  g_autoptr(GPtrArray) rows = NULL;
+  const char *outcome;
+
+  if (!query (conn,
+              "SELECT cardpin_grant($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+              "ssiiiisssss", params, &rows, NULL, error))
+    return FALSE;
+  outcome = rows->len == 1 ? cell (rows, 0, 0) : NULL;
+  for (CardpinGrant g = CARDPIN_GRANT_GRANTED; g <= CARDPIN_GRANT_QUOTA_USER; g++)
+    if (g_strcmp0 (outcome, cardpin_grant_to_string (g)) == 0)
+      {
+        grant->outcome = g;
+        return TRUE;
+      }
+  g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+               _("The database's grant function answered “%s”: the database's schema does not "
+                 "match this cardpin. Run the same cardpin version on every instance."),
+               outcome != NULL ? outcome : "");
+  return FALSE;
+}
+
+static gboolean
+grant_cb (Conn          *conn,
           gpointer       data,
           GError       **error)
 {
   GrantData *grant = data;
   const char *params[] = { grant->serial };
   g_autoptr(GPtrArray) rows = NULL;
-  gint64 now = now_seconds (store);
+  gint64 now = now_seconds (conn->store);
   g_autofree char *day = g_strdup_printf ("%" G_GINT64_FORMAT, now / SECONDS_PER_DAY);
 
   grant->retry_after = 0;
-  if (!query (store, "SELECT username, active FROM cards WHERE serial = $1", "s", params,
+  if (conn->store->backend->grant_function_sql != NULL)
+    {
+      if (!grant_by_function (conn, grant, day, error))
+        return FALSE;
+      if (grant->outcome == CARDPIN_GRANT_QUOTA_CARD || grant->outcome == CARDPIN_GRANT_QUOTA_USER)
+        grant->retry_after = (now / SECONDS_PER_DAY + 1) * SECONDS_PER_DAY - now;
+      return TRUE;
+    }
+
+  if (!query (conn, "SELECT username, active FROM cards WHERE serial = $1", "s", params,
               &rows, NULL, error))
     return FALSE;
 
@@ -744,34 +1023,35 @@ grant_cb (CardpinStore  *store,
     grant->outcome = CARDPIN_GRANT_DISABLED;
   else
     {
-      gint64 card_count, user_count;
+      gboolean counted;
 
-      /* always the card's counter first, then the user's: one lock order, no deadlock */
-      if (!lock_counter (store, "card", grant->serial, day, &card_count, error))
+      /* always the card's counter first, then the user's: one lock order */
+      if (!count_grant (conn, "card", grant->serial, day, grant->quota_card, &counted, error))
         return FALSE;
-      if (card_count >= grant->quota_card)
+      if (!counted)
         grant->outcome = CARDPIN_GRANT_QUOTA_CARD;
-      else if (!lock_counter (store, "user", grant->user, day, &user_count, error))
+      else if (!count_grant (conn, "user", grant->user, day, grant->quota_user, &counted,
+                             error))
         return FALSE;
-      else if (user_count >= grant->quota_user)
-        grant->outcome = CARDPIN_GRANT_QUOTA_USER;
-      else
+      else if (!counted)
         {
-          const char *card_params[] = { "card", grant->serial, day };
-          const char *user_params[] = { "user", grant->user, day };
-          const char *update = "UPDATE grant_counts SET count = count + 1"
-                               " WHERE kind = $1 AND key = $2 AND day = $3";
+          const char *card_params[] = { grant->serial, day };
 
-          if (!query (store, update, "ssi", card_params, NULL, NULL, error) ||
-              !query (store, update, "ssi", user_params, NULL, NULL, error))
+          /* the user's quota is used up: take the card's count back */
+          if (!query (conn,
+                      "UPDATE grant_counts SET count = count - 1"
+                      " WHERE kind = 'card' AND key = $1 AND day = $2",
+                      "si", card_params, NULL, NULL, error))
             return FALSE;
-          grant->outcome = CARDPIN_GRANT_GRANTED;
+          grant->outcome = CARDPIN_GRANT_QUOTA_USER;
         }
+      else
+        grant->outcome = CARDPIN_GRANT_GRANTED;
       if (grant->outcome != CARDPIN_GRANT_GRANTED)
         grant->retry_after = (now / SECONDS_PER_DAY + 1) * SECONDS_PER_DAY - now;
     }
 
-  return insert_audit (store, grant->audit, cardpin_grant_to_string (grant->outcome), error);
+  return insert_audit (conn, grant->audit, cardpin_grant_to_string (grant->outcome), error);
 }
 
 /**
@@ -858,13 +1138,13 @@ typedef struct {
 } AuditData;
 
 static gboolean
-audit_append_cb (CardpinStore  *store,
+audit_append_cb (Conn          *conn,
                  gpointer       data,
                  GError       **error)
 {
   AuditData *audit = data;
 
-  return insert_audit (store, audit->record, audit->record->outcome, error);
+  return insert_audit (conn, audit->record, audit->record->outcome, error);
 }
 
 /**
@@ -893,7 +1173,7 @@ cardpin_store_audit_check (const CardpinAuditRecord  *record,
 }
 
 static gboolean
-audit_list_cb (CardpinStore  *store,
+audit_list_cb (Conn          *conn,
                gpointer       data,
                GError       **error)
 {
@@ -901,7 +1181,7 @@ audit_list_cb (CardpinStore  *store,
   g_autoptr(GPtrArray) rows = NULL;
 
   g_clear_pointer (&audit->records, g_ptr_array_unref);
-  if (!query (store,
+  if (!query (conn,
               "SELECT time, username, method, serial, challenge_sha256, outcome, request_id,"
               " operator, reason FROM audit ORDER BY id",
               NULL, NULL, &rows, NULL, error))
@@ -979,24 +1259,24 @@ token_hash (const char *token,
 }
 
 static gboolean
-token_issue_cb (CardpinStore  *store,
+token_issue_cb (Conn          *conn,
                 gpointer       data,
                 GError       **error)
 {
   TokenData *token = data;
-  g_autofree char *issued = g_strdup_printf ("%" G_GINT64_FORMAT, now_seconds (store));
+  g_autofree char *issued = g_strdup_printf ("%" G_GINT64_FORMAT, now_seconds (conn->store));
   g_autofree char *expires = g_strdup_printf ("%" G_GINT64_FORMAT, token->expires);
   const char *params[] = { token->hash, token->user, issued, expires };
 
   g_autofree char *stale = g_strdup_printf ("%" G_GINT64_FORMAT,
-                                            now_seconds (store) - SECONDS_PER_DAY);
+                                            now_seconds (conn->store) - SECONDS_PER_DAY);
   const char *stale_params[] = { stale };
 
   /* tokens that expired a day ago are of no use to anyone: drop them on the way */
-  if (!query (store, "DELETE FROM device_tokens WHERE expires < $1", "i", stale_params,
+  if (!query (conn, "DELETE FROM device_tokens WHERE expires < $1", "i", stale_params,
               NULL, NULL, error))
     return FALSE;
-  return query (store,
+  return query (conn,
                 "INSERT INTO device_tokens (hash, username, issued, expires, revoked)"
                 " VALUES ($1, $2, $3, $4, 0)",
                 "ssii", params, NULL, NULL, error);
@@ -1064,7 +1344,7 @@ cardpin_store_token_issue (CardpinStore  *store,
 }
 
 static gboolean
-token_check_cb (CardpinStore  *store,
+token_check_cb (Conn          *conn,
                 gpointer       data,
                 GError       **error)
 {
@@ -1073,14 +1353,14 @@ token_check_cb (CardpinStore  *store,
   g_autoptr(GPtrArray) rows = NULL;
 
   g_clear_pointer (&token->found_user, g_free);
-  if (!query (store,
+  if (!query (conn,
               "SELECT hash, username, expires, revoked FROM device_tokens WHERE hash = $1",
               "s", params, &rows, NULL, error))
     return FALSE;
   if (rows->len == 1 &&
       strlen (cell (rows, 0, 0)) == 64 &&
       CRYPTO_memcmp (cell (rows, 0, 0), token->hash, 64) == 0 &&
-      cell_int (rows, 0, 2) > now_seconds (store) &&
+      cell_int (rows, 0, 2) > now_seconds (conn->store) &&
       cell_int (rows, 0, 3) == 0)
     token->found_user = g_strdup (cell (rows, 0, 1));
   return TRUE;
@@ -1116,16 +1396,16 @@ cardpin_store_token_check (CardpinStore  *store,
 }
 
 static gboolean
-token_revoke_cb (CardpinStore  *store,
+token_revoke_cb (Conn          *conn,
                  gpointer       data,
                  GError       **error)
 {
   TokenData *token = data;
-  g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, now_seconds (store));
+  g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, now_seconds (conn->store));
   const char *params[] = { token->hash, now };
   guint changes = 0;
 
-  if (!query (store,
+  if (!query (conn,
               "UPDATE device_tokens SET revoked = 1"
               " WHERE hash = $1 AND revoked = 0 AND expires > $2",
               "si", params, NULL, &changes, error))
@@ -1178,17 +1458,17 @@ throttle_init (ThrottleData  *data,
 }
 
 static gboolean
-throttle_check_cb (CardpinStore  *store,
+throttle_check_cb (Conn          *conn,
                    gpointer       data,
                    GError       **error)
 {
   ThrottleData *throttle = data;
   const char *params[] = { throttle->user };
   g_autoptr(GPtrArray) rows = NULL;
-  gint64 now = now_seconds (store);
+  gint64 now = now_seconds (conn->store);
 
   throttle->retry_after = 0;
-  if (!query (store,
+  if (!query (conn,
               "SELECT window_start, failures FROM password_failures WHERE username = $1",
               "s", params, &rows, NULL, error))
     return FALSE;
@@ -1229,18 +1509,18 @@ cardpin_store_throttle_check (CardpinStore  *store,
 }
 
 static gboolean
-throttle_failure_cb (CardpinStore  *store,
+throttle_failure_cb (Conn          *conn,
                      gpointer       data,
                      GError       **error)
 {
   ThrottleData *throttle = data;
-  gint64 now = now_seconds (store);
+  gint64 now = now_seconds (conn->store);
   g_autofree char *now_text = g_strdup_printf ("%" G_GINT64_FORMAT, now);
   g_autofree char *old = g_strdup_printf ("%" G_GINT64_FORMAT, now - CARDPIN_STORE_THROTTLE_WINDOW);
   const char *params[] = { throttle->user, now_text, old };
 
   /* a window that has passed starts again at this failure */
-  return query (store,
+  return query (conn,
                 "INSERT INTO password_failures (username, window_start, failures)"
                 " VALUES ($1, $2, 1)"
                 " ON CONFLICT (username) DO UPDATE SET"
@@ -1267,14 +1547,14 @@ cardpin_store_throttle_failure (CardpinStore  *store,
 }
 
 static gboolean
-throttle_reset_cb (CardpinStore  *store,
+throttle_reset_cb (Conn          *conn,
                    gpointer       data,
                    GError       **error)
 {
   ThrottleData *throttle = data;
   const char *params[] = { throttle->user };
 
-  return query (store, "DELETE FROM password_failures WHERE username = $1", "s", params,
+  return query (conn, "DELETE FROM password_failures WHERE username = $1", "s", params,
                 NULL, NULL, error);
 }
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <malloc.h>
 #include <stdlib.h>
 
 #include <glib/gi18n-lib.h>
@@ -35,6 +36,10 @@ main (int   argc,
       g_printerr ("cardpin-unblockd: %s\n", error->message);
       return EXIT_FAILURE;
     }
+
+  /* keep freed memory instead of giving it back at once: every trim of a thread's heap
+   * is an madvise(2) that interrupts all CPUs, and each request frees a little */
+  mallopt (M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 
   /* TLS 1.2 and later only: GnuTLS (through glib-networking) reads its priority string
    * from here when the first TLS connection is made */

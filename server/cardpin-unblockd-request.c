@@ -135,6 +135,46 @@ malformed (GError     **error,
  *
  * Returns: %TRUE when the request is well formed
  */
+/* The JSON object of a request body and its "serial"; @parser keeps the object alive */
+static JsonObject *
+parse_object (JsonParser    *parser,
+              const guint8  *body,
+              gsize          length,
+              const char   **serial,
+              GError       **error)
+{
+  JsonNode *root;
+  JsonObject *object;
+
+  if (length == 0 || length > CARDPIN_UNBLOCKD_MAX_BODY ||
+      !g_utf8_validate ((const char *) body, length, NULL) ||
+      memchr (body, '\0', length) != NULL)
+    {
+      malformed (error, "the body must be a JSON object in UTF-8");
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, (const char *) body, length, NULL))
+    {
+      malformed (error, "the body is not valid JSON");
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      malformed (error, "the body must be a JSON object");
+      return NULL;
+    }
+  object = json_node_get_object (root);
+
+  *serial = member_string (object, "serial");
+  if (*serial == NULL || !cardpin_master_key_check_serial (*serial, NULL))
+    {
+      malformed (error, "\"serial\" must be the card serial as cardpin prints it");
+      return NULL;
+    }
+  return object;
+}
+
 gboolean
 cardpin_unblockd_parse_response_request (const guint8                    *body,
                                          gsize                            length,
@@ -142,28 +182,15 @@ cardpin_unblockd_parse_response_request (const guint8                    *body,
                                          GError                         **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr(GError) local_error = NULL;
   g_autofree guint8 *challenge = NULL;
   const char *serial, *hex, *algorithm;
-  JsonNode *root;
   JsonObject *object;
   gsize hex_length, expected;
 
   memset (request, 0, sizeof *request);
-  if (length == 0 || length > CARDPIN_UNBLOCKD_MAX_BODY ||
-      !g_utf8_validate ((const char *) body, length, NULL) ||
-      memchr (body, '\0', length) != NULL)
-    return malformed (error, "the body must be a JSON object in UTF-8");
-  if (!json_parser_load_from_data (parser, (const char *) body, length, &local_error))
-    return malformed (error, "the body is not valid JSON");
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return malformed (error, "the body must be a JSON object");
-  object = json_node_get_object (root);
-
-  serial = member_string (object, "serial");
-  if (serial == NULL || !cardpin_master_key_check_serial (serial, NULL))
-    return malformed (error, "\"serial\" must be the card serial as cardpin prints it");
+  object = parse_object (parser, body, length, &serial, error);
+  if (object == NULL)
+    return FALSE;
 
   algorithm = member_string (object, "algorithm");
   if (g_strcmp0 (algorithm, "aes128") == 0)
@@ -194,6 +221,29 @@ cardpin_unblockd_parse_response_request (const guint8                    *body,
   request->serial = g_strdup (serial);
   request->challenge = g_bytes_new_take (g_steal_pointer (&challenge), expected);
   return TRUE;
+}
+
+/**
+ * cardpin_unblockd_parse_puk_request:
+ * @body: (array length=length): the body of POST /v1/unblock/puk
+ * @length: its length
+ * @error: return location (%G_IO_ERROR_INVALID_DATA, message for the client)
+ *
+ * {"serial": "…"}; other members are ignored.
+ *
+ * Returns: (transfer full): the serial, or %NULL when the request is malformed
+ */
+char *
+cardpin_unblockd_parse_puk_request (const guint8  *body,
+                                    gsize          length,
+                                    GError       **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  const char *serial;
+
+  if (parse_object (parser, body, length, &serial, error) == NULL)
+    return NULL;
+  return g_strdup (serial);
 }
 
 void

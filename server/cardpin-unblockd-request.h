@@ -39,6 +39,10 @@ gboolean            cardpin_unblockd_parse_response_request
                                                           gsize            length,
                                                           CardpinUnblockdResponseRequest *request,
                                                           GError         **error);
+/* POST /v1/unblock/puk {"serial"}: the serial, or %NULL */
+char               *cardpin_unblockd_parse_puk_request   (const guint8    *body,
+                                                          gsize            length,
+                                                          GError         **error);
 void                cardpin_unblockd_response_request_clear
                                                          (CardpinUnblockdResponseRequest *request);
 /* Lowercase hex SHA-256 of @data */

@@ -33,6 +33,8 @@ struct _CardpinUnblockd
   CardpinStore        *store;
   SoupServer          *server;
   GMainLoop           *loop;
+  GThreadPool         *workers;
+  GHashTable          *idle;          /* GSocket of a kept-alive connection -> its timer */
   guint                in_flight;
   gboolean             stopping;
   guint                signal_sources[2];
@@ -53,6 +55,7 @@ typedef struct {
   char      *request_id;
   guint      deadline;
   gboolean   timed_out;
+  gboolean   disconnected;   /* soup dropped the connection (shutdown, client gone) */
 } RequestState;
 
 /* One request handed to a worker thread, and its answer */
@@ -81,12 +84,22 @@ typedef struct {
   const char          *outcome;
 } Job;
 
+/* Threads that handle requests (PAM, token, database). More than the cores: a request
+ * mostly waits (for PAM, a commit shared with the others in flight). */
+#define WORKERS 8
+
 /* RFC 6585; libsoup 3.2 has no name for it */
 #define STATUS_TOO_MANY_REQUESTS 429
 
 static GQuark request_state_quark;
 
 /* Helpers */
+
+static RequestState *
+request_state (SoupServerMessage *msg)
+{
+  return g_object_get_qdata (G_OBJECT (msg), request_state_quark);
+}
 
 static const char *
 route_method (Route route)
@@ -242,13 +255,11 @@ job_free (Job *job)
   g_free (job);
 }
 
-/* Appends the job's audit record (worker thread). On a database failure the answer
- * becomes 503: nothing is answered that was not audited. */
-static void
-job_audit (Job *job)
+/* The job's audit record (pointing into the job) */
+static CardpinAuditRecord
+job_record (Job *job)
 {
-  g_autoptr(GError) error = NULL;
-  CardpinAuditRecord record = {
+  return (CardpinAuditRecord) {
     .user = job->user,
     .method = (char *) route_method (job->route),
     .serial = job->serial,
@@ -256,6 +267,15 @@ job_audit (Job *job)
     .outcome = (char *) job->outcome,
     .request_id = job->request_id,
   };
+}
+
+/* Appends the job's audit record (worker thread). On a database failure the answer
+ * becomes 503: nothing is answered that was not audited. */
+static void
+job_audit (Job *job)
+{
+  g_autoptr(GError) error = NULL;
+  CardpinAuditRecord record = job_record (job);
 
   if (!cardpin_store_audit_append (job->service->store, &record, &error))
     {
@@ -393,6 +413,53 @@ job_authenticate (Job      *job,
     }
 }
 
+/* One transaction: inventory, quotas, count, audit; then the answer: {"<name>": @secret}
+ * when granted, else the refusal */
+static void
+job_grant (Job                 *job,
+           const char          *name,
+           const CardpinSecret *secret)
+{
+  CardpinUnblockd *self = job->service;
+  g_autoptr(GError) error = NULL;
+  CardpinAuditRecord audit = job_record (job);   /* the store sets its outcome */
+  CardpinGrant grant = CARDPIN_GRANT_UNKNOWN_CARD;
+  guint retry_after = 0;
+
+  if (!cardpin_store_grant (self->store, job->serial, job->user,
+                            self->config->quota_card_per_day, self->config->quota_user_per_day,
+                            &audit, &grant, &retry_after, &error))
+    {
+      /* nothing counted, nothing audited */
+      store_failed (job, error);
+      job_audit (job);
+      return;
+    }
+  job->outcome = cardpin_grant_to_string (grant);
+  switch (grant)
+    {
+    case CARDPIN_GRANT_GRANTED:
+      job->status = SOUP_STATUS_OK;
+      job->answer = secret_answer (name, secret, NULL, job->request_id);
+      return;
+    case CARDPIN_GRANT_QUOTA_CARD:
+    case CARDPIN_GRANT_QUOTA_USER:
+      job->retry_after = MAX (retry_after, 1);
+      job_refuse (job, STATUS_TOO_MANY_REQUESTS, job->outcome,
+                  "too many unblock requests today; try again later or call the helpdesk");
+      job->outcome = cardpin_grant_to_string (grant);
+      return;
+    case CARDPIN_GRANT_UNKNOWN_CARD:
+    case CARDPIN_GRANT_NOT_YOURS:
+    case CARDPIN_GRANT_DISABLED:
+    default:
+      job_refuse (job, SOUP_STATUS_FORBIDDEN, job->outcome,
+                  "this card is not unblocked for this account; call the helpdesk");
+      job->outcome = cardpin_grant_to_string (grant);
+      return;
+    }
+}
+
 static void
 handle_response (Job *job)
 {
@@ -403,9 +470,6 @@ handle_response (Job *job)
   g_autoptr(GError) error = NULL;
   const guint8 *challenge;
   gsize challenge_length;
-  CardpinAuditRecord audit = { 0, };
-  CardpinGrant grant = CARDPIN_GRANT_UNKNOWN_CARD;
-  guint retry_after = 0;
 
   if (!job_authenticate (job, TRUE, TRUE))
     goto audit;
@@ -439,56 +503,47 @@ handle_response (Job *job)
     }
   cardpin_unblockd_response_request_clear (&request);
 
-  /* one transaction: inventory, quotas, count, audit */
-  audit.user = job->user;
-  audit.method = (char *) route_method (job->route);
-  audit.serial = job->serial;
-  audit.challenge_sha256 = job->challenge_sha256;
-  audit.request_id = job->request_id;
-  if (!cardpin_store_grant (self->store, job->serial, job->user,
-                            self->config->quota_card_per_day, self->config->quota_user_per_day,
-                            &audit, &grant, &retry_after, &error))
-    {
-      store_failed (job, error);
-      goto audit;
-    }
-  job->outcome = cardpin_grant_to_string (grant);
-  switch (grant)
-    {
-    case CARDPIN_GRANT_GRANTED:
-      response_hex = cardpin_master_key_hex (response);
-      job->status = SOUP_STATUS_OK;
-      job->answer = secret_answer ("response", response_hex, NULL, job->request_id);
-      return;
-    case CARDPIN_GRANT_QUOTA_CARD:
-    case CARDPIN_GRANT_QUOTA_USER:
-      job->retry_after = MAX (retry_after, 1);
-      job_refuse (job, STATUS_TOO_MANY_REQUESTS, job->outcome,
-                  "too many unblock requests today; try again later or call the helpdesk");
-      job->outcome = cardpin_grant_to_string (grant);
-      return;
-    case CARDPIN_GRANT_UNKNOWN_CARD:
-    case CARDPIN_GRANT_NOT_YOURS:
-    case CARDPIN_GRANT_DISABLED:
-    default:
-      job_refuse (job, SOUP_STATUS_FORBIDDEN, job->outcome,
-                  "this card is not unblocked for this account; call the helpdesk");
-      job->outcome = cardpin_grant_to_string (grant);
-      return;
-    }
+  response_hex = cardpin_master_key_hex (response);
+  job_grant (job, "response", response_hex);
+  return;
 
 audit:
   job_audit (job);
 }
 
+/* POST /v1/unblock/puk: the card's PUK, derived from the master key in the token (it is
+ * stored nowhere), under the same rules as a response */
 static void
 handle_puk (Job *job)
 {
-  if (job_authenticate (job, TRUE, TRUE))
-    /* the service derives admin keys; it holds no PUK and never stores one */
-    job_refuse (job, SOUP_STATUS_NOT_FOUND, "not-served",
-                "this service holds no PUKs: it unblocks cards through their admin key "
-                "(POST /v1/unblock/response)");
+  CardpinUnblockd *self = job->service;
+  g_autoptr(CardpinSecret) puk = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!job_authenticate (job, TRUE, TRUE))
+    goto audit;
+
+  job->serial = cardpin_unblockd_parse_puk_request (g_bytes_get_data (job->body, NULL),
+                                                    g_bytes_get_size (job->body), &error);
+  if (job->serial == NULL)
+    {
+      job_refuse (job, SOUP_STATUS_BAD_REQUEST, "malformed", error->message);
+      goto audit;
+    }
+
+  /* computed before the grant: a refusal of the token costs no quota */
+  puk = cardpin_master_key_puk (self->master_key, job->serial, &error);
+  if (puk == NULL)
+    {
+      g_warning ("request %s: key store: %s", job->request_id, error->message);
+      job_refuse (job, SOUP_STATUS_SERVICE_UNAVAILABLE, "error",
+                  "the service's key store failed; try again later");
+      goto audit;
+    }
+  job_grant (job, "puk", puk);
+  return;
+
+audit:
   job_audit (job);
 }
 
@@ -549,13 +604,13 @@ handle_device_revoke (Job *job)
   job_audit (job);
 }
 
+/* A worker thread; the answer goes back to the main thread through the task */
 static void
-job_thread (GTask        *task,
-            gpointer      source,
-            gpointer      task_data,
-            GCancellable *cancellable)
+job_thread (gpointer data,
+            gpointer user_data)
 {
-  Job *job = task_data;
+  g_autoptr(GTask) task = data;
+  Job *job = g_task_get_task_data (task);
 
   switch (job->route)
     {
@@ -637,13 +692,22 @@ job_done_cb (GObject      *source,
   CardpinUnblockd *self = user_data;
   Job *job = g_task_get_task_data (G_TASK (result));
 
+  self->in_flight--;
+  if (request_state (job->msg)->disconnected)
+    {
+      /* no one to answer any more; the audit record is written all the same */
+      log_answer (job->request_id, job->http_method, job->path, job->user, job->serial,
+                  job->status, "disconnected");
+      if (self->stopping && self->in_flight == 0)
+        g_main_loop_quit (self->loop);
+      return;
+    }
   send_answer (job->msg, job->status, job->answer, job->retry_after, job->ask_credentials,
                job->allow);
   log_answer (job->request_id, job->http_method, job->path, job->user, job->serial,
               job->status, job->outcome);
   soup_server_message_unpause (job->msg);
 
-  self->in_flight--;
   if (self->stopping && self->in_flight == 0)
     g_main_loop_quit (self->loop);
 }
@@ -660,10 +724,17 @@ request_state_free (gpointer data)
   g_free (state);
 }
 
-static RequestState *
-request_state (SoupServerMessage *msg)
+/* Ends a connection soup is waiting on: shutdown(2) wakes a TLS handshake that a thread
+ * of the TLS backend waits for (a mere close would leave that thread polling, and the
+ * client connected), and closing the descriptor makes soup's own pending read fail, so
+ * soup drops the connection (a mere shutdown was seen to leave soup waiting) */
+static void
+hang_up (GSocket *socket)
 {
-  return g_object_get_qdata (G_OBJECT (msg), request_state_quark);
+  if (socket == NULL || g_socket_is_closed (socket))
+    return;
+  g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  g_socket_close (socket, NULL);
 }
 
 static gboolean
@@ -678,10 +749,7 @@ deadline_cb (gpointer data)
   state->timed_out = TRUE;
   g_message ("request %s: no complete request within %u s; disconnected",
              state->request_id, self->config->request_timeout);
-  /* closing the descriptor makes soup's pending read fail, and soup drops the
-   * connection; a mere shutdown(2) was seen to leave it waiting */
-  if (socket != NULL)
-    g_socket_close (socket, NULL);
+  hang_up (socket);
   return G_SOURCE_REMOVE;
 }
 
@@ -695,6 +763,63 @@ got_body_cb (SoupServerMessage *msg,
     g_clear_handle_id (&state->deadline, g_source_remove);
 }
 
+/* A kept-alive connection sent no new request within idle-timeout: closed */
+static gboolean
+idle_cb (gpointer data)
+{
+  GSocket *socket = data;
+  CardpinUnblockd *self = g_object_get_data (G_OBJECT (socket), "cardpin-unblockd");
+
+  g_debug ("a kept-alive connection was idle for %u s; closed", self->config->idle_timeout);
+  hang_up (socket);
+  g_hash_table_steal (self->idle, socket);
+  g_object_unref (socket);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+idle_stop (CardpinUnblockd *self,
+           GSocket         *socket)
+{
+  gpointer timer;
+
+  if (socket != NULL && g_hash_table_steal_extended (self->idle, socket, NULL, &timer))
+    {
+      g_source_remove (GPOINTER_TO_UINT (timer));
+      g_object_unref (socket);
+    }
+}
+
+/* An answer went out: the connection, if kept alive, may now wait idle-timeout for its
+ * next request (soup announces that request only once its first bytes arrive; the
+ * request deadline then takes over) */
+static void
+request_finished_cb (SoupServer        *server,
+                     SoupServerMessage *msg,
+                     gpointer           user_data)
+{
+  CardpinUnblockd *self = user_data;
+  GSocket *socket = soup_server_message_get_socket (msg);
+  guint timer;
+
+  if (socket == NULL || g_socket_is_closed (socket) || self->stopping)
+    return;
+  idle_stop (self, socket);
+  g_object_set_data (G_OBJECT (socket), "cardpin-unblockd", self);
+  timer = g_timeout_add_seconds (self->config->idle_timeout, idle_cb, socket);
+  g_hash_table_insert (self->idle, g_object_ref (socket), GUINT_TO_POINTER (timer));
+}
+
+static void
+disconnected_cb (SoupServerMessage *msg,
+                 gpointer           user_data)
+{
+  RequestState *state = request_state (msg);
+
+  if (state != NULL)
+    state->disconnected = TRUE;
+}
+
 static void
 request_started_cb (SoupServer        *server,
                     SoupServerMessage *msg,
@@ -703,11 +828,14 @@ request_started_cb (SoupServer        *server,
   CardpinUnblockd *self = user_data;
   RequestState *state = g_new0 (RequestState, 1);
 
+  /* the next request of a kept-alive connection: no longer idle */
+  idle_stop (self, soup_server_message_get_socket (msg));
   state->request_id = g_uuid_string_random ();
   state->deadline = g_timeout_add_seconds (self->config->request_timeout, deadline_cb, msg);
   g_object_set_qdata_full (G_OBJECT (msg), request_state_quark, state, request_state_free);
   g_object_set_data (G_OBJECT (msg), "cardpin-unblockd", self);
   g_signal_connect (msg, "got-body", G_CALLBACK (got_body_cb), NULL);
+  g_signal_connect (msg, "disconnected", G_CALLBACK (disconnected_cb), NULL);
   /* no g_socket_set_timeout(): libsoup 3.2 leaves a connection whose read timed out open
    * and unread (the client then waits for ever); the deadline closes it instead */
 }
@@ -851,7 +979,7 @@ handler_cb (SoupServer        *server,
   task = g_task_new (NULL, NULL, job_done_cb, self);
   g_task_set_source_tag (task, handler_cb);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  g_task_run_in_thread (task, job_thread);
+  g_thread_pool_push (self->workers, g_steal_pointer (&task), NULL);
 }
 
 static gboolean
@@ -928,7 +1056,10 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
   soup_server_add_early_handler (self->server, NULL, early_handler_cb, self, NULL);
   soup_server_add_handler (self->server, NULL, handler_cb, self, NULL);
   g_signal_connect (self->server, "request-started", G_CALLBACK (request_started_cb), self);
+  g_signal_connect (self->server, "request-finished", G_CALLBACK (request_finished_cb), self);
+  self->idle = g_hash_table_new (NULL, NULL);
   self->loop = g_main_loop_new (NULL, FALSE);
+  self->workers = g_thread_pool_new (job_thread, NULL, WORKERS, FALSE, NULL);
   return g_steal_pointer (&self);
 }
 
@@ -981,10 +1112,25 @@ cardpin_unblockd_free (CardpinUnblockd *self)
     return;
   for (gsize i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
+  if (self->idle != NULL)
+    {
+      GHashTableIter iter;
+      gpointer socket, timer;
+
+      g_hash_table_iter_init (&iter, self->idle);
+      while (g_hash_table_iter_next (&iter, &socket, &timer))
+        {
+          g_source_remove (GPOINTER_TO_UINT (timer));
+          g_object_unref (socket);
+        }
+      g_hash_table_unref (self->idle);
+    }
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
   g_clear_pointer (&self->loop, g_main_loop_unref);
+  if (self->workers != NULL && self->in_flight == 0)
+    g_thread_pool_free (self->workers, FALSE, TRUE);
   /* a worker still running keeps its store and key: leave them to the process's exit */
   if (self->in_flight == 0)
     {

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <locale.h>
 #include <string.h>
 
 #include "cardpin-error.h"
@@ -355,13 +356,42 @@ test_puk_settings (void)
   g_settings_reset (settings, "puk-digits-only");
 }
 
+/* the length rule in words: "exactly" when both ends are the same, plurals by count */
+static void
+test_describe_length (void)
+{
+  const struct {
+    guint min, max;
+    gboolean digits;
+    const char *expected;
+  } cases[] = {
+    { 8, 8, TRUE, "Use exactly 8 digits." },
+    { 1, 1, TRUE, "Use exactly 1 digit." },
+    { 8, 8, FALSE, "Use exactly 8 characters." },
+    { 6, 8, TRUE, "Use 6 to 8 digits." },
+    { 4, 63, FALSE, "Use 4 to 63 characters." },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = cardpin_policy_describe_length (cases[i].min, cases[i].max,
+                                                              cases[i].digits);
+
+      g_assert_cmpstr (text, ==, cases[i].expected);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  /* the words are checked untranslated */
+  g_setenv ("LANGUAGE", "C", TRUE);
+  setlocale (LC_ALL, "C");
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/cardpin/policy/defaults", test_defaults);
+  g_test_add_func ("/cardpin/policy/describe-length", test_describe_length);
   g_test_add_func ("/cardpin/policy/length", test_length);
   g_test_add_func ("/cardpin/policy/charset", test_charset);
   g_test_add_func ("/cardpin/policy/weak", test_weak);

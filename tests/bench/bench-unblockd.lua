@@ -1,4 +1,4 @@
--- wrk script: POST /v1/unblock/response with HTTP Basic (bench-unblockd.sh)
+-- wrk script: POST /v1/unblock/response (bench-unblockd.sh)
 -- The Authorization header is read from the file CARDPIN_BENCH_AUTH_FILE names.
 local f = assert(io.open(os.getenv("CARDPIN_BENCH_AUTH_FILE"), "r"))
 local authorization = f:read("*l")

@@ -63,6 +63,18 @@ check_body (const uint8_t *data,
   cardpin_unblockd_response_request_clear (&request);
 }
 
+static void
+check_puk_body (const uint8_t *data,
+                size_t         size)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *serial = cardpin_unblockd_parse_puk_request (data, size, &error);
+
+  if ((serial == NULL) == (error == NULL) ||
+      (serial != NULL && !cardpin_master_key_check_serial (serial, NULL)))
+    __builtin_trap ();
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
@@ -72,6 +84,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   /* the first byte picks the parser */
   if (data[0] & 1)
     check_authorization (data + 1, size - 1);
+  else if (data[0] & 2)
+    check_puk_body (data + 1, size - 1);
   else
     check_body (data + 1, size - 1);
   return 0;

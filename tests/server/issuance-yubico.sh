@@ -3,7 +3,8 @@
 # helpdesk tool exports the card's admin key derived from the master key in a SoftHSM2
 # token, yubico-piv-tool puts it on the card with -a set-mgm-key, and the helpdesk's
 # offline response to the card's own challenge then unblocks the PIN through
-# cardpin-tool. Debian 12's yubico-piv-tool 2.2 sets 3DES management keys only, hence
+# cardpin-tool. The same for the card's PUK (export-puk, -a change-puk): that PUK, the
+# one the service gives for the card, unblocks the PIN through cardpin-tool unblock --puk. Debian 12's yubico-piv-tool 2.2 sets 3DES management keys only, hence
 # `export-admin-key --3des` (the same K_card as a two-key 3DES key).
 # Runs inside cardpin-test-stack with a fresh card in reader 0.
 # Test PINs of the emulated card only; they are not secrets.
@@ -58,5 +59,25 @@ methods = [r["method"] for r in j if r["serial"] == "'"$serial"'" and r["outcome
 sys.exit(0 if "export-admin-key" in methods and "helpdesk-respond" in methods else 1)
 ' "$helpdesk" --config "$work/service.conf" audit --json
 check "the admin key is in no file the helpdesk wrote" fails grep -rqi "$key" "$work/unblock.sqlite"
+
+# the PUK derived from the master key: set at issuance, then it unblocks the PIN
+puk=$(hd export-puk "$serial" --reason issuance)
+check "export-puk: 8 digits" grep -qx '[0-9]\{8\}' <<<"$puk"
+check "export-puk gives the same PUK again" test "$(hd export-puk "$serial")" = "$puk"
+check_output "yubico-piv-tool -a change-puk puts it on the card" "Successfully changed the puk code" \
+  ypt -a change-puk -P 12345678 -N "$puk"
+for i in 1 2 3; do ypt -a verify-pin -P 111111 >/dev/null 2>&1; done
+check_output "PIN blocked again" '"pin_state" : "locked"' "$tool" status --json
+check "the card's factory PUK no longer works" fails "$tool" unblock --puk --reader "$reader" \
+  --puk-fd 3 --new-pin-fd 4 3<<<12345678 4<<<35792468
+check_output "the derived PUK unblocks the PIN (cardpin-tool unblock --puk)" "PIN was unblocked" \
+  "$tool" unblock --puk --reader "$reader" --puk-fd 3 --new-pin-fd 4 3<<<"$puk" 4<<<35792468
+check "OpenSC logs in with that PIN" p11 --login --pin 35792468 --list-objects
+check "audit: the PUK exports" python3 -c '
+import json, subprocess, sys
+j = json.loads(subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True).stdout)
+sys.exit(0 if sum(r["method"] == "export-puk" and r["outcome"] == "granted" for r in j) == 2 else 1)
+' "$helpdesk" --config "$work/service.conf" audit --json
+check "the PUK is in no file the helpdesk wrote" fails grep -rq "$puk" "$work/unblock.sqlite"
 
 tap_done

@@ -11,7 +11,8 @@
 #
 # The server listens on a Unix socket in DIR only (no TCP port, so parallel tests never
 # collide), trusts local connections of the role "cardpin", and runs without fsync: it
-# is a test server. As root, PostgreSQL runs as the user "postgres" (or "nobody"), since
+# is a test server. PG_PRIVATE_DURABLE=1 makes it durable (fsync, synchronous commits),
+# as a production server is: for benchmarks. As root, PostgreSQL runs as the user "postgres" (or "nobody"), since
 # it refuses to run as root.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -78,8 +79,10 @@ start)
     --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
   touch "$dir/server.log"
   [ "$(id -u)" = 0 ] && chown "$owner" "$dir/server.log"
+  durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_PRIVATE_DURABLE:-}" = 1 ] && durability="-c fsync=on -c synchronous_commit=on"
   as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir/socket -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
+    -o "-k $dir/socket -c listen_addresses= $durability -c max_connections=100" \
     start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
   echo "postgresql:///postgres?host=$dir/socket&user=cardpin"
   ;;

@@ -267,14 +267,24 @@ test_schema (Fixture       *fixture,
   card = cardpin_store_card_lookup (fixture->store, "0011", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (card->user, ==, "alice");
-  g_assert_true (raw_exec (fixture, "SELECT 1 FROM schema_version WHERE version = 1"));
+  g_assert_true (raw_exec (fixture, "SELECT 1 FROM schema_version WHERE version = 2"));
 
   /* a database from a newer cardpin is refused, not touched */
   g_assert_true (raw_exec (fixture, "UPDATE schema_version SET version = 999"));
   newer = cardpin_store_open (fixture->database, &error);
   g_assert_null (newer);
   g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_SCHEMA);
+  g_assert_true (raw_exec (fixture, "UPDATE schema_version SET version = 2"));
+
+  /* a database of version 1 is migrated to 2 (PostgreSQL: its grant function), and
+   * grants on it */
   g_assert_true (raw_exec (fixture, "UPDATE schema_version SET version = 1"));
+  reopen (fixture);
+  g_assert_true (raw_exec (fixture, "SELECT 1 FROM schema_version WHERE version = 2"));
+  g_assert_cmpint (grant (fixture->store, "0011", "alice", 1, 1, NULL), ==,
+                   CARDPIN_GRANT_GRANTED);
+  g_assert_cmpint (grant (fixture->store, "0011", "alice", 1, 1, NULL), ==,
+                   CARDPIN_GRANT_QUOTA_CARD);
 }
 
 static void

@@ -39,8 +39,10 @@
 #define SERIAL_QUOTA   "C0FFEE0000000000000000000000A0A0"
 #define SERIAL_OFF     "C0FFEE0000000000000000000000DEAD"
 #define SERIAL_RACE    "C0FFEE0000000000000000000000FACE"
+#define SERIAL_PUK     "C0FFEE00000000000000000000000B11"
 #define QUOTA_CARD     3
 #define REQUEST_TIMEOUT 2
+#define IDLE_TIMEOUT   2
 
 typedef struct {
   char        *dir;
@@ -64,7 +66,7 @@ typedef struct {
   char  *retry_after;
   char  *www_authenticate;
   char  *request_id;
-  char  *value;                 /* "response" or "token" */
+  char  *value;                 /* "response", "puk" or "token" */
 } Reply;
 
 static void
@@ -165,7 +167,9 @@ call_port (SoupSession *session,
                                                                                 "request_id",
                                                                                 NULL));
       reply->value = g_strdup (json_object_get_string_member_with_default (
-          object, json_object_has_member (object, "token") ? "token" : "response", NULL));
+          object,
+          json_object_has_member (object, "token") ? "token"
+          : json_object_has_member (object, "puk") ? "puk" : "response", NULL));
     }
   /* every answer carries its request id */
   g_assert_nonnull (reply->request_id);
@@ -344,9 +348,10 @@ config_text (guint16 port)
                           "pam-service=cardpin-unblock-test\n"
                           "quota-card-per-day=%u\n"
                           "quota-user-per-day=100\n"
-                          "request-timeout=%u\n",
+                          "request-timeout=%u\n"
+                          "idle-timeout=%u\n",
                           port, world.dir, world.dir, world.database, world.dir, QUOTA_CARD,
-                          REQUEST_TIMEOUT);
+                          REQUEST_TIMEOUT, IDLE_TIMEOUT);
 }
 
 static void
@@ -356,7 +361,7 @@ make_inventory (void)
   g_autoptr(GError) error = NULL;
   const char *cards[][2] = {
     { SERIAL_ALICE, "alice" }, { SERIAL_BOB, "bob" }, { SERIAL_QUOTA, "alice" },
-    { SERIAL_OFF, "alice" }, { SERIAL_RACE, "alice" },
+    { SERIAL_OFF, "alice" }, { SERIAL_RACE, "alice" }, { SERIAL_PUK, "alice" },
   };
 
   store = cardpin_store_open (world.database, &error);
@@ -702,20 +707,125 @@ static void
 test_endpoints (void)
 {
   g_autofree char *auth = basic ("alice", ALICE_PASSWORD);
-  g_autoptr(Reply) puk = call ("POST", "/v1/unblock/puk", auth,
-                               "{\"serial\": \"" SERIAL_ALICE "\"}");
   g_autoptr(Reply) get = call ("GET", "/v1/unblock/response", auth, NULL);
+  g_autoptr(Reply) get_puk = call ("GET", "/v1/unblock/puk", auth, NULL);
   g_autoptr(Reply) other = call ("POST", "/v1/unblock/other", auth, "{}");
   g_autoptr(GPtrArray) records = audit_list ();
 
-  /* no PUKs here: cards are unblocked through their admin key */
-  g_assert_cmpuint (puk->status, ==, 404);
-  g_assert_nonnull (strstr (puk->body, "/v1/unblock/response"));
   g_assert_cmpuint (get->status, ==, 405);
+  g_assert_cmpuint (get_puk->status, ==, 405);
   g_assert_cmpuint (other->status, ==, 404);
-  g_assert_cmpstr (audit_find (records, puk->request_id)->method, ==, "puk");
   audit_find (records, get->request_id);
+  audit_find (records, get_puk->request_id);
   audit_find (records, other->request_id);
+}
+
+static Reply *
+ask_puk (const char *authorization,
+         const char *serial)
+{
+  g_autofree char *body = g_strdup_printf ("{\"serial\": \"%s\"}", serial);
+
+  return call ("POST", "/v1/unblock/puk", authorization, body);
+}
+
+/* openssl: B = AES-128-ECB(master, SHA-256("cardpin-puk-v1" || serial)[0..15]); the PUK
+ * is B's first 8 bytes, big-endian, modulo 10^8, as 8 digits */
+static char *
+openssl_puk (const char *serial)
+{
+  g_autofree char *command =
+    g_strdup_printf ("printf '%%s' 'cardpin-puk-v1%s' | openssl dgst -sha256 -binary"
+                     " | head -c 16 | openssl enc -aes-128-ecb -nopad -K %s | od -An -tx1"
+                     " | tr -d ' \\n' | head -c 16", serial, MASTER_KEY);
+  g_autofree char *block = sh (command);
+  guint64 value = g_ascii_strtoull (block, NULL, 16);
+
+  g_assert_cmpuint (strlen (block), ==, 16);
+  return g_strdup_printf ("%08" G_GUINT64_FORMAT, value % G_GUINT64_CONSTANT (100000000));
+}
+
+/* POST /v1/unblock/puk: the card's PUK, derived from the master key, under the rules of
+ * a response: authentication, inventory, quota, audit */
+static void
+test_puk (void)
+{
+  g_autofree char *alice = basic ("alice", ALICE_PASSWORD);
+  g_autofree char *expected = openssl_puk (SERIAL_PUK);
+  g_autofree char *command = g_strdup_printf ("'%s' --config '%s' export-puk %s",
+                                              g_getenv ("CARDPIN_HELPDESK"), world.config,
+                                              SERIAL_PUK);
+  g_autofree char *exported = NULL;
+  g_autoptr(Reply) granted = ask_puk (alice, SERIAL_PUK);
+  g_autofree char *wrong_auth = basic ("alice", WRONG_PASSWORD);
+  g_autoptr(Reply) wrong = ask_puk (wrong_auth, SERIAL_PUK);
+  g_autoptr(Reply) none = ask_puk (NULL, SERIAL_PUK);
+  g_autoptr(Reply) not_yours = ask_puk (alice, SERIAL_BOB);
+  g_autoptr(Reply) disabled = ask_puk (alice, SERIAL_OFF);
+  g_autoptr(Reply) malformed = call ("POST", "/v1/unblock/puk", alice, "{\"serial\": 7}");
+  g_autoptr(Reply) over = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  CardpinAuditRecord *record;
+  guint64 wait = 0;
+
+  /* 8 digits, equal to openssl's and to the helpdesk tool's */
+  g_assert_cmpuint (granted->status, ==, 200);
+  g_assert_cmpstr (granted->value, ==, expected);
+  exported = sh (command);
+  g_assert_cmpstr (exported, ==, expected);
+  g_assert_cmpuint (strspn (granted->value, "0123456789"), ==, 8);
+  g_assert_cmpuint (strlen (granted->value), ==, 8);
+
+  g_assert_cmpuint (wrong->status, ==, 401);
+  g_assert_null (wrong->value);
+  g_assert_nonnull (wrong->www_authenticate);
+  g_assert_cmpuint (none->status, ==, 401);
+  g_assert_cmpuint (not_yours->status, ==, 403);
+  g_assert_null (not_yours->value);
+  g_assert_cmpuint (disabled->status, ==, 403);
+  g_assert_cmpuint (malformed->status, ==, 400);
+
+  /* the quota: the card's grants of this day (responses and PUKs alike) */
+  for (guint i = 1; i < QUOTA_CARD; i++)
+    {
+      g_autoptr(Reply) again = ask_puk (alice, SERIAL_PUK);
+
+      g_assert_cmpuint (again->status, ==, 200);
+      g_assert_cmpstr (again->value, ==, expected);
+    }
+  over = ask_puk (alice, SERIAL_PUK);
+  g_assert_cmpuint (over->status, ==, 429);
+  g_assert_null (over->value);
+  g_assert_true (g_ascii_string_to_unsigned (over->retry_after, 10, 1, 86400, &wait, NULL));
+
+  /* one audit record each, method "puk"; the export is the helpdesk's */
+  records = audit_list ();
+  record = audit_find (records, granted->request_id);
+  g_assert_cmpstr (record->method, ==, "puk");
+  g_assert_cmpstr (record->user, ==, "alice");
+  g_assert_cmpstr (record->serial, ==, SERIAL_PUK);
+  g_assert_cmpstr (record->outcome, ==, "granted");
+  g_assert_null (record->challenge_sha256);
+  g_assert_cmpstr (audit_find (records, wrong->request_id)->outcome, ==, "bad-password");
+  g_assert_cmpstr (audit_find (records, wrong->request_id)->method, ==, "puk");
+  g_assert_cmpstr (audit_find (records, none->request_id)->outcome, ==, "no-credentials");
+  g_assert_cmpstr (audit_find (records, not_yours->request_id)->outcome, ==, "not-yours");
+  g_assert_cmpstr (audit_find (records, disabled->request_id)->outcome, ==, "disabled");
+  g_assert_cmpstr (audit_find (records, malformed->request_id)->outcome, ==, "malformed");
+  g_assert_cmpstr (audit_find (records, over->request_id)->outcome, ==, "quota-card");
+  g_assert_cmpstr (audit_find (records, over->request_id)->method, ==, "puk");
+  for (guint i = 0; i < records->len; i++)
+    {
+      CardpinAuditRecord *r = g_ptr_array_index (records, i);
+
+      if (g_strcmp0 (r->method, "export-puk") == 0)
+        {
+          g_assert_cmpstr (r->serial, ==, SERIAL_PUK);
+          g_assert_cmpstr (r->outcome, ==, "granted");
+          /* the audit holds this run's requests one to one: this one too */
+          g_ptr_array_add (world.request_ids, g_strdup (r->request_id));
+        }
+    }
 }
 
 static void
@@ -761,26 +871,52 @@ accept_any_cb (GTlsConnection       *connection,
   return TRUE;
 }
 
+/* The service answers, and the audit holds the test's requests one to one, no more
+ * than @before of them */
+static void
+assert_serving (guint before)
+{
+  g_autoptr(Reply) reply = call ("GET", "/v1/health", NULL, NULL);
+  g_autoptr(GPtrArray) records = NULL;
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_cmpuint (world.request_ids->len, ==, before);
+  records = audit_list ();
+  g_assert_cmpuint (records->len, ==, world.request_ids->len);
+}
+
+/* A TLS connection to the service (its certificate is not checked here); *@connection
+ * receives the TCP connection under it */
+static GIOStream *
+tls_connect (GSocketConnection **connection)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  GIOStream *tls;
+
+  *connection = g_socket_client_connect_to_host (client, "127.0.0.1", world.port, NULL,
+                                                 &error);
+  g_assert_no_error (error);
+  /* a service that never hangs up fails the test, it does not hang it */
+  g_socket_set_timeout (g_socket_connection_get_socket (*connection), 20);
+  tls = g_tls_client_connection_new (G_IO_STREAM (*connection), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any_cb), NULL);
+  return tls;
+}
+
 static void
 test_slow_client (void)
 {
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnection) connection = NULL;
-  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GIOStream) tls = tls_connect (&connection);
   g_autoptr(GError) error = NULL;
   const char *partial = "POST /v1/unblock/response HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   char buffer[64];
   gint64 start;
   gssize n;
   guint before = world.request_ids->len;
-  g_autoptr(GPtrArray) records = NULL;
 
-  connection = g_socket_client_connect_to_host (client, "127.0.0.1", world.port, NULL, &error);
-  g_assert_no_error (error);
-  g_socket_set_timeout (g_socket_connection_get_socket (connection), 30);
-  tls = g_tls_client_connection_new (G_IO_STREAM (connection), NULL, &error);
-  g_assert_no_error (error);
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any_cb), NULL);
   g_assert_true (g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error));
   g_assert_no_error (error);
   g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (tls), partial,
@@ -796,14 +932,105 @@ test_slow_client (void)
                    (REQUEST_TIMEOUT - 1) * G_TIME_SPAN_SECOND);
 
   /* and the service goes on serving */
+  assert_serving (before);
+}
+
+/* A plain TCP connection to the service (no TLS) */
+static GSocket *
+tcp_connect (void)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, world.port);
+  g_autoptr(GError) error = NULL;
+  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                  G_SOCKET_PROTOCOL_TCP, &error);
+
+  g_assert_no_error (error);
+  /* a service that never hangs up fails the test, it does not hang it */
+  g_socket_set_timeout (socket, 20);
+  g_assert_true (g_socket_connect (socket, address, NULL, &error));
+  g_assert_no_error (error);
+  return socket;
+}
+
+/* Waits until the service hangs up on @socket; returns the microseconds since @since */
+static gint64
+wait_hang_up (GSocket *socket,
+              gint64   since)
+{
+  char buffer[256];
+  gssize n;
+
+  while ((n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL)) > 0)
+    ;
+  return g_get_monotonic_time () - since;
+}
+
+/* Clients that take the service's connections and do nothing with them: one that sends
+ * nothing at all, one that stops in the middle of the TLS handshake, one that is idle
+ * after a request on a kept-alive connection. The service hangs up on each once
+ * request-timeout (or idle-timeout) has passed, and answers others meanwhile. */
+static void
+test_idle_clients (void)
+{
+  g_autoptr(GSocket) silent = NULL;
+  g_autoptr(GSocket) stalled = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) answer = g_string_new (NULL);
+  /* the start of a TLS ClientHello record, and no more */
+  const char hello[] = { 0x16, 0x03, 0x01, 0x00, (char) 0xc8, 0x01, 0x00 };
+  const char *request = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  guint before = world.request_ids->len;
+  gint64 start, idle_since;
+
+  start = g_get_monotonic_time ();
+  silent = tcp_connect ();
+  stalled = tcp_connect ();
+  g_assert_cmpint (g_socket_send (stalled, hello, sizeof hello, NULL, &error), ==,
+                   sizeof hello);
+  g_assert_no_error (error);
+
+  /* a request on a kept-alive connection, answered; then nothing */
+  tls = tls_connect (&connection);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (tls), request,
+                                            strlen (request), NULL, NULL, &error));
+  g_assert_no_error (error);
+  while (strstr (answer->str, "\r\n\r\n") == NULL || !g_str_has_suffix (answer->str, "}"))
+    {
+      char buffer[512];
+      gssize n = g_input_stream_read (g_io_stream_get_input_stream (tls), buffer,
+                                      sizeof buffer, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (answer, buffer, n);
+    }
+  g_assert_true (g_str_has_prefix (answer->str, "HTTP/1.1 200"));
+  idle_since = g_get_monotonic_time ();
+  /* kept alive for now */
+  g_assert_false (g_socket_condition_check (g_socket_connection_get_socket (connection),
+                                            G_IO_IN | G_IO_HUP));
+
+  /* others are served meanwhile */
   {
     g_autoptr(Reply) reply = call ("GET", "/v1/health", NULL, NULL);
 
     g_assert_cmpuint (reply->status, ==, 200);
   }
-  g_assert_cmpuint (world.request_ids->len, ==, before);
-  records = audit_list ();
-  g_assert_cmpuint (records->len, ==, world.request_ids->len);
+
+  g_assert_cmpint (wait_hang_up (silent, start), <, (REQUEST_TIMEOUT + 4) * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=,
+                   (REQUEST_TIMEOUT - 1) * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (wait_hang_up (stalled, start), <, (REQUEST_TIMEOUT + 4) * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (wait_hang_up (g_socket_connection_get_socket (connection), idle_since), <,
+                   (IDLE_TIMEOUT + 4) * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (g_get_monotonic_time () - idle_since, >=,
+                   (IDLE_TIMEOUT - 1) * G_TIME_SPAN_SECOND);
+
+  /* and goes on serving; none of this was a request to audit */
+  assert_serving (before);
 }
 
 static void
@@ -1111,8 +1338,10 @@ main (int   argc,
   g_test_add_func ("/cardpin/unblockd/malformed", test_malformed);
   g_test_add_func ("/cardpin/unblockd/too-large", test_too_large);
   g_test_add_func ("/cardpin/unblockd/endpoints", test_endpoints);
+  g_test_add_func ("/cardpin/unblockd/puk", test_puk);
   g_test_add_func ("/cardpin/unblockd/plain-http", test_plain_http);
   g_test_add_func ("/cardpin/unblockd/slow-client", test_slow_client);
+  g_test_add_func ("/cardpin/unblockd/idle-clients", test_idle_clients);
   g_test_add_func ("/cardpin/unblockd/device-token", test_device_token);
   g_test_add_func ("/cardpin/unblockd/restart", test_restart);
   g_test_add_func ("/cardpin/unblockd/two-instances", test_two_instances);
