@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "cardpin-cli-private.h"
+#include "cardpin-json.h"
 #include "cardpin-manager.h"
 #include "cardpin-pin-state.h"
 #include "cardpin-token.h"
@@ -35,30 +36,6 @@ any_pin_blocked (GListModel *tokens)
   return FALSE;
 }
 
-static void
-add_string_or_null (JsonBuilder *builder,
-                    const char  *name,
-                    const char  *value)
-{
-  json_builder_set_member_name (builder, name);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
-static void
-add_int_or_null (JsonBuilder *builder,
-                 const char  *name,
-                 int          value)
-{
-  json_builder_set_member_name (builder, name);
-  if (value >= 0)
-    json_builder_add_int_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
 /**
  * cardpin_cli_status_json:
  * @tokens: a #GListModel of #CardpinToken
@@ -71,8 +48,6 @@ char *
 cardpin_cli_status_json (GListModel *tokens)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
   guint i;
 
   json_builder_begin_array (builder);
@@ -81,28 +56,25 @@ cardpin_cli_status_json (GListModel *tokens)
       g_autoptr(CardpinToken) token = g_list_model_get_item (tokens, i);
 
       json_builder_begin_object (builder);
-      add_string_or_null (builder, "reader", cardpin_token_get_reader (token));
-      add_string_or_null (builder, "label", cardpin_token_get_label (token));
-      add_string_or_null (builder, "serial", cardpin_token_get_serial (token));
-      add_string_or_null (builder, "pin_state",
+      cardpin_json_add_string_or_null (builder, "reader", cardpin_token_get_reader (token));
+      cardpin_json_add_string_or_null (builder, "label", cardpin_token_get_label (token));
+      cardpin_json_add_string_or_null (builder, "serial", cardpin_token_get_serial (token));
+      cardpin_json_add_string_or_null (builder, "pin_state",
                           cardpin_pin_state_to_string (cardpin_token_get_pin_state (token)));
-      add_int_or_null (builder, "pin_tries_left", cardpin_token_get_pin_tries_left (token));
-      add_int_or_null (builder, "puk_tries_left", cardpin_token_get_puk_tries_left (token));
-      add_int_or_null (builder, "pin_tries_max", cardpin_token_get_pin_tries_max (token));
-      add_string_or_null (builder, "manufacturer", cardpin_token_get_manufacturer (token));
-      add_string_or_null (builder, "model", cardpin_token_get_model (token));
-      add_string_or_null (builder, "atr", cardpin_token_get_atr (token));
+      cardpin_json_add_int_or_null (builder, "pin_tries_left", cardpin_token_get_pin_tries_left (token));
+      cardpin_json_add_int_or_null (builder, "puk_tries_left", cardpin_token_get_puk_tries_left (token));
+      cardpin_json_add_int_or_null (builder, "pin_tries_max", cardpin_token_get_pin_tries_max (token));
+      cardpin_json_add_string_or_null (builder, "manufacturer", cardpin_token_get_manufacturer (token));
+      cardpin_json_add_string_or_null (builder, "model", cardpin_token_get_model (token));
+      cardpin_json_add_string_or_null (builder, "atr", cardpin_token_get_atr (token));
       json_builder_set_member_name (builder, "hardware");
       json_builder_add_boolean_value (builder, cardpin_token_is_hardware (token));
-      add_string_or_null (builder, "module", cardpin_token_get_module_name (token));
+      cardpin_json_add_string_or_null (builder, "module", cardpin_token_get_module_name (token));
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
 
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  return json_generator_to_data (generator, NULL);
+  return cardpin_json_to_text (builder);
 }
 
 static void

@@ -307,13 +307,19 @@ enumerate_pcsc (Modules             *modules,
           g_debug ("Reading the card in “%s”: %s", present[i], card_error->message);
           continue;
         }
-      if (info->is_piv)
+      /* a PIN pad reader asks for the PIN itself: its card goes through PKCS#11, whose
+       * module drives the pad (the token then says so: cardpin_token_has_pinpad()) */
+      if (info->is_piv && (!info->pinpad_reader || (flags & CARDPIN_MANAGER_FLAGS_PCSC_ONLY)))
         {
           g_ptr_array_add (infos, info);
           continue;
         }
 
-      g_debug ("The card in “%s” has no PIV application", present[i]);
+      if (info->is_piv)
+        g_debug ("The reader “%s” has a PIN pad: its card is read through PKCS#11",
+                 present[i]);
+      else
+        g_debug ("The card in “%s” has no PIV application", present[i]);
       _cardpin_token_info_free (info);
       if (!(flags & CARDPIN_MANAGER_FLAGS_PCSC_ONLY))
         g_strv_builder_add (other, present[i]);
@@ -567,17 +573,61 @@ free_states (SCARD_READERSTATE *states,
 
 #define WATCH_TIMEOUT_MS 2000
 
-/* Only the presence and identity of cards and readers matter, not INUSE (another
- * process, or cardpin itself, connecting). pcsc-lite counts card insertions and removals
- * in the high 16 bits: a card swapped between two waits changes the count. */
+/* While a card is in a reader, how often the wait starts again to see whether another
+ * program uses the card. pcsc-lite wakes a wait when a reader goes from in use
+ * (SCARD_STATE_INUSE or _EXCLUSIVE) to free, but only if the caller's current state said
+ * "in use": going from free to in use never ends a wait. So the wait is re-armed at this
+ * interval, which asks pcscd for the readers' state (the card is never touched), and a
+ * card seen in use by another program is read again as soon as it is free. A use that
+ * starts and ends between two of these may go unseen. */
+#define WATCH_SAMPLE_MS 250
+
+/* Presence and identity of cards and readers. pcsc-lite counts card insertions and
+ * removals in the high 16 bits: a card swapped between two waits changes the count. */
 #define WATCHED_STATE (SCARD_STATE_PRESENT | SCARD_STATE_EMPTY | SCARD_STATE_MUTE | \
                        SCARD_STATE_UNAVAILABLE | SCARD_STATE_UNKNOWN | 0xFFFF0000)
+#define IN_USE (SCARD_STATE_INUSE | SCARD_STATE_EXCLUSIVE)
+
+/* Whether a card in one of the readers of @states can be used by another program */
+static gboolean
+any_card (const SCARD_READERSTATE *states,
+          DWORD                    n_states)
+{
+  for (DWORD i = 0; i < n_states; i++)
+    if (!g_str_equal (states[i].szReader, CARDPIN_PCSC_PNP_NOTIFICATION) &&
+        (states[i].dwCurrentState & SCARD_STATE_PRESENT))
+      return TRUE;
+  return FALSE;
+}
+
+/* Another program was using the card in reader @i and has just released it: its PIN
+ * state may have changed. Not when this process connected or disconnected meanwhile
+ * (@own_uses: its count before the wait): that was cardpin's own read, which must not
+ * start another one. */
+static gboolean
+released_by_other (const SCARD_READERSTATE *state,
+                   guint                    own_uses)
+{
+  if (g_str_equal (state->szReader, CARDPIN_PCSC_PNP_NOTIFICATION) ||
+      !(state->dwCurrentState & IN_USE) || (state->dwEventState & IN_USE) ||
+      !(state->dwEventState & SCARD_STATE_PRESENT))
+    return FALSE;
+  if (cardpin_pcsc_get_own_uses (state->szReader) != own_uses)
+    {
+      g_debug ("Reader “%s”: free again after cardpin's own use", state->szReader);
+      return FALSE;
+    }
+  g_debug ("Reader “%s”: another program released the card: reading it again",
+           state->szReader);
+  return TRUE;
+}
 
 static gpointer
 watch_thread (gpointer data)
 {
   Watch *watch = data;
   SCARD_READERSTATE *states = NULL;
+  g_autofree guint *own_uses = NULL;
   DWORD n_states = 0;
   gboolean first = TRUE;
 
@@ -639,12 +689,28 @@ watch_thread (gpointer data)
       if (changed)
         watch_post (watch);
 
-      /* SCardCancel() wakes the wait; the timeout covers a cancel that raced ahead of it */
-      rv = SCardGetStatusChange (watch->context, WATCH_TIMEOUT_MS, states, n_states);
+      g_free (own_uses);
+      own_uses = g_new0 (guint, n_states);
+      for (i = 0; i < n_states; i++)
+        own_uses[i] = cardpin_pcsc_get_own_uses (states[i].szReader);
+
+      /* SCardCancel() wakes the wait; the timeout covers a cancel that raced ahead of it,
+       * and with a card, samples whether another program uses it (WATCH_SAMPLE_MS) */
+      rv = SCardGetStatusChange (watch->context,
+                                 !first && any_card (states, n_states) ? WATCH_SAMPLE_MS
+                                                                       : WATCH_TIMEOUT_MS,
+                                 states, n_states);
       if (rv == SCARD_E_CANCELLED)
         continue;
       if (rv == SCARD_E_TIMEOUT)
-        continue;
+        {
+          /* nothing that ends a wait, but a card may have gone in use: the next wait
+           * starts from that, so that its release ends it */
+          for (i = 0; i < n_states; i++)
+            if (states[i].dwEventState != 0)
+              states[i].dwCurrentState = states[i].dwEventState & ~SCARD_STATE_CHANGED;
+          continue;
+        }
       if (rv != SCARD_S_SUCCESS)
         {
           g_debug ("SCardGetStatusChange: %s", pcsc_stringify_error (rv));
@@ -677,7 +743,8 @@ watch_thread (gpointer data)
               continue;
             }
           if (g_str_equal (states[i].szReader, CARDPIN_PCSC_PNP_NOTIFICATION) ||
-              (before & WATCHED_STATE) != (after & WATCHED_STATE))
+              (before & WATCHED_STATE) != (after & WATCHED_STATE) ||
+              released_by_other (&states[i], own_uses[i]))
             changed = TRUE;
         }
 

@@ -16,8 +16,8 @@ G_BEGIN_DECLS
  *   too); the cards' PIV counters read over PC/SC in addition
  * @CARDPIN_MANAGER_FLAGS_PCSC_FIRST: the cards in the PC/SC readers; a PIV card is read
  *   over PC/SC alone, and the PKCS#11 modules are loaded only when a card has no PIV
- *   application (then such cards are read through them). Software tokens are not
- *   listed.
+ *   application, or is in a reader with a PIN pad (then such cards are read through
+ *   them, so the module drives the pad). Software tokens are not listed.
  * @CARDPIN_MANAGER_FLAGS_PCSC_ONLY: the PIV cards in the PC/SC readers, read over PC/SC
  *   alone; no PKCS#11 module is ever loaded, and cards without a PIV application are
  *   left out. What the login-screen helper needs: a few commands per card.

@@ -8,6 +8,7 @@
 
 #include <glib/gi18n-lib.h>
 #include <PCSC/pcsclite.h>
+#include <PCSC/reader.h>
 
 #include "cardpin-error.h"
 #include "cardpin-pcsc.h"
@@ -20,6 +21,46 @@ struct _CardpinPcscCard {
   char         *reader;
   char         *atr;
 };
+
+/* This process's own connections per reader: each connect and each disconnect counts
+ * one, so that a watcher can tell its own uses of a card from other programs' */
+static GMutex own_uses_mutex;
+static GHashTable *own_uses;
+
+static void
+count_own_use (const char *reader)
+{
+  gpointer n;
+
+  g_mutex_lock (&own_uses_mutex);
+  if (own_uses == NULL)
+    own_uses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  n = g_hash_table_lookup (own_uses, reader);
+  g_hash_table_insert (own_uses, g_strdup (reader), GUINT_TO_POINTER (GPOINTER_TO_UINT (n) + 1));
+  g_mutex_unlock (&own_uses_mutex);
+}
+
+/**
+ * cardpin_pcsc_get_own_uses:
+ * @reader: a reader name
+ *
+ * How often this process connected to and disconnected from the card in @reader
+ * (cardpin_pcsc_card_connect(), cardpin_pcsc_card_disconnect()): when the count moved
+ * while the reader went from in use to free, the use was (also) this process's own.
+ *
+ * Returns: the count, 0 before the first connection
+ */
+guint
+cardpin_pcsc_get_own_uses (const char *reader)
+{
+  guint n = 0;
+
+  g_mutex_lock (&own_uses_mutex);
+  if (own_uses != NULL)
+    n = GPOINTER_TO_UINT (g_hash_table_lookup (own_uses, reader));
+  g_mutex_unlock (&own_uses_mutex);
+  return n;
+}
 
 /**
  * cardpin_pcsc_set_error:
@@ -262,6 +303,7 @@ cardpin_pcsc_card_connect (const char    *reader,
                      &card->handle, &card->protocol);
   if (!cardpin_pcsc_set_error (error, rv, "SCardConnect"))
     return NULL;
+  count_own_use (reader);
 
   rv = SCardStatus (card->handle, NULL, &reader_len, &state, &protocol, atr, &atr_len);
   if (!cardpin_pcsc_set_error (error, rv, "SCardStatus"))
@@ -398,6 +440,61 @@ cardpin_pcsc_card_get_atr (CardpinPcscCard *card)
   return card->atr;
 }
 
+/* PC/SC part 10 feature tags (pcsc-lite's reader.h) */
+#define FEATURE_TAG_VERIFY_PIN_DIRECT 0x06
+#define FEATURE_TAG_MODIFY_PIN_DIRECT 0x07
+
+gboolean
+cardpin_pcsc_features_have_pinpad (const guint8 *features,
+                                   gsize         len)
+{
+  gsize i = 0;
+
+  g_return_val_if_fail (features != NULL || len == 0, FALSE);
+
+  /* each feature: tag, length (4), the control code (4 bytes, big-endian) */
+  while (i + 2 <= len)
+    {
+      guint8 tag = features[i];
+      guint8 value_len = features[i + 1];
+
+      if (value_len != 4 || i + 2 + value_len > len)
+        return FALSE;
+      if (tag == FEATURE_TAG_VERIFY_PIN_DIRECT || tag == FEATURE_TAG_MODIFY_PIN_DIRECT)
+        return TRUE;
+      i += 2 + value_len;
+    }
+  return FALSE;
+}
+
+/**
+ * cardpin_pcsc_card_has_pinpad:
+ * @card: a connection
+ *
+ * Asks the reader driver for its PC/SC part 10 features (CM_IOCTL_GET_FEATURE_REQUEST).
+ * A reader that does not answer has no PIN pad for cardpin.
+ *
+ * Returns: whether the reader has its own PIN pad
+ */
+gboolean
+cardpin_pcsc_card_has_pinpad (CardpinPcscCard *card)
+{
+  guint8 features[256];
+  DWORD len = 0;
+  LONG rv;
+
+  g_return_val_if_fail (card != NULL, FALSE);
+
+  rv = SCardControl (card->handle, CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, features,
+                     sizeof features, &len);
+  if (rv != SCARD_S_SUCCESS)
+    {
+      g_debug ("%s: no PC/SC features (%s)", card->reader, pcsc_stringify_error (rv));
+      return FALSE;
+    }
+  return cardpin_pcsc_features_have_pinpad (features, MIN (len, sizeof features));
+}
+
 /**
  * cardpin_pcsc_card_disconnect:
  * @card: (transfer full): a connection
@@ -416,7 +513,10 @@ cardpin_pcsc_card_disconnect (CardpinPcscCard *card,
   if (card->in_transaction)
     SCardEndTransaction (card->handle, disposition);
   if (card->handle != 0)
-    SCardDisconnect (card->handle, disposition);
+    {
+      SCardDisconnect (card->handle, disposition);
+      count_own_use (card->reader);
+    }
   if (card->context != 0)
     SCardReleaseContext (card->context);
 

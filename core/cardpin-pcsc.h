@@ -35,6 +35,8 @@ gboolean          cardpin_pcsc_establish              (SCARDCONTEXT         *con
                                                        GError              **error);
 char            **cardpin_pcsc_list_readers           (SCARDCONTEXT          context,
                                                        GError              **error);
+/* how often this process connected to and disconnected from the card in @reader */
+guint             cardpin_pcsc_get_own_uses           (const char           *reader);
 gboolean          cardpin_pcsc_readers_with_card      (char               ***readers_out,
                                                        char               ***present_out,
                                                        GError              **pcsc_error_out,
@@ -56,6 +58,13 @@ CardpinCardIo     cardpin_pcsc_card_get_io            (CardpinPcscCard      *car
 const char       *cardpin_pcsc_card_get_reader        (CardpinPcscCard      *card);
 /* uppercase hex */
 const char       *cardpin_pcsc_card_get_atr           (CardpinPcscCard      *card);
+/* Whether the reader has a PIN pad (PC/SC part 10: FEATURE_VERIFY_PIN_DIRECT or
+ * FEATURE_MODIFY_PIN_DIRECT); one control request to pcscd, no command to the card. */
+gboolean          cardpin_pcsc_card_has_pinpad        (CardpinPcscCard      *card);
+/* Parses a CM_IOCTL_GET_FEATURE_REQUEST answer (tag, length 4, control code big-endian;
+ * repeated): whether it lists a PIN pad feature. Malformed input is "no PIN pad". */
+gboolean          cardpin_pcsc_features_have_pinpad   (const guint8         *features,
+                                                       gsize                 len);
 /* Ends any open transaction and disconnects with @disposition, then frees @card. */
 void              cardpin_pcsc_card_disconnect        (CardpinPcscCard      *card,
                                                        DWORD                 disposition);

@@ -198,6 +198,7 @@ read_card (CardpinTokenInfo  *info,
 
   g_free (info->atr);
   info->atr = g_strdup (cardpin_pcsc_card_get_atr (card));
+  info->pinpad_reader = cardpin_pcsc_card_has_pinpad (card);
 
   if (!cardpin_pcsc_card_begin_transaction (card, error))
     return FALSE;

@@ -60,6 +60,7 @@ typedef struct {
   gboolean    is_piv;
   gboolean    card_read;    /* the PC/SC read of the card completed: is_piv is known */
   gboolean    from_pcsc;    /* read over PC/SC alone, no PKCS#11 module involved */
+  gboolean    pinpad_reader; /* the PC/SC read found a reader with a PIN pad */
   CK_FLAGS    flags;
   guint       min_pin_length;
   guint       max_pin_length;

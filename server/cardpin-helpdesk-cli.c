@@ -19,6 +19,7 @@
 
 #include "cardpin-code.h"
 #include "cardpin-helpdesk-cli.h"
+#include "cardpin-json.h"
 #include "cardpin-master-key.h"
 #include "cardpin-server-config.h"
 #include "cardpin-store.h"
@@ -68,29 +69,6 @@ open_store (Helpdesk  *self,
 {
   self->store = cardpin_store_open (self->config->database, error);
   return self->store != NULL;
-}
-
-static char *
-to_json (JsonBuilder *builder)
-{
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-
-  json_generator_set_pretty (generator, TRUE);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
-}
-
-static void
-add_string_or_null (JsonBuilder *builder,
-                    const char  *name,
-                    const char  *value)
-{
-  json_builder_set_member_name (builder, name);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
 }
 
 /* card add SERIAL USER | card disable SERIAL | card list */
@@ -149,14 +127,14 @@ card_list (Helpdesk  *self,
           CardpinStoreCard *card = g_ptr_array_index (cards, i);
 
           json_builder_begin_object (builder);
-          add_string_or_null (builder, "serial", card->serial);
-          add_string_or_null (builder, "user", card->user);
+          cardpin_json_add_string_or_null (builder, "serial", card->serial);
+          cardpin_json_add_string_or_null (builder, "user", card->user);
           json_builder_set_member_name (builder, "active");
           json_builder_add_boolean_value (builder, card->active);
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);
-      text = to_json (builder);
+      text = cardpin_json_to_text (builder);
       g_print ("%s\n", text);
       return CARDPIN_HELPDESK_EXIT_OK;
     }
@@ -231,19 +209,19 @@ audit (Helpdesk  *self,
       g_autofree char *time = format_time (record->time);
 
       json_builder_begin_object (builder);
-      add_string_or_null (builder, "time", time);
-      add_string_or_null (builder, "user", record->user);
-      add_string_or_null (builder, "method", record->method);
-      add_string_or_null (builder, "serial", record->serial);
-      add_string_or_null (builder, "challenge_sha256", record->challenge_sha256);
-      add_string_or_null (builder, "outcome", record->outcome);
-      add_string_or_null (builder, "request_id", record->request_id);
-      add_string_or_null (builder, "operator", record->operator_name);
-      add_string_or_null (builder, "reason", record->reason);
+      cardpin_json_add_string_or_null (builder, "time", time);
+      cardpin_json_add_string_or_null (builder, "user", record->user);
+      cardpin_json_add_string_or_null (builder, "method", record->method);
+      cardpin_json_add_string_or_null (builder, "serial", record->serial);
+      cardpin_json_add_string_or_null (builder, "challenge_sha256", record->challenge_sha256);
+      cardpin_json_add_string_or_null (builder, "outcome", record->outcome);
+      cardpin_json_add_string_or_null (builder, "request_id", record->request_id);
+      cardpin_json_add_string_or_null (builder, "operator", record->operator_name);
+      cardpin_json_add_string_or_null (builder, "reason", record->reason);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
-  text = to_json (builder);
+  text = cardpin_json_to_text (builder);
   g_print ("%s\n", text);
   return CARDPIN_HELPDESK_EXIT_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "cardpin-apdu.h"
 #include "cardpin-error.h"
+#include "cardpin-pcsc.h"
 #include "cardpin-piv.h"
 #include "cardpin-secret.h"
 
@@ -998,11 +999,47 @@ test_piv_logout_checked (void)
   fake_card_clear (&fake);
 }
 
+/* A reader's PC/SC part 10 feature list: a PIN pad reader (CCID driver: verify, modify,
+ * PIN properties, TLV properties, escape) sends its card through PKCS#11; an ordinary
+ * reader, a driver without features and malformed lists do not. */
+static void
+test_pinpad_features (void)
+{
+  static const guint8 pinpad[] = {
+    0x06, 0x04, 0x42, 0x33, 0x00, 0x06,   /* FEATURE_VERIFY_PIN_DIRECT */
+    0x07, 0x04, 0x42, 0x33, 0x00, 0x07,   /* FEATURE_MODIFY_PIN_DIRECT */
+    0x0A, 0x04, 0x42, 0x33, 0x00, 0x0A,   /* FEATURE_IFD_PIN_PROPERTIES */
+    0x12, 0x04, 0x42, 0x33, 0x00, 0x12,   /* FEATURE_GET_TLV_PROPERTIES */
+  };
+  static const guint8 modify_only[] = {
+    0x12, 0x04, 0x42, 0x33, 0x00, 0x12,
+    0x07, 0x04, 0x42, 0x33, 0x00, 0x07,
+  };
+  static const guint8 plain[] = {
+    0x12, 0x04, 0x42, 0x33, 0x00, 0x12,
+    0x13, 0x04, 0x42, 0x33, 0x00, 0x13,   /* FEATURE_CCID_ESC_COMMAND */
+  };
+  static const guint8 bad_length[] = { 0x12, 0x05, 0x42, 0x33, 0x00, 0x12, 0x00,
+                                       0x06, 0x04, 0x42, 0x33, 0x00, 0x06 };
+
+  g_assert_true (cardpin_pcsc_features_have_pinpad (pinpad, sizeof pinpad));
+  g_assert_true (cardpin_pcsc_features_have_pinpad (modify_only, sizeof modify_only));
+  g_assert_false (cardpin_pcsc_features_have_pinpad (plain, sizeof plain));
+  g_assert_false (cardpin_pcsc_features_have_pinpad (NULL, 0));
+  /* cut inside the verify feature's value: not trusted */
+  g_assert_false (cardpin_pcsc_features_have_pinpad (pinpad, 5));
+  g_assert_false (cardpin_pcsc_features_have_pinpad (pinpad, 1));
+  /* a malformed entry before it ends the list */
+  g_assert_false (cardpin_pcsc_features_have_pinpad (bad_length, sizeof bad_length));
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/cardpin/pcsc/pinpad-features", test_pinpad_features);
 
   g_test_add_func ("/cardpin/apdu/build-cases", test_build_cases);
   g_test_add_func ("/cardpin/apdu/build-extended", test_build_extended);

@@ -24,23 +24,11 @@ secdir="${CARDPIN_PAM_SECURITY_DIR:-/lib/x86_64-linux-gnu/security}"
 opensc="$CARDPIN_OPENSC_MODULE"
 dir="$CARDPIN_TEST_DIR/bench-pam"
 log="$CARDPIN_TEST_DIR/bench-pam-card.log"
-card_pid=
 mkdir -p "$dir/pam.d"
 
-card_present () { opensc-tool --reader 0 --atr >/dev/null 2>&1; }
-start_card () {
-  "$CARDPIN_VIRTUAL_CARD" --port "$CARDPIN_TEST_PORT0" --state "$CARDPIN_TEST_STATE0" \
-    -v --apdu-delay-ms "$1" 2>"$log" &
-  card_pid=$!
-  for ((w = 0; w < 100; w++)); do card_present && return 0; sleep 0.1; done
-  echo "bench-pam: the card did not show in reader 0" >&2; exit 1
-}
-stop_card () {
-  kill "$card_pid" 2>/dev/null || true
-  wait "$card_pid" 2>/dev/null || true
-  for ((w = 0; w < 100; w++)); do card_present || return 0; sleep 0.1; done
-}
-trap stop_card EXIT
+bench_name=bench-pam
+# shellcheck source=bench-card.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-card.sh"
 
 # the card module's work: a PKCS#11 login with the (throw-away, factory) test PIN
 card_login="auth required $secdir/pam_exec.so quiet /usr/bin/pkcs11-tool --module $opensc --login --pin 123456 --list-objects"

@@ -17,26 +17,12 @@ module="$CARDPIN_OPENSC_MODULE"
 log="$CARDPIN_TEST_DIR/bench-card.log"
 tool="${CARDPIN_TOOL:?set CARDPIN_TOOL to the cardpin-tool executable}"
 export SOFTHSM2_CONF=/dev/null
-card_pid=
 
 apdus () { grep -c '^vcard: ' "$log" || true; }
 
-card_present () { opensc-tool --reader 0 --atr >/dev/null 2>&1; }
-
-start_card () {
-  "$CARDPIN_VIRTUAL_CARD" --port "$CARDPIN_TEST_PORT0" --state "$CARDPIN_TEST_STATE0" \
-    -v --apdu-delay-ms "$1" 2>"$log" &
-  card_pid=$!
-  for ((w = 0; w < 100; w++)); do card_present && return 0; sleep 0.1; done
-  echo "bench-status: the card did not show in reader 0" >&2; exit 1
-}
-
-stop_card () {
-  kill "$card_pid" 2>/dev/null || true
-  wait "$card_pid" 2>/dev/null || true
-  for ((w = 0; w < 100; w++)); do card_present || return 0; sleep 0.1; done
-}
-trap stop_card EXIT
+bench_name=bench-status
+# shellcheck source=bench-card.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-card.sh"
 
 cpu_file="$CARDPIN_TEST_DIR/bench-times"
 

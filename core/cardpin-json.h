@@ -1,0 +1,23 @@
+/* cardpin-json.h — small JsonBuilder helpers for the JSON that front ends print
+ * (cardpin-tool status --json, cardpin-helpdesk card list/audit --json)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Member @name: @value, or null when @value is %NULL */
+void   cardpin_json_add_string_or_null (JsonBuilder *builder,
+                                        const char  *name,
+                                        const char  *value);
+/* Member @name: @value, or null when @value is negative (unknown) */
+void   cardpin_json_add_int_or_null    (JsonBuilder *builder,
+                                        const char  *name,
+                                        int          value);
+/* The builder's document, pretty-printed */
+char  *cardpin_json_to_text            (JsonBuilder *builder);
+
+G_END_DECLS
