@@ -386,17 +386,12 @@ cardpin_card_page_class_init (CardpinCardPageClass *klass)
 static void
 cardpin_card_page_init (CardpinCardPage *self)
 {
-  GSettingsSchemaSource *source;
-  GSettingsSchema *schema;
-
   gtk_widget_init_template (GTK_WIDGET (self));
 
   /* an uninstalled build without the schema: core's defaults apply */
-  source = g_settings_schema_source_get_default ();
-  if (source != NULL && (schema = g_settings_schema_source_lookup (source, APP_ID, TRUE)) != NULL)
+  self->settings = cardpin_settings_new_default ();
+  if (self->settings != NULL)
     {
-      g_settings_schema_unref (schema);
-      self->settings = g_settings_new (APP_ID);
       g_signal_connect_object (self->settings, "changed",
                                G_CALLBACK (settings_changed_cb), self, G_CONNECT_SWAPPED);
     }

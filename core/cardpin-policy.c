@@ -379,9 +379,17 @@ static const struct {
   { "puk-min-length", "puk-max-length", "puk-digits-only", 8, 8, FALSE },
 };
 
-/* The default settings of the schema, or %NULL when it is not installed */
-static GSettings *
-default_settings (void)
+/**
+ * cardpin_settings_new_default:
+ *
+ * cardpin's settings (schema io.github.cardpin.CardPin) on the default backend (dconf on
+ * a desktop; GSETTINGS_BACKEND picks another), without aborting when the schema is not
+ * installed.
+ *
+ * Returns: (transfer full) (nullable): the settings, or %NULL without the schema
+ */
+GSettings *
+cardpin_settings_new_default (void)
 {
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr(GSettingsSchema) schema = NULL;
@@ -400,7 +408,7 @@ new_from_settings (GSettings *settings,
 
   g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), NULL);
 
-  if (settings == NULL && (settings = owned = default_settings ()) == NULL)
+  if (settings == NULL && (settings = owned = cardpin_settings_new_default ()) == NULL)
     return cardpin_policy_new (setting_keys[is_puk].min_length,
                                setting_keys[is_puk].max_length,
                                setting_keys[is_puk].digits_only);
@@ -439,7 +447,7 @@ cardpin_policy_check_unblock_method (GSettings   *settings,
   g_return_val_if_fail (settings == NULL || G_IS_SETTINGS (settings), FALSE);
   g_return_val_if_fail (method != NULL, FALSE);
 
-  if (settings == NULL && (settings = owned = default_settings ()) == NULL)
+  if (settings == NULL && (settings = owned = cardpin_settings_new_default ()) == NULL)
     return TRUE;
 
   methods = g_settings_get_strv (settings, "allowed-unblock-methods");

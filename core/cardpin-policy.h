@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (CardpinPolicy, cardpin_policy, CARDPIN, POLICY, GObject)
 
+GSettings     *cardpin_settings_new_default      (void) G_GNUC_WARN_UNUSED_RESULT;
 CardpinPolicy *cardpin_policy_new                 (guint                min_length,
                                                    guint                max_length,
                                                    gboolean             digits_only) G_GNUC_WARN_UNUSED_RESULT;

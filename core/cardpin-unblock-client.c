@@ -361,19 +361,16 @@ cardpin_unblock_client_new (const char  *server_url,
 static GSettings *
 default_settings (GError **error)
 {
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr(GSettingsSchema) schema = NULL;
+  GSettings *settings = cardpin_settings_new_default ();
 
-  if (source != NULL)
-    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
-  if (schema == NULL)
+  if (settings == NULL)
     {
       g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
                    _("Online unblocking is not set up: the settings schema %s is not "
                      "installed. Reinstall cardpin."), APP_ID);
       return NULL;
     }
-  return g_settings_new_full (schema, NULL, NULL);
+  return settings;
 }
 
 /**
