@@ -35,6 +35,10 @@ set_error (sqlite3     *db,
 
 /* Pages in the WAL after which a checkpoint copies them into the database file */
 #define CHECKPOINT_PAGES 1000
+/* Pages after which the checkpoint also waits (briefly holding up writes) until the WAL
+ * can start over: under steady reads a PASSIVE one never catches up, the WAL grows, and
+ * every commit's fsync then has to extend the file (slow and jittery) */
+#define RESTART_PAGES    4096
 
 /* A connection and its prepared statements, by their SQL text */
 typedef struct {
@@ -173,7 +177,8 @@ sqlite_rollback (gpointer data)
 
 /* A checkpoint on a connection of its own, off the writer's path: SQLite would run it
  * inside a COMMIT (and fsync the database file there), holding up every write of the
- * group commit. PASSIVE: it never waits for readers or the writer. */
+ * group commit. PASSIVE: it never waits for readers or the writer (RESTART, rarely: see
+ * RESTART_PAGES). */
 static gpointer
 checkpoint_thread (gpointer data)
 {
@@ -184,8 +189,14 @@ checkpoint_thread (gpointer data)
                        NULL) == SQLITE_OK &&
       sqlite3_exec (db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) == SQLITE_OK)
     {
-      int rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+      int pages = 0;
+      int rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &pages, NULL);
 
+      if (rc == SQLITE_OK && pages >= RESTART_PAGES)
+        {
+          sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
+          rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        }
       if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         g_warning ("%s: checkpoint: %s", connection->path, sqlite3_errmsg (db));
     }
