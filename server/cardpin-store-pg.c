@@ -226,6 +226,8 @@ static const char pg_grant_function[] =
 
 static const CardpinStoreBackend pg_backend = {
   .name = "postgresql",
+  /* a read is a round trip to the server: as many as the service has workers */
+  .max_readers = 8,
   .serial_primary_key = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
   .append_only_sql = pg_append_only,
   .grant_function_sql = pg_grant_function,

@@ -21,6 +21,8 @@ typedef struct _CardpinStoreBackend CardpinStoreBackend;
 struct _CardpinStoreBackend
 {
   const char *name;
+  /* connections for reads, besides the one that writes */
+  guint max_readers;
   /* the column type of an auto-incremented primary key */
   const char *serial_primary_key;
   /* statements of schema version 1 that only this backend needs */

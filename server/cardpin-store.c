@@ -22,8 +22,6 @@
 /* writes that arrive while a commit is in flight wait for the next one, which takes up
  * to this many of them in one transaction (group commit) */
 #define MAX_BATCH 64
-/* connections for reads, besides the one that writes */
-#define MAX_READERS 8
 
 typedef struct _Conn Conn;
 
@@ -293,8 +291,8 @@ static gpointer open_connection (const char                 *database,
                                  const CardpinStoreBackend **backend,
                                  GError                    **error);
 
-/* A read connection: an idle one, a new one, or (all MAX_READERS busy) the next one
- * that comes back */
+/* A read connection: an idle one, a new one, or (all the backend's max_readers busy)
+ * the next one that comes back */
 static gpointer
 reader_take (CardpinStore  *store,
              GError       **error)
@@ -303,7 +301,7 @@ reader_take (CardpinStore  *store,
   gpointer db = NULL;
 
   g_mutex_lock (&store->mutex);
-  while (store->readers->len == 0 && store->n_readers >= MAX_READERS)
+  while (store->readers->len == 0 && store->n_readers >= store->backend->max_readers)
     g_cond_wait (&store->cond, &store->mutex);
   if (store->readers->len > 0)
     db = g_ptr_array_steal_index_fast (store->readers, store->readers->len - 1);

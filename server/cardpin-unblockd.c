@@ -85,8 +85,11 @@ typedef struct {
 } Job;
 
 /* Threads that handle requests (PAM, token, database). More than the cores: a request
- * mostly waits (for PAM, a commit shared with the others in flight). */
-#define WORKERS 8
+ * mostly waits (for PAM, a commit shared with the others in flight). On PostgreSQL every
+ * read and grant is a round trip to the server, so more requests in flight make bigger
+ * group commits (measured with tests/bench/bench-unblockd.sh). */
+#define WORKERS_SQLITE     8
+#define WORKERS_POSTGRESQL 16
 
 /* RFC 6585; libsoup 3.2 has no name for it */
 #define STATUS_TOO_MANY_REQUESTS 429
@@ -1059,7 +1062,11 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
   g_signal_connect (self->server, "request-finished", G_CALLBACK (request_finished_cb), self);
   self->idle = g_hash_table_new (NULL, NULL);
   self->loop = g_main_loop_new (NULL, FALSE);
-  self->workers = g_thread_pool_new (job_thread, NULL, WORKERS, FALSE, NULL);
+  self->workers = g_thread_pool_new (job_thread, NULL,
+                                     g_str_equal (cardpin_store_get_backend (self->store),
+                                                  "postgresql") ? WORKERS_POSTGRESQL
+                                                                : WORKERS_SQLITE,
+                                     FALSE, NULL);
   return g_steal_pointer (&self);
 }
 
