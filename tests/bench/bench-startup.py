@@ -12,6 +12,8 @@ hold to about that much. Goal: 400 ms.
 Re-run:  meson test -C _build --benchmark --verbose bench-startup
      or: CARDPIN_APP=_build/app/cardpin _build/tests/stack/cardpin-test-stack -- \\
            /usr/bin/python3 tests/bench/bench-startup.py [RUNS]
+With CARDPIN_BENCH_FLOOR (set by meson) it also times tests/bench/bench-floor-window, a
+bare GTK 4 + libadwaita window, the same way: the floor on this Xvfb.
 Runs inside cardpin-test-stack; starts the card in reader 0 itself."""
 
 import os
@@ -58,11 +60,11 @@ def rss_kib(pid):
     return 0
 
 
-def one_run(desktop, env):
+def one_run(desktop, env, program=None):
     polls = 0
     poll_time = 0.0
     t0 = time.monotonic()
-    proc = subprocess.Popen([os.environ['CARDPIN_APP']], env=env, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([program or os.environ['CARDPIN_APP']], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         app = None
@@ -91,6 +93,13 @@ def one_run(desktop, env):
             proc.wait()
 
 
+def row(label, samples):
+    ms = [s[0] for s in samples]
+    return (label, statistics.median(ms), min(ms), max(ms),
+            statistics.median(s[1] for s in samples) / 1024,
+            statistics.mean(s[3] for s in samples), samples[0][2])
+
+
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get('CARDPIN_BENCH_RUNS', '5'))
     delays = [int(d) for d in os.environ.get('CARDPIN_BENCH_DELAYS', '0 20').split()]
@@ -100,6 +109,7 @@ def main():
         env['G_DEBUG'] = desktop.app_g_debug
     env.pop('G_MESSAGES_DEBUG', None)
     rows = []
+    floor = None
     try:
         for delay in delays:
             card = cardpinui.Card(0, '--serial', '00112233445566778899AABBCCDDEEFF',
@@ -110,10 +120,11 @@ def main():
             finally:
                 card.close()
                 time.sleep(0.5)
-            ms = [s[0] for s in samples]
-            rows.append((delay, statistics.median(ms), min(ms), max(ms),
-                         statistics.median(s[1] for s in samples) / 1024,
-                         statistics.mean(s[3] for s in samples), samples[0][2]))
+            rows.append(row(delay, samples))
+        floor = os.environ.get('CARDPIN_BENCH_FLOOR')
+        if floor:
+            one_run(desktop, env, floor)
+            floor_row = row('floor', [one_run(desktop, env, floor) for _ in range(runs)])
     finally:
         desktop.close()
 
@@ -124,11 +135,17 @@ def main():
     for d, med, lo, hi, rss, poll, words in rows:
         print('| %8d ms | %9.0f | %6.0f | %6.0f | %7.1f | %7.1f | %s |'
               % (d, med, lo, hi, rss, poll, words))
+    if floor:
+        print('| %11s | %9.0f | %6.0f | %6.0f | %7.1f | %7.1f | %s |' % floor_row)
     print()
     for d, med, *_ in rows:
         print('@%d ms APDU delay: median %.0f ms, goal %d ms: %s'
               % (d, med, GOAL_MS, 'met' if med <= GOAL_MS else 'NOT met'))
     print('RSS: the app\'s resident memory when the state was first seen.')
+    if floor:
+        print('floor: a bare GTK 4 + libadwaita window with a header bar and the label '
+              '"PIN OK" (tests/bench/bench-floor-window.c), no card: what any GTK 4 window '
+              'costs on this Xvfb (GSK_RENDERER=%s).' % os.environ.get('GSK_RENDERER', 'default'))
 
 
 if __name__ == '__main__':

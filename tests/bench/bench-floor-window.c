@@ -1,0 +1,32 @@
+/* bench-floor-window.c — the floor for bench-startup: a bare GTK 4 + libadwaita window
+ * (header bar and one label with card-state words, "PIN OK") and nothing else: no card,
+ * no template, no resources. bench-startup times it the way it times the app, on the same
+ * Xvfb, so the app's figures can be read against what any GTK 4 window costs there.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <adwaita.h>
+
+static void
+activate_cb (GApplication *application)
+{
+  GtkWidget *window = adw_application_window_new (GTK_APPLICATION (application));
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+
+  gtk_box_append (GTK_BOX (box), adw_header_bar_new ());
+  /* not translated: the benchmark looks for these words */
+  gtk_box_append (GTK_BOX (box), gtk_label_new ("PIN OK"));
+  adw_application_window_set_content (ADW_APPLICATION_WINDOW (window), box);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(AdwApplication) application = NULL;
+
+  application = adw_application_new ("io.github.cardpin.BenchFloor", G_APPLICATION_NON_UNIQUE);
+  g_signal_connect (application, "activate", G_CALLBACK (activate_cb), NULL);
+  return g_application_run (G_APPLICATION (application), argc, argv);
+}
