@@ -14,8 +14,9 @@
  * @pin_tries_left: PIN tries left, or -1 when unknown
  * @puk_tries_left: PUK tries left, or -1 when unknown
  *
- * Says in a few translated words how the PIN stands: "PIN OK", "2 tries left",
- * "Last try", "Blocked", "Must be changed", ...
+ * Says in a few translated words how the PIN stands, with the tries left where the
+ * card tells: "3 tries left", "2 tries left", "Last try", "Blocked", "Must be changed",
+ * ... ("PIN OK" when a usable PIN's tries are not known)
  *
  * Returns: (transfer full): the text
  */
@@ -27,6 +28,12 @@ cardpin_pin_state_words (CardpinPinState pin_state,
   switch (pin_state)
     {
     case CARDPIN_PIN_STATE_OK:
+      /* the tries-left indicator, where the card tells */
+      if (pin_tries_left > 0)
+        return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "%d try left", "%d tries left",
+                                             pin_tries_left),
+                                pin_tries_left);
       return g_strdup (_("PIN OK"));
 
     case CARDPIN_PIN_STATE_COUNT_LOW:

@@ -22,7 +22,7 @@ assert_text (CardpinPinState  state,
 static void
 test_words (void)
 {
-  assert_text (CARDPIN_PIN_STATE_OK, 3, 3, "PIN OK");
+  assert_text (CARDPIN_PIN_STATE_OK, 3, 3, "3 tries left");
   assert_text (CARDPIN_PIN_STATE_OK, -1, -1, "PIN OK");
   assert_text (CARDPIN_PIN_STATE_COUNT_LOW, 2, 3, "2 tries left");
   assert_text (CARDPIN_PIN_STATE_COUNT_LOW, 7, -1, "7 tries left");

@@ -177,7 +177,7 @@ test_card_shown_and_removed (Fixture       *fixture,
   g_assert_nonnull (strstr (subtitle, "Serial: " SERIAL));
   reader_line = g_strdup_printf ("Reader: %s", CARDPIN_TEST_READER0);
   g_assert_nonnull (strstr (subtitle, reader_line));
-  g_assert_cmpstr (cardpin_token_row_get_state_text (row), ==, "PIN OK");
+  g_assert_cmpstr (cardpin_token_row_get_state_text (row), ==, "3 tries left");
 
   /* A wrong PIN from elsewhere shows after a refresh. */
   enter_wrong_pin (CARDPIN_TEST_READER0);
@@ -665,7 +665,7 @@ test_card_inserted_later (Fixture       *fixture,
 
   g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
   g_assert_true (wait_for (fixture, row_settled, WAIT_MS));
-  g_assert_cmpstr (cardpin_token_row_get_state_text (first_row (fixture)), ==, "PIN OK");
+  g_assert_cmpstr (cardpin_token_row_get_state_text (first_row (fixture)), ==, "3 tries left");
 }
 
 /* A PKCS#11 module that cannot be loaded: a PIV card still shows (read over PC/SC, no
@@ -681,7 +681,7 @@ test_bad_module (Fixture       *fixture,
   open_window (fixture, modules);
   g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
   g_assert_true (wait_for (fixture, row_settled, WAIT_MS));
-  g_assert_cmpstr (cardpin_token_row_get_state_text (first_row (fixture)), ==, "PIN OK");
+  g_assert_cmpstr (cardpin_token_row_get_state_text (first_row (fixture)), ==, "3 tries left");
 
   g_assert_cmpstr (read_certificates (fixture, text), ==, "error");
   g_assert_nonnull (strstr (text->str, "no-such-module.so"));

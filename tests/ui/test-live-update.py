@@ -32,7 +32,7 @@ def main(desktop, ctx):
     ctx['apps'].append(app)
 
     row = app.find('list item', 'Ada Lovelace', what="Ada's row is shown")
-    app.wait_text('PIN OK', 'the row shows the PIN with all its tries', root=row)
+    app.wait_text('3 tries left', 'the row shows the PIN with all its tries', root=row)
 
     # nobody uses the card: the open window sends it nothing (no polling of the card)
     mark = card.log_mark()
