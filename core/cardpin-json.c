@@ -30,6 +30,18 @@ cardpin_json_add_int_or_null (JsonBuilder *builder,
     json_builder_add_null_value (builder);
 }
 
+const char *
+cardpin_json_get_string_member (JsonObject *object,
+                                const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
 char *
 cardpin_json_to_text (JsonBuilder *builder)
 {

@@ -1,5 +1,6 @@
-/* cardpin-json.h — small JsonBuilder helpers for the JSON that front ends print
- * (cardpin-tool status --json, cardpin-helpdesk card list/audit --json)
+/* cardpin-json.h — small json-glib helpers: the JSON that front ends print
+ * (cardpin-tool status --json, cardpin-helpdesk card list/audit --json) and the string
+ * members the online protocol reads (client and service)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -17,6 +18,10 @@ void   cardpin_json_add_string_or_null (JsonBuilder *builder,
 void   cardpin_json_add_int_or_null    (JsonBuilder *builder,
                                         const char  *name,
                                         int          value);
+/* The string value of member @name of @object, or %NULL when it is missing or not a
+ * string (a number, null, an object, an array) */
+const char *cardpin_json_get_string_member (JsonObject *object,
+                                            const char *name);
 /* The builder's document, pretty-printed */
 char  *cardpin_json_to_text            (JsonBuilder *builder);
 

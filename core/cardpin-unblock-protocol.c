@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "cardpin-error.h"
+#include "cardpin-json.h"
 #include "cardpin-unblock-protocol.h"
 
 /* Helpers */
@@ -123,18 +124,6 @@ reply_object (const CardpinUnblockReply *reply,
   return json_node_get_object (root);
 }
 
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
 /* Wipes every string in the tree: the secrets json-glib copied out of the body */
 static void
 wipe_node (JsonNode *node)
@@ -187,7 +176,7 @@ secret_member (const CardpinUnblockReply  *reply,
   if (object == NULL)
     goto out;
 
-  value = member_string (object, name);
+  value = cardpin_json_get_string_member (object, name);
   if (value == NULL || value[0] == '\0')
     {
       g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_SERVICE_PROTOCOL,
@@ -198,7 +187,7 @@ secret_member (const CardpinUnblockReply  *reply,
 
   secret = cardpin_secret_new_from_string (value);
   if (request_id != NULL)
-    *request_id = g_strdup (member_string (object, "request_id"));
+    *request_id = g_strdup (cardpin_json_get_string_member (object, "request_id"));
 
 out:
   parser_wipe_and_unref (parser);
@@ -859,7 +848,7 @@ cardpin_unblock_parse_device (const CardpinUnblockReply  *reply,
   if (object == NULL)
     goto out;
 
-  token = member_string (object, "token");
+  token = cardpin_json_get_string_member (object, "token");
   if (token == NULL || token[0] == '\0' || strchr (token, ' ') != NULL)
     {
       g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_SERVICE_PROTOCOL,
@@ -903,7 +892,7 @@ cardpin_unblock_reply_dup_request_id (const CardpinUnblockReply *reply)
   const char *value;
 
   object = reply_object (reply, parser, NULL);
-  if (object != NULL && (value = member_string (object, "request_id")) != NULL &&
+  if (object != NULL && (value = cardpin_json_get_string_member (object, "request_id")) != NULL &&
       g_utf8_validate (value, -1, NULL) && strlen (value) <= 128)
     request_id = g_strdup (value);
 

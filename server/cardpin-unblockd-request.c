@@ -9,6 +9,7 @@
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 
+#include "cardpin-json.h"
 #include "cardpin-master-key.h"
 #include "cardpin-unblockd-request.h"
 
@@ -103,18 +104,6 @@ cardpin_unblockd_parse_authorization (const char      *header,
   return CARDPIN_UNBLOCKD_AUTH_MALFORMED;
 }
 
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
 static gboolean
 malformed (GError     **error,
            const char  *message)
@@ -166,7 +155,7 @@ parse_object (JsonParser    *parser,
     }
   object = json_node_get_object (root);
 
-  *serial = member_string (object, "serial");
+  *serial = cardpin_json_get_string_member (object, "serial");
   if (*serial == NULL || !cardpin_master_key_check_serial (*serial, NULL))
     {
       malformed (error, "\"serial\" must be the card serial as cardpin prints it");
@@ -192,7 +181,7 @@ cardpin_unblockd_parse_response_request (const guint8                    *body,
   if (object == NULL)
     return FALSE;
 
-  algorithm = member_string (object, "algorithm");
+  algorithm = cardpin_json_get_string_member (object, "algorithm");
   if (g_strcmp0 (algorithm, "aes128") == 0)
     request->algorithm = CARDPIN_MASTER_KEY_ALG_AES128;
   else if (g_strcmp0 (algorithm, "3des") == 0)
@@ -201,7 +190,7 @@ cardpin_unblockd_parse_response_request (const guint8                    *body,
     return malformed (error, "\"algorithm\" must be \"aes128\" or \"3des\"");
   expected = request->algorithm == CARDPIN_MASTER_KEY_ALG_AES128 ? 16 : 8;
 
-  hex = member_string (object, "challenge");
+  hex = cardpin_json_get_string_member (object, "challenge");
   hex_length = hex != NULL ? strlen (hex) : 0;
   if (hex_length != 2 * expected)
     return malformed (error, request->algorithm == CARDPIN_MASTER_KEY_ALG_AES128
