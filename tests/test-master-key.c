@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "cardpin-master-key.h"
+#include "cardpin-test-stack.h"
 
 #define MODULE      "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN       "cardpin-mk-test"
@@ -23,21 +24,11 @@
 static char *dir;
 static char *pin_file;
 
+/* Runs a shell command in the test directory; returns its stdout */
 static char *
 sh (const char *command)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  int status = 0;
-  const char *argv[] = { "/bin/sh", "-ec", command, NULL };
-
-  g_spawn_sync (dir, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status,
-                &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("“%s” failed: %s%s", command, out, err);
-  return g_strstrip (g_steal_pointer (&out));
+  return cardpin_test_sh (dir, command);
 }
 
 static char *

@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "cardpin-error.h"
+#include "cardpin-test-stack.h"
 #include "cardpin-unblock-client.h"
 
 typedef struct {
@@ -26,16 +27,7 @@ static Pki pki;
 static void
 run (const char *command)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *standard_error = NULL;
-  int status = 0;
-  const char *argv[] = { "/bin/sh", "-ec", command, NULL };
-
-  g_spawn_sync (pki.dir, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
-                &standard_error, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("“%s” failed: %s", command, standard_error);
+  g_free (cardpin_test_sh (pki.dir, command));
 }
 
 static char *

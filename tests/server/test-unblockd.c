@@ -89,21 +89,11 @@ in_dir (const char *name)
   return g_build_filename (world.dir, name, NULL);
 }
 
+/* Runs a shell command in the test directory; returns its stdout */
 static char *
 sh (const char *command)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  int status = 0;
-  const char *argv[] = { "/bin/sh", "-ec", command, NULL };
-
-  g_spawn_sync (world.dir, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("“%s” failed: %s%s", command, out, err);
-  return g_strstrip (g_steal_pointer (&out));
+  return cardpin_test_sh (world.dir, command);
 }
 
 static char *

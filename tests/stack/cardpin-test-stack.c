@@ -743,3 +743,21 @@ cardpin_test_free_port (void)
   close (fd);
   return ntohs (addr.sin_port);
 }
+
+char *
+cardpin_test_sh (const char *dir,
+                 const char *command)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+  const char *argv[] = { "/bin/sh", "-ec", command, NULL };
+
+  g_spawn_sync (dir, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("“%s” failed: %s%s", command, out, err);
+  return g_strstrip (g_steal_pointer (&out));
+}

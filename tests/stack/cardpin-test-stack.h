@@ -58,6 +58,11 @@ const char       *cardpin_test_card_get_reader        (CardpinTestCard      *car
  * service a test starts, or for a client test that needs a refused connection. */
 guint16           cardpin_test_free_port              (void);
 
+/* Runs @command with /bin/sh -e in @dir; the test fails (with the command's output) when
+ * it fails. Returns its standard output, stripped. */
+char             *cardpin_test_sh                     (const char           *dir,
+                                                       const char           *command);
+
 /* Path of opensc-pkcs11.so (CARDPIN_OPENSC_MODULE overrides) */
 const char       *cardpin_test_opensc_module          (void);
 
