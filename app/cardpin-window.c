@@ -148,6 +148,33 @@ drop_focus_in (CardpinWindow *self,
     gtk_window_set_focus (GTK_WINDOW (self), NULL);
 }
 
+/* A form opens ready to type: the focus goes to its first entry that is shown and
+ * sensitive (the keyboard user then types at once; the entries' mnemonics move on). */
+static gboolean
+focus_first_entry (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (!gtk_widget_get_visible (child) || !gtk_widget_is_sensitive (child))
+        continue;
+      if (GTK_IS_EDITABLE (child) && gtk_editable_get_editable (GTK_EDITABLE (child)))
+        return gtk_widget_grab_focus (child);
+      if (focus_first_entry (child))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* once, when the pushed page is first on screen (mnemonic activation and the leaflet
+ * move the focus until then) */
+static void
+page_mapped_cb (GtkWidget *page)
+{
+  g_signal_handlers_disconnect_by_func (page, page_mapped_cb, NULL);
+  focus_first_entry (page);
+}
+
 static gboolean
 keeps_after_removal (GtkWidget *page)
 {
@@ -654,6 +681,7 @@ cardpin_window_push_page (CardpinWindow *self,
   drop_pages_above_visible (self);
   drop_focus_in (self, NULL);
   adw_leaflet_append (self->leaflet, page);
+  g_signal_connect (page, "map", G_CALLBACK (page_mapped_cb), NULL);
   adw_leaflet_set_visible_child (self->leaflet, page);
 }
 

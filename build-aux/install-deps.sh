@@ -25,6 +25,8 @@ packages=(
   libpq-dev postgresql wrk
   # UI tests through the accessibility tree
   at-spi2-core python3-pyatspi python3-dogtail gir1.2-gtk-3.0
+  # ui-style: the desktop's colour scheme (org.gnome.desktop.interface)
+  gsettings-desktop-schemas
 )
 
 missing=()
