@@ -29,14 +29,18 @@ typedef gboolean (*TransactionFunc) (Conn          *conn,
                                      gpointer   data,
                                      GError   **error);
 
-/* One write waiting for (or in) a group commit */
-typedef struct {
+/* One write waiting for (or in) a group commit. A synchronous caller waits for @done;
+ * an asynchronous one is told through @finish, which the commit thread calls (and
+ * which frees the write). */
+typedef struct _Write Write;
+struct _Write {
   TransactionFunc  func;
   gpointer         data;
   GError          *error;
   gboolean         ok;
   gboolean         done;
-} Write;
+  void           (*finish) (Write *write);
+};
 
 /* A database connection as the transaction functions see it */
 struct _Conn {
@@ -45,13 +49,14 @@ struct _Conn {
 };
 
 /*
- * Writes go through one connection in group commits: a caller queues its write and
- * waits; the first caller that finds no commit in flight becomes the leader, runs every
- * queued write in one transaction and commits it once (one fsync for all), then wakes
- * their callers. Each write is its own function over the transaction; one that fails is
- * taken out and the others run again without it, so a write commits exactly when its
- * caller is told it did. Reads use a pool of further connections (SQLite WAL: readers
- * never wait for the writer).
+ * Writes go through one connection in group commits, made by one thread of the store (the
+ * commit thread): a caller queues its write and waits (or, cardpin_store_grant_async(),
+ * is called back); the commit thread runs every queued write in one transaction and
+ * commits it once (one fsync for all), then tells their callers, all at once. Each write
+ * is its own function over the transaction; one that fails is taken out and the others
+ * run again without it, so a write commits exactly when its caller is told it did.
+ * Writes queued while a commit is in flight make the next batch. Reads use a pool of
+ * further connections (SQLite WAL: readers never wait for the writer).
  */
 struct _CardpinStore
 {
@@ -60,10 +65,14 @@ struct _CardpinStore
   gint64 now;
 
   GMutex mutex;               /* guards everything below */
-  GCond cond;
-  Conn writer;
+  GCond cond;                 /* a synchronous write is done */
+  GCond commit_cond;          /* the commit thread has work (or is to stop) */
+  GCond reader_cond;          /* a read connection came back */
+  Conn writer;                /* used only by the commit thread */
   GQueue queue;               /* of Write, waiting for a commit */
-  gboolean leading;           /* a leader is committing */
+  GThread *committer;
+  gboolean committer_idle;    /* waiting on commit_cond */
+  gboolean closing;
   GPtrArray *readers;         /* idle read connections */
   guint n_readers;            /* open read connections */
 };
@@ -245,28 +254,29 @@ commit_batch (CardpinStore *store,
     }
 }
 
-/* Runs @func in a write transaction, committed (possibly with other writes) when this
- * returns %TRUE; @func must set all its outputs anew each time it runs. */
-static gboolean
-run_transaction (CardpinStore     *store,
-                 TransactionFunc   func,
-                 gpointer          data,
-                 GError          **error)
+/* The commit thread: commits the queued writes in batches until the store closes (and
+ * nothing is left to commit) */
+static gpointer
+commit_thread (gpointer data)
 {
-  Write write = { func, data, NULL, FALSE, FALSE };
+  CardpinStore *store = data;
 
   g_mutex_lock (&store->mutex);
-  g_queue_push_tail (&store->queue, &write);
-  while (!write.done)
+  for (;;)
     {
       g_autoptr(GPtrArray) batch = NULL;
+      g_autoptr(GPtrArray) finish = NULL;
+      gboolean waiters = FALSE;
 
-      if (store->leading)
+      if (g_queue_is_empty (&store->queue))
         {
-          g_cond_wait (&store->cond, &store->mutex);
+          if (store->closing)
+            break;
+          store->committer_idle = TRUE;
+          g_cond_wait (&store->commit_cond, &store->mutex);
+          store->committer_idle = FALSE;
           continue;
         }
-      store->leading = TRUE;
       batch = g_ptr_array_new ();
       while (batch->len < MAX_BATCH && !g_queue_is_empty (&store->queue))
         g_ptr_array_add (batch, g_queue_pop_head (&store->queue));
@@ -275,11 +285,64 @@ run_transaction (CardpinStore     *store,
       commit_batch (store, batch);
 
       g_mutex_lock (&store->mutex);
+      /* a synchronous write is its caller's as soon as it is done: not touched after */
+      finish = g_ptr_array_new ();
       for (guint i = 0; i < batch->len; i++)
-        ((Write *) g_ptr_array_index (batch, i))->done = TRUE;
-      store->leading = FALSE;
-      g_cond_broadcast (&store->cond);
+        {
+          Write *write = g_ptr_array_index (batch, i);
+
+          if (write->finish != NULL)
+            g_ptr_array_add (finish, write);
+          else
+            {
+              write->done = TRUE;
+              waiters = TRUE;
+            }
+        }
+      if (waiters)
+        g_cond_broadcast (&store->cond);
+      if (finish->len > 0)
+        {
+          g_mutex_unlock (&store->mutex);
+          for (guint i = 0; i < finish->len; i++)
+            {
+              Write *write = g_ptr_array_index (finish, i);
+
+              write->finish (write);
+            }
+          g_mutex_lock (&store->mutex);
+        }
     }
+  g_mutex_unlock (&store->mutex);
+  return NULL;
+}
+
+/* Queues @write for the commit thread (mutex held) */
+static void
+queue_write (CardpinStore *store,
+             Write        *write)
+{
+  g_queue_push_tail (&store->queue, write);
+  if (store->committer == NULL)
+    store->committer = g_thread_new ("cardpin-commit", commit_thread, store);
+  else if (store->committer_idle)
+    g_cond_signal (&store->commit_cond);
+}
+
+/* Runs @func in a write transaction, committed (possibly with other writes) when this
+ * returns %TRUE; @func must set all its outputs anew each time it runs. */
+static gboolean
+run_transaction (CardpinStore     *store,
+                 TransactionFunc   func,
+                 gpointer          data,
+                 GError          **error)
+{
+  Write write = { func, data, NULL, FALSE, FALSE, NULL };
+
+  g_mutex_lock (&store->mutex);
+  queue_write (store, &write);
+  while (!write.done)
+    g_cond_wait (&store->cond, &store->mutex);
   g_mutex_unlock (&store->mutex);
 
   if (!write.ok)
@@ -302,7 +365,7 @@ reader_take (CardpinStore  *store,
 
   g_mutex_lock (&store->mutex);
   while (store->readers->len == 0 && store->n_readers >= store->backend->max_readers)
-    g_cond_wait (&store->cond, &store->mutex);
+    g_cond_wait (&store->reader_cond, &store->mutex);
   if (store->readers->len > 0)
     db = g_ptr_array_steal_index_fast (store->readers, store->readers->len - 1);
   else
@@ -316,7 +379,7 @@ reader_take (CardpinStore  *store,
     {
       g_mutex_lock (&store->mutex);
       store->n_readers--;
-      g_cond_broadcast (&store->cond);
+      g_cond_signal (&store->reader_cond);
       g_mutex_unlock (&store->mutex);
     }
   return db;
@@ -328,7 +391,7 @@ reader_give (CardpinStore *store,
 {
   g_mutex_lock (&store->mutex);
   g_ptr_array_add (store->readers, db);
-  g_cond_broadcast (&store->cond);
+  g_cond_signal (&store->reader_cond);
   g_mutex_unlock (&store->mutex);
 }
 
@@ -680,6 +743,8 @@ cardpin_store_open (const char  *database,
   store = g_new0 (CardpinStore, 1);
   g_mutex_init (&store->mutex);
   g_cond_init (&store->cond);
+  g_cond_init (&store->commit_cond);
+  g_cond_init (&store->reader_cond);
   g_queue_init (&store->queue);
   store->readers = g_ptr_array_new ();
   store->writer.store = store;
@@ -698,6 +763,15 @@ cardpin_store_free (CardpinStore *store)
 {
   if (store == NULL)
     return;
+  if (store->committer != NULL)
+    {
+      /* it commits what is queued, then ends */
+      g_mutex_lock (&store->mutex);
+      store->closing = TRUE;
+      g_cond_signal (&store->commit_cond);
+      g_mutex_unlock (&store->mutex);
+      g_thread_join (store->committer);
+    }
   if (store->writer.db != NULL)
     store->backend->close (store->writer.db);
   for (guint i = 0; i < store->readers->len; i++)
@@ -705,6 +779,8 @@ cardpin_store_free (CardpinStore *store)
   g_ptr_array_unref (store->readers);
   g_mutex_clear (&store->mutex);
   g_cond_clear (&store->cond);
+  g_cond_clear (&store->commit_cond);
+  g_cond_clear (&store->reader_cond);
   /* the URI may hold a password */
   if (store->database != NULL)
     cardpin_secret_wipe (store->database, strlen (store->database));
@@ -949,6 +1025,17 @@ count_grant (Conn         *conn,
   return TRUE;
 }
 
+/* The arguments of a grant */
+static gboolean
+check_grant (const char                *serial,
+             const char                *user,
+             const CardpinAuditRecord  *audit,
+             GError                   **error)
+{
+  return check_serial (serial, error) && check_account (user, error) &&
+         check_audit (audit, FALSE, error);
+}
+
 /* The whole grant, audit record included, as one call of the backend's function */
 static gboolean
 grant_by_function (Conn        *conn,
@@ -1085,8 +1172,7 @@ cardpin_store_grant (CardpinStore              *store,
   GrantData data = { serial, user, quota_card_per_day, quota_user_per_day, audit };
 
   g_return_val_if_fail (audit != NULL, FALSE);
-  if (!check_serial (serial, error) || !check_account (user, error) ||
-      !check_audit (audit, FALSE, error))
+  if (!check_grant (serial, user, audit, error))
     return FALSE;
   if (!run_transaction (store, grant_cb, &data, error))
     return FALSE;
@@ -1094,6 +1180,76 @@ cardpin_store_grant (CardpinStore              *store,
   if (retry_after != NULL)
     *retry_after = data.retry_after;
   return TRUE;
+}
+
+/* An asynchronous grant: its write, its data and whom to tell */
+typedef struct {
+  Write                  write;
+  GrantData              data;
+  CardpinStoreGrantFunc  callback;
+  gpointer               user_data;
+} GrantWrite;
+
+static void
+grant_finish (Write *write)
+{
+  GrantWrite *grant = (GrantWrite *) write;
+
+  grant->callback (write->ok ? NULL : write->error, grant->data.outcome,
+                   grant->data.retry_after, grant->user_data);
+  g_clear_error (&write->error);
+  g_free (grant);
+}
+
+/**
+ * cardpin_store_grant_async:
+ * @store: the store
+ * @serial: the card the response is for
+ * @user: the authenticated user
+ * @quota_card_per_day: granted responses per card and UTC day
+ * @quota_user_per_day: granted responses per user and UTC day
+ * @audit: the audit record to append (outcome and time are set here)
+ * @callback: called once the grant is committed (or failed)
+ * @user_data: for @callback
+ *
+ * cardpin_store_grant() without waiting: the grant joins the next group commit and
+ * @callback is called once it is durable (with the outcome) or failed (with the error;
+ * nothing was counted or audited). @callback runs in the store's commit thread (or in
+ * this one, before this returns, for a malformed argument), after the commit and together
+ * with the other grants of that commit; it must not call the store's other writes (they
+ * would wait for the commit thread itself). @serial, @user and @audit must stay valid
+ * until @callback is called.
+ */
+void
+cardpin_store_grant_async (CardpinStore              *store,
+                           const char                *serial,
+                           const char                *user,
+                           guint                      quota_card_per_day,
+                           guint                      quota_user_per_day,
+                           const CardpinAuditRecord  *audit,
+                           CardpinStoreGrantFunc      callback,
+                           gpointer                   user_data)
+{
+  g_autoptr(GError) error = NULL;
+  GrantWrite *grant;
+
+  g_return_if_fail (audit != NULL && callback != NULL);
+  if (!check_grant (serial, user, audit, &error))
+    {
+      callback (error, CARDPIN_GRANT_UNKNOWN_CARD, 0, user_data);
+      return;
+    }
+  grant = g_new0 (GrantWrite, 1);
+  grant->write.func = grant_cb;
+  grant->write.data = &grant->data;
+  grant->write.finish = grant_finish;
+  grant->data = (GrantData) { serial, user, quota_card_per_day, quota_user_per_day, audit };
+  grant->callback = callback;
+  grant->user_data = user_data;
+
+  g_mutex_lock (&store->mutex);
+  queue_write (store, &grant->write);
+  g_mutex_unlock (&store->mutex);
 }
 
 const char *

@@ -161,6 +161,21 @@ gboolean      cardpin_store_grant            (CardpinStore        *store,
                                               CardpinGrant        *outcome,
                                               guint               *retry_after,
                                               GError             **error);
+/* cardpin_store_grant() without waiting: @callback gets the outcome once the grant is
+ * committed (group commit), or the error (nothing counted or audited); it runs in the
+ * store's commit thread and must not call the store's other writes. */
+typedef void (*CardpinStoreGrantFunc) (const GError *error,
+                                       CardpinGrant  outcome,
+                                       guint         retry_after,
+                                       gpointer      user_data);
+void          cardpin_store_grant_async      (CardpinStore              *store,
+                                              const char                *serial,
+                                              const char                *user,
+                                              guint                      quota_card_per_day,
+                                              guint                      quota_user_per_day,
+                                              const CardpinAuditRecord  *audit,
+                                              CardpinStoreGrantFunc      callback,
+                                              gpointer                   user_data);
 /* "granted", "unknown-card", "not-yours", "disabled", "quota-card", "quota-user" */
 const char   *cardpin_grant_to_string        (CardpinGrant         grant);
 

@@ -17,11 +17,15 @@
 # The machine's load (uptime) is printed with each table: absolute figures on a shared
 # machine are inflated by it; the ratios are what counts.
 #
+# "cs" = the service's context switches (voluntary + involuntary, all its threads) per
+# response: each is a wakeup of a thread, the main cost besides TLS on a small machine.
+#
 # Re-run:  meson test -C _build --benchmark --verbose bench-unblockd
 #     or:  CARDPIN_UNBLOCKD=_build/server/cardpin-unblockd \
 #          CARDPIN_HELPDESK=_build/server/cardpin-helpdesk \
 #          CARDPIN_BENCH_MASTER_KEY=_build/tests/bench/bench-master-key \
 #          tests/bench/bench-unblockd.sh [SECONDS]
+# CARDPIN_BENCH_BACKENDS="sqlite postgresql" (the default) chooses the backends.
 set -euo pipefail
 
 seconds="${1:-${CARDPIN_BENCH_SECONDS:-10}}"
@@ -127,24 +131,33 @@ measure_raw () {
   fi
 }
 field () { awk -v n="$2" '{print $n}' <<<"$1"; }
-format='%-11s %-6s %7s %12s %8s %8s %7s %6s %7s\n'
-row () { printf "$format" "$1" "$auth_name" "$2" "$3" "$4" "$5" "$6" "$7" "$8"; }
+format='%-11s %-6s %7s %12s %8s %8s %7s %6s %7s %5s\n'
+row () { printf "$format" "$1" "$auth_name" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:--}"; }
+
+# context switches of all the service's threads so far
+switches () {
+  cat "/proc/$service_pid"/task/*/status 2>/dev/null |
+    awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'
+}
 
 # wrk with the Authorization header of the file $1 at $2 clients; one row
 run_wrk () {
-  local clients=$2 threads cpu0 cpu1 line n rate p50 p99 errors
+  local clients=$2 threads cpu0 cpu1 cs0 cs1 line n rate p50 p99 errors
   threads=$(( clients < 4 ? clients : 4 ))
   cp "$1" auth
+  cs0=$(switches)
   cpu0=$(awk '{print $14 + $15}' "/proc/$service_pid/stat")
   line=$(wrk -t "$threads" -c "$clients" -d "${seconds}s" --timeout 10s \
            -s "$here/bench-unblockd.lua" "https://127.0.0.1:$port/v1/unblock/response" \
          | grep '^RESULT')
   cpu1=$(awk '{print $14 + $15}' "/proc/$service_pid/stat")
+  cs1=$(switches)
   read -r _ n rate p50 p99 errors <<<"$line"
   row "$backend" "$clients" "$rate" "$p50" "$p99" "$errors" \
     "$(awk -v r="$rate" -v raw="$raw" 'BEGIN { printf "%.0f%%", 100 * r / raw }')" \
     "$(awk -v c=$((cpu1 - cpu0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
-         'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')"
+         'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')" \
+    "$(awk -v c=$((cs1 - cs0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? c / n : 0 }')"
 }
 
 run_backend () {
@@ -152,7 +165,8 @@ run_backend () {
   echo
   echo "$backend; load: $(uptime | sed 's/.*load average/load average/')"
   # shellcheck disable=SC2059
-  printf "$format" backend auth clients "responses/s" "p50 ms" "p99 ms" errors "% raw" "cpu us"
+  printf "$format" backend auth clients "responses/s" "p50 ms" "p99 ms" errors "% raw" \
+    "cpu us" cs
   auth_name=-
   measure_raw
   start_service "$backend"
@@ -171,13 +185,18 @@ run_backend () {
   stop_service
 }
 
+backends="${CARDPIN_BENCH_BACKENDS:-sqlite postgresql}"
 write_config "$dir/unblock.sqlite"
 "$helpdesk" --config unblockd.conf master-key create >/dev/null
-"$helpdesk" --config unblockd.conf card add "$serial" alice >/dev/null
-run_backend sqlite
+if [[ " $backends " == *" sqlite "* ]]; then
+  "$helpdesk" --config unblockd.conf card add "$serial" alice >/dev/null
+  run_backend sqlite
+fi
 
-pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/cardpin-bench-pg-XXXXXX")
-uri=$(cd / && PG_PRIVATE_DURABLE=1 "$here/../server/pg-private.sh" start "$pg_dir")
-write_config "$uri"
-"$helpdesk" --config unblockd.conf card add "$serial" alice >/dev/null
-run_backend postgresql
+if [[ " $backends " == *" postgresql "* ]]; then
+  pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/cardpin-bench-pg-XXXXXX")
+  uri=$(cd / && PG_PRIVATE_DURABLE=1 "$here/../server/pg-private.sh" start "$pg_dir")
+  write_config "$uri"
+  "$helpdesk" --config unblockd.conf card add "$serial" alice >/dev/null
+  run_backend postgresql
+fi

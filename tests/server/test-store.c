@@ -527,6 +527,82 @@ test_race (Fixture       *fixture,
   g_cond_clear (&cond);
 }
 
+/* Asynchronous grants, all queued at once (as the service's workers do): they are
+ * committed in group commits, each is told exactly once, never past the quota, and every
+ * one is audited; a malformed one is refused at once, nothing queued */
+typedef struct {
+  GMutex mutex;
+  GCond cond;
+  guint told;
+  guint granted;
+  guint refused;
+  guint failed;
+} AsyncTally;
+
+static void
+async_grant_cb (const GError *error,
+                CardpinGrant  outcome,
+                guint         retry_after,
+                gpointer      user_data)
+{
+  AsyncTally *tally = user_data;
+
+  g_mutex_lock (&tally->mutex);
+  if (error != NULL)
+    tally->failed++;
+  else if (outcome == CARDPIN_GRANT_GRANTED)
+    tally->granted++;
+  else
+    {
+      g_assert_cmpint (outcome, ==, CARDPIN_GRANT_QUOTA_CARD);
+      g_assert_cmpuint (retry_after, >, 0);
+      tally->refused++;
+    }
+  tally->told++;
+  g_cond_broadcast (&tally->cond);
+  g_mutex_unlock (&tally->mutex);
+}
+
+static void
+test_grant_async (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const guint n = THREADS * ATTEMPTS;
+  g_autofree CardpinAuditRecord *audits = g_new (CardpinAuditRecord, n);
+  CardpinAuditRecord bad = request ("alice", "NOT A SERIAL", "bad");
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  AsyncTally tally = { 0 };
+
+  g_mutex_init (&tally.mutex);
+  g_cond_init (&tally.cond);
+  add_card (fixture->store, "RACE", "alice");
+
+  cardpin_store_grant_async (fixture->store, "NOT A SERIAL", "alice", RACE_QUOTA, 1000, &bad,
+                             async_grant_cb, &tally);
+  g_assert_cmpuint (tally.failed, ==, 1);
+  for (guint i = 0; i < n; i++)
+    {
+      audits[i] = request ("alice", "RACE", "async");
+      cardpin_store_grant_async (fixture->store, "RACE", "alice", RACE_QUOTA, 1000,
+                                 &audits[i], async_grant_cb, &tally);
+    }
+  g_mutex_lock (&tally.mutex);
+  while (tally.told < n + 1)
+    g_cond_wait (&tally.cond, &tally.mutex);
+  g_mutex_unlock (&tally.mutex);
+
+  g_assert_cmpuint (tally.failed, ==, 1);
+  g_assert_cmpuint (tally.granted, ==, RACE_QUOTA);
+  g_assert_cmpuint (tally.refused, ==, n - RACE_QUOTA);
+  records = cardpin_store_audit_list (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, n);
+
+  g_mutex_clear (&tally.mutex);
+  g_cond_clear (&tally.cond);
+}
+
 /* The same race between PROCESSES processes, as between service instances: each runs
  * this program with --racer, waits for its stdin to close, grants ATTEMPTS times and
  * prints how many it got */
@@ -891,6 +967,7 @@ add_cases (const Backend *backend)
     { "grant-outcomes", test_grant_outcomes },
     { "quota", test_quota },
     { "race", test_race },
+    { "grant-async", test_grant_async },
     { "race-processes", test_race_processes },
     { "tokens", test_tokens },
     { "throttle", test_throttle },
