@@ -268,7 +268,8 @@ change_secret (SecretKind   kind,
     }
   else
     {
-      g_print ("%s\n", _("Enter the current and the new PIN on the reader's keypad."));
+      g_print ("%s\n", _("Type your current PIN on the reader's keypad, then the new PIN "
+                          "twice."));
     }
 
   if (is_puk)

@@ -36,6 +36,9 @@ G_BEGIN_DECLS
  * @CARDPIN_ERROR_SERVICE_PROTOCOL: the unblock service answered something malformed
  * @CARDPIN_ERROR_NO_SUCH_READER: there is no reader of the requested name; the message
  *   lists the readers there are
+ * @CARDPIN_ERROR_PINPAD: the PIN entry on the reader's keypad did not complete (the
+ *   person cancelled it, it timed out, the new PIN and its confirmation differed, a PIN
+ *   of the wrong length); nothing reached the card
  *
  * Error codes in the `CARDPIN_ERROR` domain. Messages are translated and say what to
  * do next; a user interface acts on the code.
@@ -63,6 +66,7 @@ typedef enum {
   CARDPIN_ERROR_SERVICE_QUOTA,
   CARDPIN_ERROR_SERVICE_PROTOCOL,
   CARDPIN_ERROR_NO_SUCH_READER,
+  CARDPIN_ERROR_PINPAD,
 } CardpinError;
 
 /**

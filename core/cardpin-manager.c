@@ -307,19 +307,15 @@ enumerate_pcsc (Modules             *modules,
           g_debug ("Reading the card in “%s”: %s", present[i], card_error->message);
           continue;
         }
-      /* a PIN pad reader asks for the PIN itself: its card goes through PKCS#11, whose
-       * module drives the pad (the token then says so: cardpin_token_has_pinpad()) */
-      if (info->is_piv && (!info->pinpad_reader || (flags & CARDPIN_MANAGER_FLAGS_PCSC_ONLY)))
+      /* a PIV card stays on PC/SC, on a PIN pad reader too: core drives the keypad
+       * (cardpin-pinpad.c), and the token says so (cardpin_token_has_pinpad()) */
+      if (info->is_piv)
         {
           g_ptr_array_add (infos, info);
           continue;
         }
 
-      if (info->is_piv)
-        g_debug ("The reader “%s” has a PIN pad: its card is read through PKCS#11",
-                 present[i]);
-      else
-        g_debug ("The card in “%s” has no PIV application", present[i]);
+      g_debug ("The card in “%s” has no PIV application", present[i]);
       _cardpin_token_info_free (info);
       if (!(flags & CARDPIN_MANAGER_FLAGS_PCSC_ONLY))
         g_strv_builder_add (other, present[i]);

@@ -412,8 +412,11 @@ cardpin_p11_set_pin_error (GError   **error,
                    _("This token has no PIN yet. Set one up first."));
       return;
     case CKR_FUNCTION_CANCELED:
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                   _("The PIN entry on the reader was cancelled."));
+      /* the person pressed Cancel on the reader: not the caller's GCancellable, which
+       * front ends ignore, but an error to show */
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_PINPAD,
+                   _("The PIN entry on the reader was cancelled. Nothing was sent to the "
+                     "card; start again to type the PIN on the reader’s keypad."));
       return;
     default:
       break;

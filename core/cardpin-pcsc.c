@@ -382,16 +382,37 @@ pcsc_transmit (gpointer       user_data,
   return TRUE;
 }
 
+static gboolean
+pcsc_control (gpointer       user_data,
+              guint32        code,
+              const guint8  *in,
+              gsize          in_len,
+              guint8        *out,
+              gsize          out_size,
+              gsize         *out_len,
+              GError       **error)
+{
+  CardpinPcscCard *card = user_data;
+  DWORD len = 0;
+  LONG rv;
+
+  rv = SCardControl (card->handle, code, in, in_len, out, out_size, &len);
+  if (!cardpin_pcsc_set_error (error, rv, "SCardControl"))
+    return FALSE;
+  *out_len = MIN (len, out_size);
+  return TRUE;
+}
+
 /**
  * cardpin_pcsc_card_get_io:
  * @card: a connection
  *
- * Returns: the transmit function and closure of @card
+ * Returns: the transmit and control functions and closure of @card
  */
 CardpinCardIo
 cardpin_pcsc_card_get_io (CardpinPcscCard *card)
 {
-  CardpinCardIo io = { pcsc_transmit, card };
+  CardpinCardIo io = { pcsc_transmit, card, pcsc_control };
 
   return io;
 }
@@ -444,27 +465,37 @@ cardpin_pcsc_card_get_atr (CardpinPcscCard *card)
 #define FEATURE_TAG_VERIFY_PIN_DIRECT 0x06
 #define FEATURE_TAG_MODIFY_PIN_DIRECT 0x07
 
+guint32
+cardpin_pcsc_features_find (const guint8 *features,
+                            gsize         len,
+                            guint8        tag)
+{
+  gsize i = 0;
+
+  g_return_val_if_fail (features != NULL || len == 0, 0);
+
+  /* each feature: tag, length (4), the control code (4 bytes, big-endian); anything
+   * malformed before the tag means the answer cannot be trusted */
+  while (i + 2 <= len)
+    {
+      guint8 value_len = features[i + 1];
+
+      if (value_len != 4 || i + 2 + value_len > len)
+        return 0;
+      if (features[i] == tag)
+        return (guint32) features[i + 2] << 24 | (guint32) features[i + 3] << 16 |
+               (guint32) features[i + 4] << 8 | features[i + 5];
+      i += 2 + value_len;
+    }
+  return 0;
+}
+
 gboolean
 cardpin_pcsc_features_have_pinpad (const guint8 *features,
                                    gsize         len)
 {
-  gsize i = 0;
-
-  g_return_val_if_fail (features != NULL || len == 0, FALSE);
-
-  /* each feature: tag, length (4), the control code (4 bytes, big-endian) */
-  while (i + 2 <= len)
-    {
-      guint8 tag = features[i];
-      guint8 value_len = features[i + 1];
-
-      if (value_len != 4 || i + 2 + value_len > len)
-        return FALSE;
-      if (tag == FEATURE_TAG_VERIFY_PIN_DIRECT || tag == FEATURE_TAG_MODIFY_PIN_DIRECT)
-        return TRUE;
-      i += 2 + value_len;
-    }
-  return FALSE;
+  return cardpin_pcsc_features_find (features, len, FEATURE_TAG_VERIFY_PIN_DIRECT) != 0 ||
+         cardpin_pcsc_features_find (features, len, FEATURE_TAG_MODIFY_PIN_DIRECT) != 0;
 }
 
 /**

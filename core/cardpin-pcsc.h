@@ -15,15 +15,38 @@ G_BEGIN_DECLS
 #define CARDPIN_PCSC_PNP_NOTIFICATION "\\\\?PnP?\\Notification"
 
 /**
+ * CardpinControlFunc:
+ * @user_data: closure
+ * @code: the reader's control code (PC/SC SCardControl)
+ * @in: (array length=in_len): what to send to the reader
+ * @out: (array length=out_size): buffer for the answer
+ * @out_len: (out): bytes written
+ * @error: return location
+ *
+ * Sends one control request to the card's reader (PC/SC part 10: the PIN pad).
+ */
+typedef gboolean (*CardpinControlFunc) (gpointer       user_data,
+                                        guint32        code,
+                                        const guint8  *in,
+                                        gsize          in_len,
+                                        guint8        *out,
+                                        gsize          out_size,
+                                        gsize         *out_len,
+                                        GError       **error);
+
+/**
  * CardpinCardIo:
  * @transmit: sends one APDU
  * @user_data: closure
+ * @control: (nullable): sends a control request to the reader; %NULL when there is no
+ *   reader to ask (a fake card)
  *
  * How card drivers talk to a card: a PC/SC connection, or a fake for tests and fuzzing.
  */
 typedef struct {
   CardpinTransmitFunc transmit;
   gpointer            user_data;
+  CardpinControlFunc  control;
 } CardpinCardIo;
 
 typedef struct _CardpinPcscCard CardpinPcscCard;
@@ -65,6 +88,10 @@ gboolean          cardpin_pcsc_card_has_pinpad        (CardpinPcscCard      *car
  * repeated): whether it lists a PIN pad feature. Malformed input is "no PIN pad". */
 gboolean          cardpin_pcsc_features_have_pinpad   (const guint8         *features,
                                                        gsize                 len);
+/* The control code of feature @tag in such an answer, 0 when it is not there */
+guint32           cardpin_pcsc_features_find          (const guint8         *features,
+                                                       gsize                 len,
+                                                       guint8                tag);
 /* Ends any open transaction and disconnects with @disposition, then frees @card. */
 void              cardpin_pcsc_card_disconnect        (CardpinPcscCard      *card,
                                                        DWORD                 disposition);

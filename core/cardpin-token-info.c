@@ -254,6 +254,9 @@ _cardpin_token_info_read_pcsc (const char    *reader,
 
   if (!read_card (info, cancellable, error))
     return NULL;
+  /* what PKCS#11 calls a reader that asks for the PIN itself */
+  if (info->pinpad_reader)
+    info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
 
   if (info->is_piv)
     info->model = g_strdup ("PIV");

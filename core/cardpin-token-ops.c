@@ -14,6 +14,7 @@
 #include "cardpin-error.h"
 #include "cardpin-p11.h"
 #include "cardpin-pcsc.h"
+#include "cardpin-pinpad.h"
 #include "cardpin-piv.h"
 #include "cardpin-token-private.h"
 
@@ -283,6 +284,14 @@ op_run_piv (Op            *op,
     return FALSE;
 
   io = cardpin_pcsc_card_get_io (card);
+  /* on a PIN pad reader without values from the caller, the person types them there */
+  if (op->pinpad && op->secrets[0] == NULL)
+    {
+      ok = _cardpin_piv_run_pinpad_op (op->kind, &io, &cleared, error);
+      cardpin_pcsc_card_end_transaction (card, cleared ? SCARD_LEAVE_CARD : SCARD_RESET_CARD,
+                                         NULL);
+      return ok;
+    }
   if (probe)
     {
       g_autoptr(GError) select_error = NULL;
@@ -318,7 +327,8 @@ op_run_p11 (Op      *op,
                               op->kind, op->secrets, error);
 }
 
-/* Runs the operation on its route. A PIV card without a pinpad is driven over PC/SC;
+/* Runs the operation on its route. A PIV card is driven over PC/SC, on a PIN pad reader
+ * with the PINs typed on its keypad (OpenSC's PIV driver cannot change a PIN there);
  * PKCS#11 serves only a card that answered that it has no PIV application, never one
  * that failed to answer: an I/O error (card removed, pcscd gone, a garbled answer) is
  * the operation's error, with its reason. */
@@ -327,13 +337,16 @@ op_run_route (Op            *op,
               GCancellable  *cancellable,
               GError       **error)
 {
-  if (op->reader != NULL && !op->pinpad && (op->is_piv || !op->piv_known))
+  if (op->reader != NULL && (op->is_piv || (!op->piv_known && !op->pinpad)))
     {
       g_autoptr(GError) piv_error = NULL;
       gboolean no_piv = FALSE;
 
-      if (!require_secret (op->secrets[0], FALSE, error) ||
-          (op->kind != OP_VERIFY && !require_secret (op->secrets[1], FALSE, error)))
+      /* all values from the caller, or (on a PIN pad reader) none */
+      gboolean on_keypad = op->pinpad && op->secrets[0] == NULL;
+
+      if (!require_secret (op->secrets[0], on_keypad, error) ||
+          (op->kind != OP_VERIFY && !require_secret (op->secrets[1], on_keypad, error)))
         return FALSE;
       if (op_run_piv (op, !op->is_piv, &no_piv, cancellable, &piv_error))
         return TRUE;
@@ -361,7 +374,7 @@ op_run (Op            *op,
 {
   g_autoptr(GError) local_error = NULL;
   /* a card whose last read broke off may be PIV: its SELECT tells (op_run_route) */
-  gboolean piv_route = (op->is_piv || !op->piv_known) && !op->pinpad && op->reader != NULL;
+  gboolean piv_route = (op->is_piv || (!op->piv_known && !op->pinpad)) && op->reader != NULL;
   gboolean ok;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))

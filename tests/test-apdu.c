@@ -1000,8 +1000,9 @@ test_piv_logout_checked (void)
 }
 
 /* A reader's PC/SC part 10 feature list: a PIN pad reader (CCID driver: verify, modify,
- * PIN properties, TLV properties, escape) sends its card through PKCS#11; an ordinary
- * reader, a driver without features and malformed lists do not. */
+ * PIN properties, TLV properties, escape) has its PINs typed on its keypad, with the
+ * control codes it lists; an ordinary reader, a driver without features and malformed
+ * lists do not. */
 static void
 test_pinpad_features (void)
 {
@@ -1031,6 +1032,13 @@ test_pinpad_features (void)
   g_assert_false (cardpin_pcsc_features_have_pinpad (pinpad, 1));
   /* a malformed entry before it ends the list */
   g_assert_false (cardpin_pcsc_features_have_pinpad (bad_length, sizeof bad_length));
+
+  /* the control code to use is the one the reader lists, big-endian */
+  g_assert_cmphex (cardpin_pcsc_features_find (pinpad, sizeof pinpad, 0x06), ==, 0x42330006);
+  g_assert_cmphex (cardpin_pcsc_features_find (modify_only, sizeof modify_only, 0x07), ==,
+                   0x42330007);
+  g_assert_cmphex (cardpin_pcsc_features_find (modify_only, sizeof modify_only, 0x06), ==, 0);
+  g_assert_cmphex (cardpin_pcsc_features_find (bad_length, sizeof bad_length, 0x06), ==, 0);
 }
 
 int

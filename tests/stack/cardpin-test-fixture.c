@@ -39,6 +39,18 @@ cardpin_test_fixture_setup (CardpinTestFixture *fixture,
 }
 
 void
+cardpin_test_fixture_setup_pinpad (CardpinTestFixture *fixture,
+                                   gconstpointer       data)
+{
+  g_autoptr(GError) error = NULL;
+  guint n_readers = data != NULL ? GPOINTER_TO_UINT (data) : 2;
+
+  g_assert_cmpuint (n_readers, <=, CARDPIN_TEST_MAX_CARDS);
+  fixture->stack = cardpin_test_stack_new_full (n_readers, TRUE, &error);
+  g_assert_no_error (error);
+}
+
+void
 cardpin_test_fixture_teardown (CardpinTestFixture *fixture,
                                gconstpointer       data)
 {

@@ -41,6 +41,10 @@ void            cardpin_test_fixture_setup     (CardpinTestFixture  *fixture,
                                                 gconstpointer        data);
 void            cardpin_test_fixture_teardown  (CardpinTestFixture  *fixture,
                                                 gconstpointer        data);
+/* Set-up with PIN pad readers ("Virtual PIN Pad 00 0<i>", cardpin_test_stack_new_full());
+ * @data as for cardpin_test_fixture_setup(). */
+void            cardpin_test_fixture_setup_pinpad (CardpinTestFixture *fixture,
+                                                   gconstpointer       data);
 
 /* Inserts a virtual card with @args into reader @index; asserts success. */
 CardpinTestCard *cardpin_test_fixture_insert   (CardpinTestFixture  *fixture,

@@ -1,12 +1,16 @@
 /* cardpin-test-stack-run.c — run a command against the real card stack
  *
- *   cardpin-test-stack [--readers N] [--card INDEX:OPTIONS]... [--] COMMAND [ARG...]
+ *   cardpin-test-stack [--readers N] [--pinpad] [--card INDEX:OPTIONS]... [--] COMMAND [ARG...]
  *   cardpin-test-stack --no-pcscd [--] COMMAND [ARG...]
  *
  * Starts a private pcscd and the virtual cards, runs COMMAND inside the private
  * namespace with CARDPIN_TEST_READER<i>, CARDPIN_TEST_PORT<i>, CARDPIN_TEST_STATE<i>,
  * CARDPIN_TEST_DIR, CARDPIN_VIRTUAL_CARD and CARDPIN_OPENSC_MODULE set, and tears
  * everything down when it ends (or when this process is killed).
+ *
+ * With --pinpad the readers have a PIN pad (tests/stack/ifd-pinpad.c, named "Virtual PIN
+ * Pad 00 0<i>"), and CARDPIN_TEST_KEYPAD names the file their keypad reads: one line per
+ * PIN entry, taken from the top; nothing left is a Cancel.
  *
  * With --no-pcscd it only enters the private namespace and runs COMMAND there: a machine
  * where the smart card service is not running, whatever the host runs.
@@ -37,7 +41,7 @@ forward_signal (int signum)
 static void
 usage (void)
 {
-  g_printerr ("Usage: cardpin-test-stack [--readers N] [--card INDEX:OPTIONS]... "
+  g_printerr ("Usage: cardpin-test-stack [--readers N] [--pinpad] [--card INDEX:OPTIONS]... "
               "[--] COMMAND [ARG...]\n"
               "       cardpin-test-stack --no-pcscd [--] COMMAND [ARG...]\n");
   exit (2);
@@ -52,6 +56,7 @@ main (int   argc,
   CardpinTestStack *stack;
   guint n_readers = 2;
   gboolean no_pcscd = FALSE;
+  gboolean pinpad = FALSE;
   int i, status = 0, exit_code;
   pid_t pid, parent;
 
@@ -66,6 +71,8 @@ main (int   argc,
         n_readers = (guint) g_ascii_strtoull (argv[++i], NULL, 10);
       else if (g_str_equal (argv[i], "--no-pcscd"))
         no_pcscd = TRUE;
+      else if (g_str_equal (argv[i], "--pinpad"))
+        pinpad = TRUE;
       else if (g_str_equal (argv[i], "--card") && i + 1 < argc)
         g_ptr_array_add (cards, g_strdup (argv[++i]));
       else if (argv[i][0] == '-')
@@ -92,7 +99,7 @@ main (int   argc,
       return 127;
     }
 
-  stack = cardpin_test_stack_new (n_readers, &error);
+  stack = cardpin_test_stack_new_full (n_readers, pinpad, &error);
   if (stack == NULL)
     {
       g_printerr ("cardpin-test-stack: %s\n", error->message);
@@ -145,6 +152,8 @@ main (int   argc,
       g_setenv (state_key, state, TRUE);
     }
   g_setenv ("CARDPIN_TEST_DIR", cardpin_test_stack_get_dir (stack), TRUE);
+  if (pinpad)
+    g_setenv ("CARDPIN_TEST_KEYPAD", cardpin_test_stack_get_keypad (stack), TRUE);
   if (g_getenv ("CARDPIN_VIRTUAL_CARD") == NULL)
     g_setenv ("CARDPIN_VIRTUAL_CARD", VIRTUAL_CARD_PATH, TRUE);
   g_setenv ("CARDPIN_OPENSC_MODULE", cardpin_test_opensc_module (), TRUE);

@@ -45,6 +45,7 @@ struct _CardpinTestStack {
   guint16 base_port;
   GPtrArray *readers;   /* char* reader names, index order */
   GPtrArray *cards;     /* CardpinTestCard* still in a reader */
+  char *keypad;         /* the PIN pad readers' keypad file, or NULL */
 };
 
 /* helpers */
@@ -187,6 +188,7 @@ child_setup (gpointer user_data)
 
 static GPid
 spawn_logged (const char * const  *argv,
+              const char * const  *envp,
               const char          *log_path,
               GError             **error)
 {
@@ -201,7 +203,7 @@ spawn_logged (const char * const  *argv,
       return 0;
     }
 
-  ok = g_spawn_async_with_pipes_and_fds (NULL, argv, NULL,
+  ok = g_spawn_async_with_pipes_and_fds (NULL, argv, envp,
                                          G_SPAWN_DO_NOT_REAP_CHILD,
                                          child_setup, NULL,
                                          -1, log_fd, log_fd,
@@ -398,6 +400,25 @@ CardpinTestStack *
 cardpin_test_stack_new (guint    n_readers,
                         GError **error)
 {
+  return cardpin_test_stack_new_full (n_readers, FALSE, error);
+}
+
+/**
+ * cardpin_test_stack_new_full:
+ * @n_readers: how many readers
+ * @pinpad: whether the readers have a PIN pad
+ *
+ * As cardpin_test_stack_new(); with @pinpad, pcscd loads the readers through
+ * tests/stack/ifd-pinpad.c, which adds a keypad (PC/SC part 10) to vpcd and reads the
+ * digits "typed" on it from the file cardpin_test_stack_get_keypad() (the variable
+ * CARDPIN_TEST_KEYPAD in pcscd's environment only).
+ */
+CardpinTestStack *
+cardpin_test_stack_new_full (guint     n_readers,
+                             gboolean  pinpad,
+                             GError  **error)
+{
+  g_auto(GStrv) pcscd_env = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *conf_dir = NULL;
   g_autofree char *log_path = NULL;
@@ -434,6 +455,15 @@ cardpin_test_stack_new (guint    n_readers,
   /* core counts the PIN changes of change-limited cards under the state directory */
   g_setenv ("XDG_STATE_HOME", cache, TRUE);
 
+  pcscd_env = g_get_environ ();
+  if (pinpad)
+    {
+      stack->keypad = g_build_filename (stack->dir, "keypad", NULL);
+      if (!g_file_set_contents (stack->keypad, "", 0, error))
+        goto fail;
+      pcscd_env = g_environ_setenv (pcscd_env, "CARDPIN_TEST_KEYPAD", stack->keypad, TRUE);
+    }
+
   stack->base_port = pick_ports (n_entries * 2);
   if (stack->base_port == 0)
     {
@@ -446,11 +476,12 @@ cardpin_test_stack_new (guint    n_readers,
       guint16 port = stack->base_port + 2 * i;
       g_autofree char *path = g_strdup_printf ("%s/vpcd-%u", conf_dir, i);
       g_autofree char *conf =
-        g_strdup_printf ("FRIENDLYNAME \"Virtual PCD\"\n"
+        g_strdup_printf ("FRIENDLYNAME \"%s\"\n"
                          "DEVICENAME   /dev/null:0x%04X\n"
                          "LIBPATH      %s\n"
                          "CHANNELID    0x%04X\n",
-                         port, VPCD_DRIVER_PATH, port);
+                         pinpad ? "Virtual PIN Pad" : "Virtual PCD", port,
+                         pinpad ? PINPAD_DRIVER_PATH : VPCD_DRIVER_PATH, port);
 
       if (!g_file_set_contents (path, conf, -1, error))
         goto fail;
@@ -460,7 +491,7 @@ cardpin_test_stack_new (guint    n_readers,
   argv[3] = conf_dir;
   if (g_getenv ("CARDPIN_TEST_DEBUG"))
     argv[4] = "--debug";
-  stack->pcscd_pid = spawn_logged (argv, log_path, error);
+  stack->pcscd_pid = spawn_logged (argv, (const char * const *) pcscd_env, log_path, error);
   if (stack->pcscd_pid == 0)
     goto fail;
 
@@ -542,6 +573,7 @@ cardpin_test_stack_free (CardpinTestStack *stack)
     }
 
   g_ptr_array_unref (stack->readers);
+  g_free (stack->keypad);
   g_free (stack->dir);
   g_free (stack);
 }
@@ -573,6 +605,38 @@ cardpin_test_stack_get_port (CardpinTestStack *stack,
                              guint             index)
 {
   return stack->base_port + index;
+}
+
+const char *
+cardpin_test_stack_get_keypad (CardpinTestStack *stack)
+{
+  return stack->keypad;
+}
+
+void
+cardpin_test_stack_set_keypad (CardpinTestStack   *stack,
+                               const char * const *entries)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (stack->keypad);
+  for (guint i = 0; entries != NULL && entries[i] != NULL; i++)
+    g_string_append_printf (text, "%s\n", entries[i]);
+  g_file_set_contents (stack->keypad, text->str, (gssize) text->len, &error);
+  g_assert_no_error (error);
+}
+
+char *
+cardpin_test_stack_get_keypad_left (CardpinTestStack *stack)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+
+  g_assert_nonnull (stack->keypad);
+  g_file_get_contents (stack->keypad, &contents, NULL, &error);
+  g_assert_no_error (error);
+  return contents;
 }
 
 /**
@@ -635,7 +699,7 @@ cardpin_test_stack_insert (CardpinTestStack   *stack,
   g_ptr_array_add (argv, NULL);
 
   log_path = g_strdup_printf ("%s/card-%u.log", stack->dir, index);
-  card->pid = spawn_logged ((const char * const *) argv->pdata, log_path, error);
+  card->pid = spawn_logged ((const char * const *) argv->pdata, NULL, log_path, error);
   if (card->pid == 0)
     {
       card_free (card);

@@ -27,6 +27,12 @@ gboolean          cardpin_test_stack_enter_namespace (GError              **erro
  * OpenSC cache to a private temporary directory. Needs the namespace. */
 CardpinTestStack *cardpin_test_stack_new              (guint                 n_readers,
                                                        GError              **error);
+/* The same with readers that have a PIN pad (tests/stack/ifd-pinpad.c: vpcd with a
+ * PC/SC part 10 keypad) named "Virtual PIN Pad 00 0<i>" when @pinpad is %TRUE. Their
+ * keypad reads cardpin_test_stack_get_keypad() (empty: the person presses Cancel). */
+CardpinTestStack *cardpin_test_stack_new_full         (guint                 n_readers,
+                                                       gboolean              pinpad,
+                                                       GError              **error);
 /* Stops the cards and pcscd, removes the temporary directory. */
 void              cardpin_test_stack_free             (CardpinTestStack     *stack);
 const char       *cardpin_test_stack_get_reader       (CardpinTestStack     *stack,
@@ -35,6 +41,14 @@ guint             cardpin_test_stack_get_n_readers    (CardpinTestStack     *sta
 const char       *cardpin_test_stack_get_dir          (CardpinTestStack     *stack);
 guint16           cardpin_test_stack_get_port         (CardpinTestStack     *stack,
                                                        guint                 index);
+/* The keypad file of a PIN pad stack (%NULL otherwise): one line per PIN entry, taken
+ * from the top by the reader; and a helper that replaces its contents with @entries
+ * (%NULL-terminated; %NULL or empty: the next entry is a Cancel). */
+const char       *cardpin_test_stack_get_keypad       (CardpinTestStack     *stack);
+void              cardpin_test_stack_set_keypad       (CardpinTestStack     *stack,
+                                                       const char * const   *entries);
+/* What is left on the keypad (entries not taken), "" when all were taken */
+char             *cardpin_test_stack_get_keypad_left  (CardpinTestStack     *stack);
 
 /* Starts a virtual card in reader @index with extra options @args (%NULL-terminated, may
  * be %NULL; e.g. "--pin", "654321"). Unless @args has --state, the card keeps its state
