@@ -9,6 +9,7 @@
 
 #include "cardpin-application.h"
 #include "cardpin-process.h"
+#include "cardpin-renderer.h"
 
 int
 main (int   argc,
@@ -16,6 +17,10 @@ main (int   argc,
 {
   g_autoptr(CardpinApplication) app = NULL;
   g_autoptr(GError) error = NULL;
+
+  /* before GTK reads its environment and before any thread: cairo, not OpenGL in
+   * software, on machines without a GPU (see cardpin-renderer.c) */
+  cardpin_renderer_choose (NULL);
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
