@@ -668,6 +668,32 @@ test_card_inserted_later (Fixture       *fixture,
   g_assert_cmpstr (cardpin_token_row_get_state_text (first_row (fixture)), ==, "3 tries left");
 }
 
+/* The shortcuts window is built on demand (not with the window), and shows */
+static void
+test_shortcuts (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  GtkShortcutsWindow *overlay;
+
+  open_window (fixture, modules);
+  g_assert_null (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (fixture->window)));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window),
+                                             "win.show-help-overlay", NULL));
+  overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (fixture->window));
+  g_assert_nonnull (overlay);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (overlay)) == GTK_WINDOW (fixture->window));
+  /* a second time: the same window again */
+  gtk_window_close (GTK_WINDOW (overlay));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window),
+                                             "win.show-help-overlay", NULL));
+  g_assert_true (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (fixture->window)) == overlay);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  gtk_window_close (GTK_WINDOW (overlay));
+  g_assert_true (wait_for (fixture, page_is_empty, WAIT_MS));
+}
+
 static gboolean
 spinning (Fixture *fixture)
 {
@@ -776,6 +802,8 @@ main (int   argc,
               fixture_set_up, test_online_unreachable, fixture_tear_down);
   g_test_add ("/cardpin/window/certificates", Fixture, NULL,
               fixture_set_up, test_certificates, fixture_tear_down);
+  g_test_add ("/cardpin/window/shortcuts", Fixture, NULL,
+              fixture_set_up, test_shortcuts, fixture_tear_down);
   g_test_add ("/cardpin/window/slow-card-spinner", Fixture, NULL,
               fixture_set_up, test_slow_card_spinner, fixture_tear_down);
   g_test_add ("/cardpin/window/bad-module", Fixture, NULL,
