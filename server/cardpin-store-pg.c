@@ -10,6 +10,15 @@
 #include "cardpin-store.h"
 #include "cardpin-store-private.h"
 
+/* A connection and its prepared statements, by their SQL text: a statement with
+ * parameters is parsed and planned once per connection (measured with
+ * tests/bench/bench-unblockd.sh: parsing and planning every call cost the server
+ * about as much as the rest of a grant) */
+typedef struct {
+  PGconn     *conn;
+  GHashTable *prepared;   /* SQL text -> statement name */
+} PgConn;
+
 /* SQLSTATEs after which the whole transaction may simply be tried again */
 static gboolean
 is_retryable (const char *sqlstate)
@@ -35,6 +44,32 @@ set_error (PGconn      *conn,
   return FALSE;
 }
 
+/* The name of @sql prepared on @pg (prepared now, if need be), or %NULL with an error */
+static const char *
+prepared_name (PgConn      *pg,
+               const char  *sql,
+               int          n_params,
+               GError     **error)
+{
+  const char *name = g_hash_table_lookup (pg->prepared, sql);
+  g_autofree char *new_name = NULL;
+  PGresult *result;
+
+  if (name != NULL)
+    return name;
+  new_name = g_strdup_printf ("cardpin_%u", g_hash_table_size (pg->prepared) + 1);
+  result = PQprepare (pg->conn, new_name, sql, n_params, NULL);
+  if (PQresultStatus (result) != PGRES_COMMAND_OK)
+    {
+      set_error (pg->conn, result, error);
+      PQclear (result);
+      return NULL;
+    }
+  PQclear (result);
+  g_hash_table_insert (pg->prepared, g_strdup (sql), new_name);
+  return g_steal_pointer (&new_name);
+}
+
 static gboolean
 pg_query (gpointer             data,
           const char          *sql,
@@ -44,13 +79,23 @@ pg_query (gpointer             data,
           guint               *changes,
           GError             **error)
 {
-  PGconn *conn = data;
+  PgConn *pg = data;
+  PGconn *conn = pg->conn;
   PGresult *result;
   ExecStatusType status;
   int n_params = types != NULL ? strlen (types) : 0;
 
-  result = PQexecParams (conn, sql, n_params, NULL, (const char * const *) params,
-                         NULL, NULL, 0);
+  if (n_params > 0)
+    {
+      const char *name = prepared_name (pg, sql, n_params, error);
+
+      if (name == NULL)
+        return FALSE;
+      result = PQexecPrepared (conn, name, n_params, (const char * const *) params, NULL,
+                               NULL, 0);
+    }
+  else
+    result = PQexec (conn, sql);
   status = PQresultStatus (result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
     {
@@ -86,11 +131,11 @@ pg_query (gpointer             data,
 }
 
 static gboolean
-pg_exec (PGconn      *conn,
+pg_exec (PgConn      *pg,
          const char  *sql,
          GError     **error)
 {
-  return pg_query (conn, sql, NULL, NULL, NULL, NULL, error);
+  return pg_query (pg, sql, NULL, NULL, NULL, NULL, error);
 }
 
 static void
@@ -105,10 +150,13 @@ ignore_notice (void       *data,
 static gboolean
 pg_reconnect (gpointer data)
 {
-  PGconn *conn = data;
+  PgConn *pg = data;
+  PGconn *conn = pg->conn;
 
   if (PQstatus (conn) == CONNECTION_OK)
     return FALSE;
+  /* a new session: no statement is prepared there */
+  g_hash_table_remove_all (pg->prepared);
   PQreset (conn);
   if (PQstatus (conn) != CONNECTION_OK)
     return FALSE;
@@ -121,17 +169,18 @@ pg_begin (gpointer   data,
           gboolean   write,
           GError   **error)
 {
-  PGconn *conn = data;
+  PgConn *pg = data;
+  PGconn *conn = pg->conn;
   /* READ COMMITTED; the quota counters are counted with one atomic upsert each, which
    * holds the row's lock to the end of the transaction */
   const char *begin = write ? "BEGIN" : "BEGIN READ ONLY";
   g_autoptr(GError) local_error = NULL;
 
-  if (PQstatus (conn) == CONNECTION_OK && pg_exec (conn, begin, &local_error))
+  if (PQstatus (conn) == CONNECTION_OK && pg_exec (pg, begin, &local_error))
     return TRUE;
 
   /* outside any transaction: connect again, once, and go on */
-  if (!pg_reconnect (conn))
+  if (!pg_reconnect (pg))
     {
       if (PQstatus (conn) == CONNECTION_OK)
         {
@@ -145,7 +194,7 @@ pg_begin (gpointer   data,
                      "again: %s. Check that the server runs."), text);
       return FALSE;
     }
-  return pg_exec (conn, begin, error);
+  return pg_exec (pg, begin, error);
 }
 
 static gboolean
@@ -158,7 +207,7 @@ pg_commit (gpointer   data,
 static void
 pg_rollback (gpointer data)
 {
-  PGconn *conn = data;
+  PGconn *conn = ((PgConn *) data)->conn;
 
   if (PQtransactionStatus (conn) != PQTRANS_IDLE)
     PQclear (PQexec (conn, "ROLLBACK"));
@@ -167,7 +216,11 @@ pg_rollback (gpointer data)
 static void
 pg_close (gpointer data)
 {
-  PQfinish (data);
+  PgConn *pg = data;
+
+  PQfinish (pg->conn);
+  g_hash_table_unref (pg->prepared);
+  g_free (pg);
 }
 
 static const char * const pg_append_only[] = {
@@ -249,6 +302,7 @@ cardpin_store_pg_open (const char                 *uri,
   const char * const keywords[] = { "connect_timeout", "application_name", "dbname", NULL };
   const char * const values[] = { "10", "cardpin", uri, NULL };
   PGconn *conn;
+  PgConn *pg;
 
   /* the URI may hold a password: it never goes into a message */
   conn = PQconnectdbParams (keywords, values, 1);
@@ -264,6 +318,9 @@ cardpin_store_pg_open (const char                 *uri,
     }
   PQsetNoticeProcessor (conn, ignore_notice, NULL);
 
+  pg = g_new0 (PgConn, 1);
+  pg->conn = conn;
+  pg->prepared = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   *backend = &pg_backend;
-  return conn;
+  return pg;
 }

@@ -200,7 +200,14 @@ finish_error (Write  *write,
   write->ok = FALSE;
 }
 
-/* The leader: runs @batch (of Write) in one transaction on the writer connection, again
+static gboolean grant_cb (Conn      *conn,
+                          gpointer   data,
+                          GError   **error);
+static gboolean grants_by_function (Conn       *conn,
+                                    GPtrArray  *batch,
+                                    GError    **error);
+
+/* The commit thread: runs @batch (of Write) in one transaction on the writer connection, again
  * from the start when the database asks for it (busy, deadlock, serialization failure)
  * or when a write failed (without that write). Sets each write's outcome. */
 static void
@@ -210,6 +217,12 @@ commit_batch (CardpinStore *store,
   g_autoptr(GPtrArray) batch = g_ptr_array_copy (all, NULL, NULL);
   Conn *conn = &store->writer;
   guint attempt = 1;
+  /* a database server: grants together in one statement (one round trip) */
+  gboolean one_statement = store->backend->grant_function_sql != NULL && batch->len > 1;
+
+  for (guint i = 0; i < batch->len; i++)
+    if (((Write *) g_ptr_array_index (batch, i))->func != grant_cb)
+      one_statement = FALSE;
 
   while (batch->len > 0)
     {
@@ -217,16 +230,19 @@ commit_batch (CardpinStore *store,
       Write *failed = NULL;
       gboolean ok = store->backend->begin (conn->db, TRUE, &local_error);
 
-      for (guint i = 0; ok && i < batch->len; i++)
-        {
-          Write *write = g_ptr_array_index (batch, i);
+      if (ok && one_statement && batch->len > 1)
+        ok = grants_by_function (conn, batch, &local_error);
+      else
+        for (guint i = 0; ok && i < batch->len; i++)
+          {
+            Write *write = g_ptr_array_index (batch, i);
 
-          if (!write->func (conn, write->data, &local_error))
-            {
-              failed = write;
-              ok = FALSE;
-            }
-        }
+            if (!write->func (conn, write->data, &local_error))
+              {
+                failed = write;
+                ok = FALSE;
+              }
+          }
       if (ok && store->backend->commit (conn->db, &local_error))
         {
           for (guint i = 0; i < batch->len; i++)
@@ -238,6 +254,12 @@ commit_batch (CardpinStore *store,
       if (is_retry (local_error) && attempt < MAX_ATTEMPTS)
         {
           back_off (attempt++);
+          continue;
+        }
+      if (one_statement && !is_retry (local_error))
+        {
+          /* which grant failed? again, one statement each */
+          one_statement = FALSE;
           continue;
         }
       if (failed != NULL && !is_retry (local_error))
@@ -1036,36 +1058,52 @@ check_grant (const char                *serial,
          check_audit (audit, FALSE, error);
 }
 
-/* The whole grant, audit record included, as one call of the backend's function */
-static gboolean
-grant_by_function (Conn        *conn,
-                   GrantData   *grant,
-                   const char  *day,
-                   GError     **error)
+/* cardpin_grant()'s arguments for @grant, as text (@strings keeps the ones made here) */
+#define GRANT_ARGS       11
+#define GRANT_ARG_TYPES  "ssiiiisssss"
+
+static void
+grant_function_args (Conn        *conn,
+                     GrantData   *grant,
+                     const char  *day,
+                     const char **args,
+                     GPtrArray   *strings)
 {
   const CardpinAuditRecord *record = grant->audit;
-  g_autofree char *quota_card = g_strdup_printf ("%u", grant->quota_card);
-  g_autofree char *quota_user = g_strdup_printf ("%u", grant->quota_user);
-  g_autofree char *time = g_strdup_printf ("%" G_GINT64_FORMAT, now_microseconds (conn->store));
-  g_autofree char *user = sanitize (record->user, CARDPIN_STORE_MAX_FIELD);
-  g_autofree char *serial = sanitize (record->serial, CARDPIN_STORE_MAX_FIELD);
-  g_autofree char *request_id = sanitize (record->request_id, CARDPIN_STORE_MAX_FIELD);
-  const char *params[] = {
+  char *quota_card = g_strdup_printf ("%u", grant->quota_card);
+  char *quota_user = g_strdup_printf ("%u", grant->quota_user);
+  char *time = g_strdup_printf ("%" G_GINT64_FORMAT, now_microseconds (conn->store));
+  char *user = sanitize (record->user, CARDPIN_STORE_MAX_FIELD);
+  char *serial = sanitize (record->serial, CARDPIN_STORE_MAX_FIELD);
+  char *request_id = sanitize (record->request_id, CARDPIN_STORE_MAX_FIELD);
+  const char *all[GRANT_ARGS] = {
     grant->serial, grant->user, day, quota_card, quota_user,
     time, user, record->method, serial, record->challenge_sha256, request_id,
   };
-  g_autoptr(GPtrArray) rows = NULL;
-  const char *outcome;
 
-  if (!query (conn,
-              "SELECT cardpin_grant($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-              "ssiiiisssss", params, &rows, NULL, error))
-    return FALSE;
-  outcome = rows->len == 1 ? cell (rows, 0, 0) : NULL;
+  G_STATIC_ASSERT (sizeof GRANT_ARG_TYPES - 1 == GRANT_ARGS);
+  memcpy (args, all, sizeof all);
+  g_ptr_array_add (strings, quota_card);
+  g_ptr_array_add (strings, quota_user);
+  g_ptr_array_add (strings, time);
+  g_ptr_array_add (strings, user);
+  g_ptr_array_add (strings, serial);
+  g_ptr_array_add (strings, request_id);
+}
+
+/* @grant's outcome from what cardpin_grant() answered */
+static gboolean
+grant_function_outcome (GrantData   *grant,
+                        const char  *outcome,
+                        gint64       now,
+                        GError     **error)
+{
   for (CardpinGrant g = CARDPIN_GRANT_GRANTED; g <= CARDPIN_GRANT_QUOTA_USER; g++)
     if (g_strcmp0 (outcome, cardpin_grant_to_string (g)) == 0)
       {
         grant->outcome = g;
+        if (g == CARDPIN_GRANT_QUOTA_CARD || g == CARDPIN_GRANT_QUOTA_USER)
+          grant->retry_after = (now / SECONDS_PER_DAY + 1) * SECONDS_PER_DAY - now;
         return TRUE;
       }
   g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
@@ -1073,6 +1111,50 @@ grant_by_function (Conn        *conn,
                  "match this cardpin. Run the same cardpin version on every instance."),
                outcome != NULL ? outcome : "");
   return FALSE;
+}
+
+/* The grants of @batch (of Write, each a grant_cb()), audit records included, as ONE
+ * statement of the backend's function, one round trip to the server:
+ * SELECT cardpin_grant(…), cardpin_grant(…), … — the calls run one after the other in
+ * the transaction, each seeing the counts of the ones before it */
+static gboolean
+grants_by_function (Conn       *conn,
+                    GPtrArray  *batch,
+                    GError    **error)
+{
+  gint64 now = now_seconds (conn->store);
+  g_autofree char *day = g_strdup_printf ("%" G_GINT64_FORMAT, now / SECONDS_PER_DAY);
+  g_autoptr(GPtrArray) strings = g_ptr_array_new_with_free_func (g_free);
+  g_autofree const char **args = g_new0 (const char *, batch->len * GRANT_ARGS);
+  g_autoptr(GString) sql = g_string_new ("SELECT ");
+  g_autoptr(GString) types = g_string_new (NULL);
+  g_autoptr(GPtrArray) rows = NULL;
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      GrantData *grant = ((Write *) g_ptr_array_index (batch, i))->data;
+
+      grant->retry_after = 0;
+      grant_function_args (conn, grant, day, args + i * GRANT_ARGS, strings);
+      g_string_append (sql, i > 0 ? ", cardpin_grant(" : "cardpin_grant(");
+      for (guint j = 1; j <= GRANT_ARGS; j++)
+        g_string_append_printf (sql, j > 1 ? ", $%u" : "$%u", i * GRANT_ARGS + j);
+      g_string_append_c (sql, ')');
+      g_string_append (types, GRANT_ARG_TYPES);
+    }
+  if (!query (conn, sql->str, types->str, args, &rows, NULL, error))
+    return FALSE;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      GrantData *grant = ((Write *) g_ptr_array_index (batch, i))->data;
+      const char *outcome = rows->len == 1 &&
+                            ((GPtrArray *) g_ptr_array_index (rows, 0))->len == batch->len
+                            ? cell (rows, 0, i) : NULL;
+
+      if (!grant_function_outcome (grant, outcome, now, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -1089,11 +1171,11 @@ grant_cb (Conn          *conn,
   grant->retry_after = 0;
   if (conn->store->backend->grant_function_sql != NULL)
     {
-      if (!grant_by_function (conn, grant, day, error))
-        return FALSE;
-      if (grant->outcome == CARDPIN_GRANT_QUOTA_CARD || grant->outcome == CARDPIN_GRANT_QUOTA_USER)
-        grant->retry_after = (now / SECONDS_PER_DAY + 1) * SECONDS_PER_DAY - now;
-      return TRUE;
+      g_autoptr(GPtrArray) one = g_ptr_array_new ();
+      Write write = { .func = grant_cb, .data = grant };
+
+      g_ptr_array_add (one, &write);
+      return grants_by_function (conn, one, error);
     }
 
   if (!query (conn, "SELECT username, active FROM cards WHERE serial = $1", "s", params,

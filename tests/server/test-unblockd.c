@@ -393,6 +393,8 @@ spawn_service (const char *config,
   g_subprocess_launcher_setenv (launcher, "PAM_WRAPPER", "1", TRUE);
   g_subprocess_launcher_setenv (launcher, "PAM_WRAPPER_SERVICE_DIR", services, TRUE);
   g_subprocess_launcher_unsetenv (launcher, "G_DEBUG");
+  /* every request's log line (info level), for the canary check */
+  g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "all", TRUE);
   service = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CARDPIN_UNBLOCKD"),
                                          "--config", config, NULL);
   g_assert_no_error (error);
@@ -1284,6 +1286,8 @@ test_canaries (void)
 
   g_assert_cmpuint (world.canaries->len, >, 8);
   g_assert_true (g_file_get_contents (world.log, &log, &length, NULL));
+  /* the log holds the requests' lines, granted ones included */
+  g_assert_nonnull (strstr (log, "status=200 outcome=granted"));
   check_no_canary ("the log", log, length);
   for (guint i = 0; i < records->len; i++)
     {
