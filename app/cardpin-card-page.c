@@ -122,7 +122,7 @@ update (CardpinCardPage *self)
   gboolean factory = cardpin_token_get_pin_is_default (token) == 1;
   gboolean must_change = state == CARDPIN_PIN_STATE_MUST_CHANGE;
   gboolean puk_usable = puk_left != 0 && (piv || puk_left > 0);
-  gboolean can_setup, can_change;
+  gboolean can_setup, can_change, pinpad_note;
 
   if (label == NULL || *label == '\0')
     label = serial != NULL && *serial != '\0' ? serial : _("Smart Card");
@@ -163,17 +163,30 @@ update (CardpinCardPage *self)
                           gtk_widget_get_visible (GTK_WIDGET (self->change_pin_row)) ||
                           gtk_widget_get_visible (GTK_WIDGET (self->change_puk_row)));
 
-  /* Unblocking is also how a forgotten PIN is replaced. */
+  /* Unblocking is also how a forgotten PIN is replaced. On a PIN pad reader core has a
+   * PIV card's PUK and new PIN typed on the keypad; other tokens there cannot. */
   set_action (self, self->unblock_puk_row, "card.unblock-puk",
-              initialized && !pinpad && puk_usable && method_allowed (self, CARDPIN_UNBLOCK_METHOD_PUK));
+              initialized && (!pinpad || piv) && puk_usable &&
+              method_allowed (self, CARDPIN_UNBLOCK_METHOD_PUK));
   /* the admin challenge/response of PIV cards (DESIGN.md) */
   set_action (self, self->unblock_helpdesk_row, "card.unblock-helpdesk",
               initialized && piv && !pinpad && method_allowed (self, CARDPIN_UNBLOCK_METHOD_OFFLINE));
   set_action (self, self->unblock_online_row, "card.unblock-online",
               initialized && piv && !pinpad && online_configured (self));
+  /* the helpdesk and online unblock ask for the new PIN on the computer, which a PIN
+   * pad reader is there to avoid: say where they work */
+  pinpad_note = initialized && piv && pinpad &&
+                (method_allowed (self, CARDPIN_UNBLOCK_METHOD_OFFLINE) ||
+                 online_configured (self));
+  adw_preferences_group_set_description (self->unblock_group,
+                                         pinpad_note ? _("To unblock the PIN with your "
+                                                         "helpdesk or online, put the card "
+                                                         "in a reader without a keypad.")
+                                                     : NULL);
   adw_preferences_group_set_title (self->unblock_group,
                                    locked ? _("Unblock the PIN") : _("Forgot Your PIN?"));
   gtk_widget_set_visible (GTK_WIDGET (self->unblock_group),
+                          pinpad_note ||
                           gtk_widget_get_visible (GTK_WIDGET (self->unblock_puk_row)) ||
                           gtk_widget_get_visible (GTK_WIDGET (self->unblock_helpdesk_row)) ||
                           gtk_widget_get_visible (GTK_WIDGET (self->unblock_online_row)));

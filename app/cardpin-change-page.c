@@ -404,6 +404,17 @@ setup_mode (CardpinChangePage *self)
       break;
     }
 
+  /* the reader asks for the PINs itself: the page says so instead of how to type them */
+  self->pinpad = cardpin_token_has_pinpad (self->token) &&
+                 self->mode != CARDPIN_CHANGE_MODE_CHANGE_PUK;
+  if (self->pinpad && self->mode == CARDPIN_CHANGE_MODE_UNBLOCK_PUK)
+    intro = _("Your card reader has a keypad. Press the button below, then type the PUK "
+              "from your card letter and the new PIN twice on the reader’s keypad when it "
+              "asks.");
+  else if (self->pinpad)
+    intro = _("Your card reader has a keypad. Press the button below, then type the "
+              "current and the new PIN on the reader’s keypad when it asks.");
+
   adw_window_title_set_title (self->window_title, title);
   adw_window_title_set_subtitle (self->window_title,
                                  label != NULL && *label != '\0' ? label
@@ -417,10 +428,6 @@ setup_mode (CardpinChangePage *self)
                                   gtk_label_get_text (self->submit_label), -1);
   cardpin_new_pin_group_setup (self->new_group, self->token,
                                self->mode == CARDPIN_CHANGE_MODE_CHANGE_PUK);
-
-  /* the reader asks for the PINs itself */
-  self->pinpad = cardpin_token_has_pinpad (self->token) &&
-                 self->mode != CARDPIN_CHANGE_MODE_CHANGE_PUK;
 
   /* first use of a PIV card: its PUK is personalised in the same step, unless the card
    * says its PUK is no longer the factory one */
@@ -451,10 +458,6 @@ setup_mode (CardpinChangePage *self)
     }
   gtk_widget_set_visible (GTK_WIDGET (self->current_puk_group), self->with_puk);
   gtk_widget_set_visible (GTK_WIDGET (self->new_puk_group), self->with_puk);
-  if (self->pinpad)
-    g_string_append (notice,
-                     _("Your card reader has a keypad. Press the button below, then type "
-                       "the current and the new PIN on the reader’s keypad when it asks."));
 
   /* a change-limited card: core's words with the changes remaining; the last one (or
    * one after the last, as far as this computer knows) is confirmed first */

@@ -239,6 +239,7 @@ change_secret (SecretKind   kind,
   g_autoptr(CardpinSecret) old = NULL;
   g_autoptr(CardpinSecret) new = NULL;
   g_autoptr(GError) error = NULL;
+  gboolean on_keypad;
   gboolean ok;
 
   context = pin_command_context (&options, _(words->summary), !is_puk, is_puk, is_puk);
@@ -252,7 +253,10 @@ change_secret (SecretKind   kind,
   if (!is_puk)
     warn_change_limited (token);
 
-  if (is_puk || !cardpin_token_has_pinpad (token))
+  /* a PIN pad reader asks for the PINs itself, unless a script hands them over */
+  on_keypad = !is_puk && cardpin_token_has_pinpad (token) && options.pin_fd < 0 &&
+              options.new_pin_fd < 0;
+  if (!on_keypad)
     {
       policy = is_puk ? cardpin_token_get_puk_policy (token, NULL)
                       : cardpin_token_get_pin_policy (token, NULL);

@@ -111,13 +111,14 @@ check_reader_sw (guint16   sw,
 }
 
 /* Sends one PIN entry request: @ins on key @key_ref with @n_blocks FF-filled 8-byte PIN
- * blocks (1: verify, 2: current value and new PIN). Returns the card's status word, or 0
- * with @error. */
-static guint16
+ * blocks (1: verify, 2: current value and new PIN). @sw: the status word the reader
+ * returns (its own, or the card's). */
+static gboolean
 pinpad_command (const CardpinCardIo  *io,
                 guint8                ins,
                 guint8                key_ref,
                 guint                 n_blocks,
+                guint16              *sw,
                 GError              **error)
 {
   gboolean modify = n_blocks == 2;
@@ -132,7 +133,7 @@ pinpad_command (const CardpinCardIo  *io,
   code = find_feature (io, modify ? FEATURE_MODIFY_PIN_DIRECT : FEATURE_VERIFY_PIN_DIRECT,
                        error);
   if (code == 0)
-    return 0;
+    return FALSE;
 
   memset (buf, 0, sizeof buf);
   if (modify)
@@ -177,17 +178,18 @@ pinpad_command (const CardpinCardIo  *io,
 
   if (!io->control (io->user_data, code, buf, header + apdu_len, answer, sizeof answer,
                     &answer_len, error))
-    return 0;
+    return FALSE;
   if (answer_len < 2)
     {
       g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_CARD_ERROR,
                    _("The card reader gave no answer to the PIN entry. Try again, or use "
                      "a reader without a keypad."));
-      return 0;
+      return FALSE;
     }
   /* the answer of a PIN command carries no data, only a status word */
   cardpin_secret_wipe (answer, answer_len - 2);
-  return (guint16) (answer[answer_len - 2] << 8 | answer[answer_len - 1]);
+  *sw = (guint16) (answer[answer_len - 2] << 8 | answer[answer_len - 1]);
+  return TRUE;
 }
 
 /* One PIN entry on the keypad; the card's refusal as cardpin_piv_set_sw_error() says
@@ -200,9 +202,10 @@ pinpad_run (const CardpinCardIo  *io,
             guint                 n_blocks,
             GError              **error)
 {
-  guint16 sw = pinpad_command (io, ins, key_ref, n_blocks, error);
+  guint16 sw = 0;
 
-  if (sw == 0 || !check_reader_sw (sw, error))
+  if (!pinpad_command (io, ins, key_ref, n_blocks, &sw, error) ||
+      !check_reader_sw (sw, error))
     return FALSE;
   if (sw != CARDPIN_SW_OK)
     {

@@ -11,17 +11,21 @@
  * The ATR goes through the change-limited card list. The operation byte (missing: 00)
  * chooses what the host does, as CardpinToken does it over PC/SC:
  *
- *   bits 0-3 (mod 7)  0 status (SELECT, tries of 80 and 81 by GET METADATA with the
+ *   bits 0-3 (mod 8)  0 status (SELECT, tries of 80 and 81 by GET METADATA with the
  *                       empty VERIFY fallback, CHUID serial), 1 verify, 2 change PIN,
  *                       3 change PUK, 4 PUK unblock, 5 first-use set-up (PIN then PUK),
- *                       6 admin challenge -> code -> response code -> respond -> set PIN
+ *                       6 admin challenge -> code -> response code -> respond -> set PIN,
+ *                       7 a PIN pad reader (_cardpin_piv_run_pinpad_op): verify, change,
+ *                       PUK unblock or set-up (bits 4-5) typed on the reader's keypad
  *   bits 4-5          the new PIN: 8 digits, 6 digits, 5 (too short), 9 (too long)
  *   bit 6             the current PIN/PUK: the factory value, or 7 digits
  *   bit 7             admin: ask the card for 3DES instead of finding the algorithm out;
  *                     status: read as over PC/SC alone (also the holder's certificate)
  *
  * Each command gets the next answer; when they run out, or an answer is cut short, the
- * card is gone (SCARD_W_REMOVED_CARD), as when it is pulled out. Every command the host
+ * card is gone (SCARD_W_REMOVED_CARD), as when it is pulled out. A request to the reader
+ * (SCardControl: its feature list, a PIN entry on its keypad) gets the next answer too,
+ * and the PIN entry requests the host sends must be well-formed and carry no digits. Every command the host
  * sends must be a well-formed APDU; every failure must come with an error of
  * CARDPIN_ERROR that a user interface can act on; results must be within their
  * documented ranges. Nothing else is checked: odd but valid card answers pass.
@@ -38,12 +42,14 @@
 
 #include <gio/gio.h>
 #include <openssl/evp.h>
+#include <PCSC/reader.h>
 
 #include "cardpin-apdu.h"
 #include "cardpin-atr-db.h"
 #include "cardpin-code.h"
 #include "cardpin-error.h"
 #include "cardpin-pcsc.h"
+#include "cardpin-pinpad.h"
 #include "cardpin-piv.h"
 #include "cardpin-secret.h"
 #include "cardpin-token-private.h"
@@ -71,6 +77,7 @@ typedef enum {
   FUZZ_OP_UNBLOCK_PUK,
   FUZZ_OP_SETUP,
   FUZZ_OP_ADMIN,
+  FUZZ_OP_PINPAD,
   FUZZ_N_OPS
 } FuzzOp;
 
@@ -146,6 +153,60 @@ removed:
   return cardpin_pcsc_set_error (error, SCARD_W_REMOVED_CARD, "SCardTransmit");
 }
 
+/* A PIN entry request (PIN_VERIFY_STRUCTURE / PIN_MODIFY_STRUCTURE): its APDU is
+ * well-formed and its PIN blocks hold only the padding the reader replaces */
+static void
+check_pin_request (const guint8 *in,
+                   gsize         in_len)
+{
+  gsize header;
+  guint32 data_len;
+  const guint8 *apdu;
+
+  FUZZ_CHECK (in_len > sizeof (PIN_VERIFY_STRUCTURE));
+  /* a verify carries 8 bytes of PIN, a change or unblock 16: tell them by the length */
+  header = in_len - sizeof (PIN_VERIFY_STRUCTURE) == 13 ? sizeof (PIN_VERIFY_STRUCTURE)
+                                                        : sizeof (PIN_MODIFY_STRUCTURE);
+  FUZZ_CHECK (in_len > header);
+  memcpy (&data_len, in + header - 4, 4);
+  FUZZ_CHECK (data_len == in_len - header);
+  apdu = in + header;
+  FUZZ_CHECK (apdu_is_well_formed (apdu, data_len));
+  for (gsize i = 5; i < data_len; i++)
+    FUZZ_CHECK (apdu[i] == 0xFF);
+}
+
+static gboolean
+fake_control (gpointer       user_data,
+              guint32        code,
+              const guint8  *in,
+              gsize          in_len,
+              guint8        *out,
+              gsize          out_size,
+              gsize         *out_len,
+              GError       **error)
+{
+  FakeCard *card = user_data;
+  gsize len;
+
+  if (code != CM_IOCTL_GET_FEATURE_REQUEST)
+    check_pin_request (in, in_len);
+
+  if (card->size - card->pos < 2)
+    goto removed;
+  len = (card->answers[card->pos] << 8) | card->answers[card->pos + 1];
+  if (len > card->size - card->pos - 2 || len > out_size)
+    goto removed;
+  memcpy (out, card->answers + card->pos + 2, len);
+  *out_len = len;
+  card->pos += 2 + len;
+  return TRUE;
+
+removed:
+  card->pos = card->size;
+  return cardpin_pcsc_set_error (error, SCARD_W_REMOVED_CARD, "SCardControl");
+}
+
 /* Checks */
 
 /* @ok and @error agree; a failure is a CARDPIN_ERROR a user interface can act on. */
@@ -164,8 +225,9 @@ check_result (gboolean      ok,
   FUZZ_CHECK (error != NULL);
   FUZZ_CHECK (error->domain == CARDPIN_ERROR);
   /* the card path has no network: service errors cannot come from it */
-  FUZZ_CHECK (error->code >= CARDPIN_ERROR_FAILED &&
-              error->code < CARDPIN_ERROR_SERVICE_UNAVAILABLE);
+  FUZZ_CHECK ((error->code >= CARDPIN_ERROR_FAILED &&
+               error->code < CARDPIN_ERROR_SERVICE_UNAVAILABLE) ||
+              error->code == CARDPIN_ERROR_PINPAD);
   FUZZ_CHECK (error->message != NULL && error->message[0] != '\0' &&
               g_utf8_validate (error->message, -1, NULL));
 
@@ -308,12 +370,28 @@ run_pin_operation (const CardpinCardIo *io,
       break;
     case FUZZ_OP_STATUS:
     case FUZZ_OP_ADMIN:
+    case FUZZ_OP_PINPAD:
     case FUZZ_N_OPS:
     default:
       g_assert_not_reached ();
     }
 
   ok = _cardpin_piv_run_op (kind, secrets, io, NULL, &error);
+  check_result (ok, error);
+}
+
+/* The same on a PIN pad reader: the values typed on its keypad, none from the host */
+static void
+run_pinpad_operation (const CardpinCardIo *io,
+                      guint                which)
+{
+  static const OpKind kinds[] = { OP_VERIFY, OP_CHANGE_PIN, OP_UNBLOCK_PUK, OP_SETUP };
+  g_autoptr(GError) error = NULL;
+  gboolean cleared = FALSE;
+  gboolean ok;
+
+  ok = _cardpin_piv_run_pinpad_op (kinds[which % G_N_ELEMENTS (kinds)], io, &cleared,
+                                   &error);
   check_result (ok, error);
 }
 
@@ -413,6 +491,9 @@ run_operation (const CardpinCardIo *io,
     case FUZZ_OP_ADMIN:
       run_admin (io, (selector & FUZZ_ADMIN_3DES) ? 0x03 : 0x00, new_value);
       break;
+    case FUZZ_OP_PINPAD:
+      run_pinpad_operation (io, (selector & FUZZ_NEW_PIN_MASK) >> 4);
+      break;
     case FUZZ_OP_CHANGE_PUK:
       old_value = cardpin_secret_new_from_string (alt_old ? "1234567" : "12345678");
       run_pin_operation (io, op, old_value, new_value);
@@ -456,7 +537,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
 {
   FakeCard card = { 0 };
-  CardpinCardIo io = { fake_transmit, &card };
+  CardpinCardIo io = { fake_transmit, &card, fake_control };
   gsize atr_len;
   guint8 selector = 0;
 

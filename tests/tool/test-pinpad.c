@@ -12,6 +12,9 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
+
+#include <gio/gunixfdlist.h>
 
 #include "cardpin-error.h"
 #include "cardpin-test-fixture.h"
@@ -52,6 +55,48 @@ tool_change (CardpinTestFixture  *fixture,
   return cardpin_test_run ((const char * const[]) { tool, "change", "--reader",
                                                     reader0 (fixture), NULL },
                            "", out, err);
+}
+
+/* A pipe holding @text, its read end for the tool */
+static int
+pipe_with (const char *text)
+{
+  int fds[2];
+
+  g_assert_cmpint (pipe (fds), ==, 0);
+  g_assert_cmpint (write (fds[1], text, strlen (text)), ==, (gssize) strlen (text));
+  close (fds[1]);
+  return fds[0];
+}
+
+/* cardpin-tool change with the PINs on file descriptors 3 and 4, as a script runs it */
+static int
+tool_change_fds (CardpinTestFixture  *fixture,
+                 const char          *pin,
+                 const char          *new_pin,
+                 char               **err)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                               G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  g_subprocess_launcher_take_fd (launcher, pipe_with (pin), 3);
+  g_subprocess_launcher_take_fd (launcher, pipe_with (new_pin), 4);
+  process = g_subprocess_launcher_spawnv (launcher,
+                                          (const char * const[]) { g_getenv ("CARDPIN_TOOL"),
+                                                                   "change", "--reader",
+                                                                   reader0 (fixture),
+                                                                   "--pin-fd", "3",
+                                                                   "--new-pin-fd", "4", NULL },
+                                          &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (process, "", NULL, &out, err, &error));
+  g_assert_no_error (error);
+  g_assert_null (strstr (out, KEYPAD_MESSAGE));
+  return g_subprocess_get_exit_status (process);
 }
 
 /* The virtual reader is a PIN pad to OpenSC, an independent client: the token has a
@@ -194,6 +239,28 @@ test_tool_cancel (CardpinTestFixture *fixture,
   g_assert_cmpint (cardpin_test_yubico_verify (reader0 (fixture), "123456"), ==, 0);
 }
 
+/* A script that hands the PINs over on file descriptors: they go to the card as on any
+ * reader (the keypad is not used), and the PIN rules hold for them */
+static void
+test_tool_change_fds (CardpinTestFixture *fixture,
+                      gconstpointer       data)
+{
+  g_autofree char *err = NULL;
+  g_autofree char *left = NULL;
+
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  keypad (fixture, (const char * const[]) { "999999", NULL });
+
+  /* a weak new PIN is refused before the card */
+  g_assert_cmpint (tool_change_fds (fixture, "123456\n", "111111\n", &err), ==, 1);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (tool_change_fds (fixture, "123456\n", "739154\n", &err), ==, 0);
+  g_assert_cmpint (cardpin_test_yubico_verify (reader0 (fixture), "739154"), ==, 0);
+  /* nobody typed on the keypad */
+  left = cardpin_test_stack_get_keypad_left (fixture->stack);
+  g_assert_cmpstr (left, ==, "999999\n");
+}
+
 /* The lean status route (PC/SC only) on a PIN pad reader: the card and its tries */
 static void
 test_tool_status (CardpinTestFixture *fixture,
@@ -224,6 +291,7 @@ main (int   argc,
   ADD ("tool-change", test_tool_change);
   ADD ("tool-wrong-pin", test_tool_wrong_pin);
   ADD ("tool-cancel", test_tool_cancel);
+  ADD ("tool-change-fds", test_tool_change_fds);
   ADD ("tool-status", test_tool_status);
 #undef ADD
 
