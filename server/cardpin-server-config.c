@@ -106,23 +106,15 @@ bad:
   return FALSE;
 }
 
-/**
- * cardpin_server_config_load:
- * @path: the keyfile
- * @service: %TRUE for cardpin-unblockd, which needs every key; the helpdesk tool needs
- *   only `database` and the master key's keys
- * @error: return location
- *
- * Returns: (transfer full): the configuration, or %NULL with an error naming the key to fix
- */
-/* An optional number of seconds, 1 to @max */
+/* An optional key: a whole number from 1 to @max, of seconds or (@threads) of threads */
 static gboolean
-get_seconds (CardpinServerConfig  *config,
-             const char           *key,
-             guint                 fallback,
-             guint                 max,
-             guint                *seconds,
-             GError              **error)
+get_number (CardpinServerConfig  *config,
+            const char           *key,
+            guint                 fallback,
+            guint                 max,
+            gboolean              threads,
+            guint                *seconds,
+            GError              **error)
 {
   g_autofree char *value = NULL;
   guint64 number = 0;
@@ -135,15 +127,29 @@ get_seconds (CardpinServerConfig  *config,
     return FALSE;
   if (!g_ascii_string_to_unsigned (value, 10, 1, max, &number, NULL))
     {
-      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                   _("%s: “%s” must be a number of seconds from 1 to %u, not “%s”."),
-                   config->path, key, max, value);
+      if (threads)
+        g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                     _("%s: “%s” must be a number of threads from 1 to %u, not “%s”."),
+                     config->path, key, max, value);
+      else
+        g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                     _("%s: “%s” must be a number of seconds from 1 to %u, not “%s”."),
+                     config->path, key, max, value);
       return FALSE;
     }
   *seconds = (guint) number;
   return TRUE;
 }
 
+/**
+ * cardpin_server_config_load:
+ * @path: the keyfile
+ * @service: %TRUE for cardpin-unblockd, which needs every key; the helpdesk tool needs
+ *   only `database` and the master key's keys
+ * @error: return location
+ *
+ * Returns: (transfer full): the configuration, or %NULL with an error naming the key to fix
+ */
 CardpinServerConfig *
 cardpin_server_config_load (const char  *path,
                             gboolean     service,
@@ -201,8 +207,14 @@ cardpin_server_config_load (const char  *path,
 
   /* optional: how long a client may take to send one request (slow clients), and how
    * long a kept-alive connection may wait idle for its next one */
-  if (!get_seconds (config, "request-timeout", 15, 300, &config->request_timeout, error) ||
-      !get_seconds (config, "idle-timeout", 60, 3600, &config->idle_timeout, error))
+  if (!get_number (config, "request-timeout", 15, 300, FALSE, &config->request_timeout,
+                   error) ||
+      !get_number (config, "idle-timeout", 60, 3600, FALSE, &config->idle_timeout, error))
+    return NULL;
+
+  /* optional: the threads that serve HTTPS (TLS and HTTP), one per processor by default */
+  if (!get_number (config, "threads", MIN (g_get_num_processors (), CARDPIN_SERVER_MAX_THREADS),
+                   CARDPIN_SERVER_MAX_THREADS, TRUE, &config->threads, error))
     return NULL;
 
   return g_steal_pointer (&config);

@@ -22,7 +22,11 @@ typedef struct {
   guint     quota_user_per_day;
   guint     request_timeout;    /* seconds for a request's head and body (optional key) */
   guint     idle_timeout;       /* seconds a kept-alive connection may idle (optional key) */
+  guint     threads;            /* threads that serve HTTPS (optional key) */
 } CardpinServerConfig;
+
+/* the most threads that serve HTTPS (also the default's cap) */
+#define CARDPIN_SERVER_MAX_THREADS 16
 
 CardpinServerConfig *cardpin_server_config_load   (const char           *path,
                                                    gboolean              service,

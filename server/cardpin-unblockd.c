@@ -4,7 +4,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <glib/gi18n-lib.h>
 #include <glib-unix.h>
@@ -20,33 +22,52 @@
 /**
  * CardpinUnblockd:
  *
- * The HTTPS service of DESIGN.md "Online unblock protocol". Soup runs in the main
- * thread; every request that needs PAM, the token or the database is paused and handled
- * in a worker thread (PAM modules sleep after a failure; the database may wait for a
- * lock), then answered from the main thread. One audit record per request to
- * /v1/unblock/ and /v1/devices is committed before its answer is sent.
+ * The HTTPS service of DESIGN.md "Online unblock protocol". TLS and HTTP run in
+ * `threads` listener threads, each with its own main context and SoupServer, all
+ * accepting on the listen address (SO_REUSEPORT: the kernel spreads the connections);
+ * the main thread only waits for SIGTERM. Every request that needs PAM, the token or the
+ * database is paused and handled in a worker thread (PAM modules sleep after a failure;
+ * the database may wait for a lock), then answered from its listener thread. One audit
+ * record per request to /v1/unblock/ and /v1/devices is committed before its answer is
+ * sent.
  *
  * A grant (response, PUK) does not hold its worker while it is committed: the worker
  * queues it in the store's group commit and takes the next request; the store's commit
- * thread finishes the jobs of a commit together, and the main thread answers all the
- * finished jobs on one wakeup (measured with tests/bench/bench-unblockd.sh: every
+ * thread finishes the jobs of a commit together, and each listener thread answers all
+ * its finished jobs on one wakeup (measured with tests/bench/bench-unblockd.sh: every
  * wakeup of a thread costs about as much as the rest of the request's own work).
  */
+typedef struct _Listener Listener;
+
 struct _CardpinUnblockd
 {
   CardpinServerConfig *config;
   CardpinMasterKey    *master_key;
   CardpinStore        *store;
-  SoupServer          *server;
-  GMainLoop           *loop;
+  GTlsCertificate     *certificate;
+  GPtrArray           *listeners;     /* of Listener */
+  GMainLoop           *loop;          /* the main thread's: signals */
   GThreadPool         *workers;
-  GMutex               done_lock;
-  GQueue               done;          /* of Job, finished, for the main thread to answer */
-  GSource             *done_source;   /* ready when done is not empty */
-  GHashTable          *idle;          /* GSocket of a kept-alive connection -> its timer */
-  guint                in_flight;
-  gboolean             stopping;
+  gint                 in_flight;     /* atomic */
+  gint                 stopping;      /* atomic */
+  gboolean             fast_path;     /* token requests in the listener threads */
   guint                signal_sources[2];
+  guint                stop_poll;
+};
+
+/* A listener thread: its main context, its SoupServer on its own listening socket, and
+ * the jobs finished for it */
+struct _Listener
+{
+  CardpinUnblockd     *service;
+  GMainContext        *context;
+  GMainLoop           *loop;
+  GThread             *thread;
+  SoupServer          *server;
+  GHashTable          *idle;          /* GSocket of a kept-alive connection -> its timer */
+  GMutex               done_lock;
+  GQueue               done;          /* of Job, finished, for this thread to answer */
+  GSource             *done_source;   /* ready when done is not empty */
 };
 
 typedef enum {
@@ -62,7 +83,8 @@ typedef enum {
 /* What the soup side keeps per request */
 typedef struct {
   char      *request_id;
-  guint      deadline;
+  Listener  *listener;
+  GSource   *deadline;
   gboolean   timed_out;
   gboolean   disconnected;   /* soup dropped the connection (shutdown, client gone) */
 } RequestState;
@@ -70,6 +92,7 @@ typedef struct {
 /* One request handed to a worker thread, and its answer */
 typedef struct {
   CardpinUnblockd     *service;
+  Listener            *listener;      /* answers it */
   SoupServerMessage   *msg;
   Route                route;
   char                *request_id;
@@ -96,7 +119,9 @@ typedef struct {
   const char          *grant_name;
   CardpinSecret       *grant_secret;
   CardpinAuditRecord   grant_audit;
-  gboolean             audit_failure;   /* the grant failed: audit that in a worker */
+  gboolean             in_listener;     /* handled in its listener thread (fast path) */
+  gboolean             audit_pending;   /* refused where no write may wait: a worker
+                                         * writes its audit record, then finishes it */
 } Job;
 
 /* Threads that handle requests (PAM, token, database). More than the cores: a request
@@ -450,7 +475,7 @@ grant_done_cb (const GError *error,
       g_warning ("request %s: database: %s", job->request_id, error->message);
       job_refuse (job, SOUP_STATUS_SERVICE_UNAVAILABLE, "error",
                   "the service's database failed; try again later");
-      job->audit_failure = TRUE;
+      job->audit_pending = TRUE;
       g_thread_pool_push (job->service->workers, job, NULL);
       return;
     }
@@ -500,8 +525,24 @@ job_grant (Job                 *job,
                              grant_done_cb, job);
 }
 
-/* Returns TRUE when the job went to the store's commit (the job is not the caller's
- * any more), FALSE when it is answered as it is */
+/* A refused response or PUK request: its audit record. A listener thread must not wait
+ * for a commit (its other connections would wait too): a worker writes it then. Returns
+ * TRUE when the job went to a worker (it is not the caller's any more). */
+static gboolean
+job_audit_refusal (Job *job)
+{
+  if (job->in_listener)
+    {
+      job->audit_pending = TRUE;
+      g_thread_pool_push (job->service->workers, job, NULL);
+      return TRUE;
+    }
+  job_audit (job);
+  return FALSE;
+}
+
+/* Returns TRUE when the job went to the store's commit or to a worker (the job is not
+ * the caller's any more), FALSE when it is answered as it is */
 static gboolean
 handle_response (Job *job)
 {
@@ -550,8 +591,7 @@ handle_response (Job *job)
   return TRUE;
 
 audit:
-  job_audit (job);
-  return FALSE;
+  return job_audit_refusal (job);
 }
 
 /* POST /v1/unblock/puk: the card's PUK, derived from the master key in the token (it is
@@ -587,8 +627,7 @@ handle_puk (Job *job)
   return TRUE;
 
 audit:
-  job_audit (job);
-  return FALSE;
+  return job_audit_refusal (job);
 }
 
 static void
@@ -648,16 +687,14 @@ handle_device_revoke (Job *job)
   job_audit (job);
 }
 
-/* A worker thread; the answer goes back to the main thread through job_finish() */
+/* Handles @job (a worker, or its listener for the fast path); the answer goes back to
+ * the listener thread through job_finish() */
 static void
-job_thread (gpointer data,
-            gpointer user_data)
+job_run (Job *job)
 {
-  Job *job = data;
-
-  if (job->audit_failure)
+  if (job->audit_pending)
     {
-      /* the grant failed in the store's commit thread */
+      /* refused in a listener thread, or the grant failed in the store's commit thread */
       job_audit (job);
       job_finish (job);
       return;
@@ -693,18 +730,25 @@ job_thread (gpointer data,
   job_finish (job);
 }
 
-/* Any thread: @job is answered; the main thread answers it with the others finished
+static void
+job_thread (gpointer data,
+            gpointer user_data)
+{
+  job_run (data);
+}
+
+/* Any thread: @job is answered; its listener thread answers it with the others finished
  * meanwhile, on one wakeup */
 static void
 job_finish (Job *job)
 {
-  CardpinUnblockd *self = job->service;
+  Listener *listener = job->listener;
 
-  g_mutex_lock (&self->done_lock);
-  g_queue_push_tail (&self->done, job);
-  g_mutex_unlock (&self->done_lock);
-  /* wakes the main context only when the source is not ready yet */
-  g_source_set_ready_time (self->done_source, 0);
+  g_mutex_lock (&listener->done_lock);
+  g_queue_push_tail (&listener->done, job);
+  g_mutex_unlock (&listener->done_lock);
+  /* wakes the listener's context only when the source is not ready yet */
+  g_source_set_ready_time (listener->done_source, 0);
 }
 
 static void
@@ -756,12 +800,12 @@ send_answer (SoupServerMessage *msg,
     soup_message_body_append_bytes (soup_server_message_get_response_body (msg), answer);
 }
 
-/* Main thread: answers a finished job */
+/* Listener thread: answers a finished job */
 static void
 job_answer (CardpinUnblockd *self,
             Job             *job)
 {
-  self->in_flight--;
+  g_atomic_int_dec_and_test (&self->in_flight);
   if (request_state (job->msg)->disconnected)
     {
       /* no one to answer any more; the audit record is written all the same */
@@ -788,38 +832,60 @@ static GSourceFuncs done_source_funcs = {
   .dispatch = done_dispatch,
 };
 
-/* Main thread: every job finished since the last time */
+/* Listener thread: every job finished for it since the last time */
 static gboolean
 done_cb (gpointer user_data)
 {
-  CardpinUnblockd *self = user_data;
+  Listener *listener = user_data;
   GQueue done = G_QUEUE_INIT;
   Job *job;
 
-  g_source_set_ready_time (self->done_source, -1);
-  g_mutex_lock (&self->done_lock);
-  done = self->done;
-  g_queue_init (&self->done);
-  g_mutex_unlock (&self->done_lock);
+  g_source_set_ready_time (listener->done_source, -1);
+  g_mutex_lock (&listener->done_lock);
+  done = listener->done;
+  g_queue_init (&listener->done);
+  g_mutex_unlock (&listener->done_lock);
 
   while ((job = g_queue_pop_head (&done)) != NULL)
     {
-      job_answer (self, job);
+      job_answer (listener->service, job);
       job_free (job);
     }
-  if (self->stopping && self->in_flight == 0)
-    g_main_loop_quit (self->loop);
   return G_SOURCE_CONTINUE;
 }
 
-/* Soup callbacks (main thread) */
+/* Soup callbacks (in the listener thread of the server) */
+
+/* A timer in @listener's context (g_timeout_add_seconds() would use the main thread's) */
+static GSource *
+timer_new (Listener    *listener,
+           guint        seconds,
+           GSourceFunc  func,
+           gpointer     data)
+{
+  GSource *source = g_timeout_source_new_seconds (seconds);
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, listener->context);
+  return source;
+}
+
+static void
+timer_clear (GSource **timer)
+{
+  if (*timer != NULL)
+    {
+      g_source_destroy (*timer);
+      g_clear_pointer (timer, g_source_unref);
+    }
+}
 
 static void
 request_state_free (gpointer data)
 {
   RequestState *state = data;
 
-  g_clear_handle_id (&state->deadline, g_source_remove);
+  timer_clear (&state->deadline);
   g_free (state->request_id);
   g_free (state);
 }
@@ -841,11 +907,11 @@ static gboolean
 deadline_cb (gpointer data)
 {
   SoupServerMessage *msg = data;
-  CardpinUnblockd *self = g_object_get_data (G_OBJECT (msg), "cardpin-unblockd");
   RequestState *state = request_state (msg);
+  CardpinUnblockd *self = state->listener->service;
   GSocket *socket = soup_server_message_get_socket (msg);
 
-  state->deadline = 0;
+  g_clear_pointer (&state->deadline, g_source_unref);   /* removed as this returns */
   state->timed_out = TRUE;
   g_message ("request %s: no complete request within %u s; disconnected",
              state->request_id, self->config->request_timeout);
@@ -860,7 +926,7 @@ got_body_cb (SoupServerMessage *msg,
   RequestState *state = request_state (msg);
 
   if (state != NULL)
-    g_clear_handle_id (&state->deadline, g_source_remove);
+    timer_clear (&state->deadline);
 }
 
 /* A kept-alive connection sent no new request within idle-timeout: closed */
@@ -868,24 +934,29 @@ static gboolean
 idle_cb (gpointer data)
 {
   GSocket *socket = data;
-  CardpinUnblockd *self = g_object_get_data (G_OBJECT (socket), "cardpin-unblockd");
+  Listener *listener = g_object_get_data (G_OBJECT (socket), "cardpin-unblockd");
+  gpointer timer = NULL;
 
-  g_debug ("a kept-alive connection was idle for %u s; closed", self->config->idle_timeout);
+  g_debug ("a kept-alive connection was idle for %u s; closed",
+           listener->service->config->idle_timeout);
   hang_up (socket);
-  g_hash_table_steal (self->idle, socket);
+  g_hash_table_steal_extended (listener->idle, socket, NULL, &timer);
+  g_source_unref (timer);   /* removed as this returns */
   g_object_unref (socket);
   return G_SOURCE_REMOVE;
 }
 
 static void
-idle_stop (CardpinUnblockd *self,
-           GSocket         *socket)
+idle_stop (Listener *listener,
+           GSocket  *socket)
 {
   gpointer timer;
 
-  if (socket != NULL && g_hash_table_steal_extended (self->idle, socket, NULL, &timer))
+  if (socket != NULL && g_hash_table_steal_extended (listener->idle, socket, NULL, &timer))
     {
-      g_source_remove (GPOINTER_TO_UINT (timer));
+      GSource *source = timer;
+
+      timer_clear (&source);
       g_object_unref (socket);
     }
 }
@@ -898,16 +969,17 @@ request_finished_cb (SoupServer        *server,
                      SoupServerMessage *msg,
                      gpointer           user_data)
 {
-  CardpinUnblockd *self = user_data;
+  Listener *listener = user_data;
+  CardpinUnblockd *self = listener->service;
   GSocket *socket = soup_server_message_get_socket (msg);
-  guint timer;
+  GSource *timer;
 
-  if (socket == NULL || g_socket_is_closed (socket) || self->stopping)
+  if (socket == NULL || g_socket_is_closed (socket) || g_atomic_int_get (&self->stopping))
     return;
-  idle_stop (self, socket);
-  g_object_set_data (G_OBJECT (socket), "cardpin-unblockd", self);
-  timer = g_timeout_add_seconds (self->config->idle_timeout, idle_cb, socket);
-  g_hash_table_insert (self->idle, g_object_ref (socket), GUINT_TO_POINTER (timer));
+  idle_stop (listener, socket);
+  g_object_set_data (G_OBJECT (socket), "cardpin-unblockd", listener);
+  timer = timer_new (listener, self->config->idle_timeout, idle_cb, socket);
+  g_hash_table_insert (listener->idle, g_object_ref (socket), timer);
 }
 
 static void
@@ -925,22 +997,23 @@ request_started_cb (SoupServer        *server,
                     SoupServerMessage *msg,
                     gpointer           user_data)
 {
-  CardpinUnblockd *self = user_data;
+  Listener *listener = user_data;
   RequestState *state = g_new0 (RequestState, 1);
 
   /* the next request of a kept-alive connection: no longer idle */
-  idle_stop (self, soup_server_message_get_socket (msg));
+  idle_stop (listener, soup_server_message_get_socket (msg));
   state->request_id = g_uuid_string_random ();
-  state->deadline = g_timeout_add_seconds (self->config->request_timeout, deadline_cb, msg);
+  state->listener = listener;
+  state->deadline = timer_new (listener, listener->service->config->request_timeout,
+                               deadline_cb, msg);
   g_object_set_qdata_full (G_OBJECT (msg), request_state_quark, state, request_state_free);
-  g_object_set_data (G_OBJECT (msg), "cardpin-unblockd", self);
   g_signal_connect (msg, "got-body", G_CALLBACK (got_body_cb), NULL);
   g_signal_connect (msg, "disconnected", G_CALLBACK (disconnected_cb), NULL);
   /* no g_socket_set_timeout(): libsoup 3.2 leaves a connection whose read timed out open
    * and unread (the client then waits for ever); the deadline closes it instead */
 }
 
-/* A refusal decided in the main thread (before the body is read); audited there. */
+/* A refusal decided in the listener thread (before the body is read); audited there. */
 static void
 refuse_now (CardpinUnblockd   *self,
             SoupServerMessage *msg,
@@ -988,7 +1061,7 @@ early_handler_cb (SoupServer        *server,
                   GHashTable        *query,
                   gpointer           user_data)
 {
-  CardpinUnblockd *self = user_data;
+  CardpinUnblockd *self = ((Listener *) user_data)->service;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   SoupEncoding encoding = soup_message_headers_get_encoding (headers);
 
@@ -1010,7 +1083,8 @@ handler_cb (SoupServer        *server,
             GHashTable        *query,
             gpointer           user_data)
 {
-  CardpinUnblockd *self = user_data;
+  Listener *listener = user_data;
+  CardpinUnblockd *self = listener->service;
   const char *request_id = request_state (msg)->request_id;
   const char *http_method = soup_server_message_get_method (msg);
   const char *allowed = NULL;
@@ -1046,7 +1120,7 @@ handler_cb (SoupServer        *server,
       send_answer (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, answer, 0, FALSE, "GET");
       return;
     }
-  if (self->stopping)
+  if (g_atomic_int_get (&self->stopping))
     {
       refuse_now (self, msg, path, SOUP_STATUS_SERVICE_UNAVAILABLE, "stopping",
                   "the service is stopping; try again");
@@ -1055,6 +1129,7 @@ handler_cb (SoupServer        *server,
 
   job = g_new0 (Job, 1);
   job->service = self;
+  job->listener = listener;
   job->msg = g_object_ref (msg);
   job->route = route;
   job->request_id = g_strdup (request_id);
@@ -1073,9 +1148,43 @@ handler_cb (SoupServer        *server,
   body = soup_server_message_get_request_body (msg);
   job->body = soup_message_body_flatten (body);
 
-  self->in_flight++;
+  g_atomic_int_inc (&self->in_flight);
   soup_server_message_pause (msg);
-  g_thread_pool_push (self->workers, job, NULL);
+  /* the fast path: a response or PUK for a device token on SQLite neither sleeps (PAM)
+   * nor waits for a server (reads do not wait for the writer in WAL mode), so its listener
+   * thread handles it, saving two thread switches per request (bench-unblockd); the grant
+   * still joins the group commit, and a refusal's audit goes to a worker */
+  if (self->fast_path && job->auth == CARDPIN_UNBLOCKD_AUTH_BEARER && job->allow == NULL &&
+      (job->route == ROUTE_RESPONSE || job->route == ROUTE_PUK))
+    {
+      job->in_listener = TRUE;
+      job_run (job);
+    }
+  else
+    g_thread_pool_push (self->workers, job, NULL);
+}
+
+/* Listener thread: no new connections or requests */
+static gboolean
+listener_disconnect_cb (gpointer user_data)
+{
+  Listener *listener = user_data;
+
+  soup_server_disconnect (listener->server);
+  return G_SOURCE_REMOVE;
+}
+
+/* Main thread: the requests in progress are answered (or their clients gone) */
+static gboolean
+stop_poll_cb (gpointer user_data)
+{
+  CardpinUnblockd *self = user_data;
+
+  if (g_atomic_int_get (&self->in_flight) != 0)
+    return G_SOURCE_CONTINUE;
+  self->stop_poll = 0;
+  g_main_loop_quit (self->loop);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -1083,15 +1192,129 @@ stop_cb (gpointer user_data)
 {
   CardpinUnblockd *self = user_data;
 
-  if (!self->stopping)
+  if (!g_atomic_int_get (&self->stopping))
     {
-      g_message ("stopping: %u request(s) in progress", self->in_flight);
-      self->stopping = TRUE;
-      soup_server_disconnect (self->server);
+      g_message ("stopping: %d request(s) in progress", g_atomic_int_get (&self->in_flight));
+      g_atomic_int_set (&self->stopping, TRUE);
+      for (guint i = 0; i < self->listeners->len; i++)
+        {
+          Listener *listener = g_ptr_array_index (self->listeners, i);
+
+          g_main_context_invoke (listener->context, listener_disconnect_cb, listener);
+        }
+      self->stop_poll = g_timeout_add (20, stop_poll_cb, self);
     }
-  if (self->in_flight == 0)
-    g_main_loop_quit (self->loop);
   return G_SOURCE_CONTINUE;
+}
+
+static gpointer
+listener_thread (gpointer data)
+{
+  Listener *listener = data;
+
+  g_main_context_push_thread_default (listener->context);
+  g_main_loop_run (listener->loop);
+  g_main_context_pop_thread_default (listener->context);
+  return NULL;
+}
+
+/* A listener: its context, loop and server (not listening yet, no thread yet) */
+static Listener *
+listener_new (CardpinUnblockd *self)
+{
+  Listener *listener = g_new0 (Listener, 1);
+
+  listener->service = self;
+  listener->context = g_main_context_new ();
+  listener->loop = g_main_loop_new (listener->context, FALSE);
+  listener->idle = g_hash_table_new (NULL, NULL);
+  g_mutex_init (&listener->done_lock);
+  g_queue_init (&listener->done);
+  listener->done_source = g_source_new (&done_source_funcs, sizeof (GSource));
+  g_source_set_callback (listener->done_source, done_cb, listener, NULL);
+  g_source_set_name (listener->done_source, "cardpin-unblockd answers");
+  g_source_attach (listener->done_source, listener->context);
+
+  g_main_context_push_thread_default (listener->context);
+  listener->server = soup_server_new ("tls-certificate", self->certificate,
+                                      "server-header", "cardpin-unblockd",
+                                      NULL);
+  g_main_context_pop_thread_default (listener->context);
+  soup_server_add_early_handler (listener->server, NULL, early_handler_cb, listener, NULL);
+  soup_server_add_handler (listener->server, NULL, handler_cb, listener, NULL);
+  g_signal_connect (listener->server, "request-started", G_CALLBACK (request_started_cb),
+                    listener);
+  g_signal_connect (listener->server, "request-finished", G_CALLBACK (request_finished_cb),
+                    listener);
+  return listener;
+}
+
+/* After its thread ended (or never started) */
+static void
+listener_free (Listener *listener)
+{
+  GHashTableIter iter;
+  gpointer socket, timer;
+
+  if (listener->thread != NULL)
+    {
+      g_main_loop_quit (listener->loop);
+      g_thread_join (listener->thread);
+    }
+  g_hash_table_iter_init (&iter, listener->idle);
+  while (g_hash_table_iter_next (&iter, &socket, &timer))
+    {
+      GSource *source = timer;
+
+      timer_clear (&source);
+      g_object_unref (socket);
+    }
+  g_hash_table_unref (listener->idle);
+  g_main_context_push_thread_default (listener->context);
+  soup_server_disconnect (listener->server);
+  g_clear_object (&listener->server);
+  g_main_context_pop_thread_default (listener->context);
+  g_source_destroy (listener->done_source);
+  g_source_unref (listener->done_source);
+  g_mutex_clear (&listener->done_lock);
+  g_main_loop_unref (listener->loop);
+  g_main_context_unref (listener->context);
+  g_free (listener);
+}
+
+/* A listening socket on @address that others of this process may share (SO_REUSEPORT:
+ * the kernel spreads new connections over them) */
+static GSocket *
+listen_socket (GSocketAddress  *address,
+               gboolean         shared,
+               GError         **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new (g_socket_address_get_family (address),
+                                            G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                            error);
+
+  struct sockaddr_storage native;
+  gsize length = g_socket_address_get_native_size (address);
+
+  if (socket == NULL)
+    return NULL;
+  if (!g_socket_set_option (socket, SOL_SOCKET, SO_REUSEADDR, 1, error) ||
+      (shared && !g_socket_set_option (socket, SOL_SOCKET, SO_REUSEPORT, 1, error)) ||
+      !g_socket_address_to_native (address, &native, sizeof native, error))
+    return NULL;
+  /* bind(2) itself: g_socket_bind() turns SO_REUSEPORT off for TCP */
+  if (bind (g_socket_get_fd (socket), (struct sockaddr *) &native, length) != 0)
+    {
+      int saved = errno;
+      g_autofree char *text = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("Error binding to address %s: %s"), text, g_strerror (saved));
+      return NULL;
+    }
+  if (shared && !g_socket_listen (socket, error))
+    return NULL;
+  return g_steal_pointer (&socket);
 }
 
 /* Public API */
@@ -1111,16 +1334,16 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
                       GError              **error)
 {
   g_autoptr(CardpinUnblockd) self = g_new0 (CardpinUnblockd, 1);
-  g_autoptr(GTlsCertificate) certificate = NULL;
   g_autoptr(GError) local_error = NULL;
 
   if (request_state_quark == 0)
     request_state_quark = g_quark_from_static_string ("cardpin-unblockd-request");
 
   self->config = config;
-  certificate = g_tls_certificate_new_from_files (config->tls_certificate, config->tls_key,
-                                                  &local_error);
-  if (certificate == NULL)
+  self->listeners = g_ptr_array_new ();
+  self->certificate = g_tls_certificate_new_from_files (config->tls_certificate,
+                                                        config->tls_key, &local_error);
+  if (self->certificate == NULL)
     {
       g_set_error (error, local_error->domain, local_error->code,
                    _("Cannot load the TLS certificate %s with the key %s: %s. Both must be "
@@ -1146,21 +1369,8 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
   if (self->store == NULL)
     return NULL;
 
-  self->server = soup_server_new ("tls-certificate", certificate,
-                                  "server-header", "cardpin-unblockd",
-                                  NULL);
-  soup_server_add_early_handler (self->server, NULL, early_handler_cb, self, NULL);
-  soup_server_add_handler (self->server, NULL, handler_cb, self, NULL);
-  g_signal_connect (self->server, "request-started", G_CALLBACK (request_started_cb), self);
-  g_signal_connect (self->server, "request-finished", G_CALLBACK (request_finished_cb), self);
-  self->idle = g_hash_table_new (NULL, NULL);
   self->loop = g_main_loop_new (NULL, FALSE);
-  g_mutex_init (&self->done_lock);
-  g_queue_init (&self->done);
-  self->done_source = g_source_new (&done_source_funcs, sizeof (GSource));
-  g_source_set_callback (self->done_source, done_cb, self, NULL);
-  g_source_set_name (self->done_source, "cardpin-unblockd answers");
-  g_source_attach (self->done_source, NULL);
+  self->fast_path = g_str_equal (cardpin_store_get_backend (self->store), "sqlite");
   self->workers = g_thread_pool_new (job_thread, NULL,
                                      g_str_equal (cardpin_store_get_backend (self->store),
                                                   "postgresql") ? WORKERS_POSTGRESQL
@@ -1174,8 +1384,9 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
  * @self: the service
  * @error: return location
  *
- * Listens on `listen` (HTTPS only) and serves until SIGTERM or SIGINT; then stops
- * listening, finishes the requests in progress and returns %TRUE.
+ * Listens on `listen` (HTTPS only) in `threads` listener threads and serves until
+ * SIGTERM or SIGINT; then stops listening, finishes the requests in progress and returns
+ * %TRUE.
  *
  * Returns: %FALSE when it cannot listen
  */
@@ -1185,6 +1396,7 @@ cardpin_unblockd_run (CardpinUnblockd  *self,
 {
   g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GSocket) probe = NULL;
   g_autoptr(GError) local_error = NULL;
 
   if (strcmp (self->config->listen_host, "*") == 0)
@@ -1192,8 +1404,27 @@ cardpin_unblockd_run (CardpinUnblockd  *self,
   else
     address = g_inet_address_new_from_string (self->config->listen_host);
   socket_address = g_inet_socket_address_new (address, self->config->listen_port);
-  if (!soup_server_listen (self->server, socket_address, SOUP_SERVER_LISTEN_HTTPS,
-                           &local_error))
+
+  /* the address is free (no other process listens there: SO_REUSEPORT would share it
+   * with one of the same user without a word), then one listening socket per thread */
+  probe = listen_socket (socket_address, FALSE, &local_error);
+  if (probe != NULL)
+    g_socket_close (probe, NULL);
+  for (guint i = 0; probe != NULL && i < self->config->threads; i++)
+    {
+      Listener *listener = listener_new (self);
+      g_autoptr(GSocket) socket = NULL;
+
+      g_ptr_array_add (self->listeners, listener);
+      socket = listen_socket (socket_address, TRUE, &local_error);
+      g_main_context_push_thread_default (listener->context);
+      if (socket == NULL ||
+          !soup_server_listen_socket (listener->server, socket, SOUP_SERVER_LISTEN_HTTPS,
+                                      &local_error))
+        g_clear_object (&probe);
+      g_main_context_pop_thread_default (listener->context);
+    }
+  if (probe == NULL)
     {
       g_set_error (error, local_error->domain, local_error->code,
                    _("Cannot listen on %s:%u: %s. Check “listen” in %s."),
@@ -1204,8 +1435,15 @@ cardpin_unblockd_run (CardpinUnblockd  *self,
 
   self->signal_sources[0] = g_unix_signal_add (SIGTERM, stop_cb, self);
   self->signal_sources[1] = g_unix_signal_add (SIGINT, stop_cb, self);
-  g_message ("listening on https://%s:%u/ (database: %s)", self->config->listen_host,
-             self->config->listen_port, cardpin_store_get_backend (self->store));
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      Listener *listener = g_ptr_array_index (self->listeners, i);
+
+      listener->thread = g_thread_new ("cardpin-https", listener_thread, listener);
+    }
+  g_message ("listening on https://%s:%u/ (database: %s, %u threads)",
+             self->config->listen_host, self->config->listen_port,
+             cardpin_store_get_backend (self->store), self->listeners->len);
   g_main_loop_run (self->loop);
   g_message ("stopped");
   return TRUE;
@@ -1218,37 +1456,22 @@ cardpin_unblockd_free (CardpinUnblockd *self)
     return;
   for (gsize i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
-  if (self->idle != NULL)
-    {
-      GHashTableIter iter;
-      gpointer socket, timer;
-
-      g_hash_table_iter_init (&iter, self->idle);
-      while (g_hash_table_iter_next (&iter, &socket, &timer))
-        {
-          g_source_remove (GPOINTER_TO_UINT (timer));
-          g_object_unref (socket);
-        }
-      g_hash_table_unref (self->idle);
-    }
-  if (self->server != NULL)
-    soup_server_disconnect (self->server);
-  g_clear_object (&self->server);
+  g_clear_handle_id (&self->stop_poll, g_source_remove);
+  /* a job still in progress keeps its listener, store and key: leave them to the
+   * process's exit */
+  if (self->listeners != NULL && g_atomic_int_get (&self->in_flight) == 0)
+    for (guint i = 0; i < self->listeners->len; i++)
+      listener_free (g_ptr_array_index (self->listeners, i));
+  g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_pointer (&self->loop, g_main_loop_unref);
-  if (self->workers != NULL && self->in_flight == 0)
+  if (self->workers != NULL && g_atomic_int_get (&self->in_flight) == 0)
     g_thread_pool_free (self->workers, FALSE, TRUE);
-  if (self->done_source != NULL && self->in_flight == 0)
-    {
-      g_source_destroy (self->done_source);
-      g_clear_pointer (&self->done_source, g_source_unref);
-      g_mutex_clear (&self->done_lock);
-    }
-  /* a worker still running keeps its store and key: leave them to the process's exit */
-  if (self->in_flight == 0)
+  if (g_atomic_int_get (&self->in_flight) == 0)
     {
       g_clear_pointer (&self->store, cardpin_store_free);
       g_clear_pointer (&self->master_key, cardpin_master_key_free);
     }
+  g_clear_object (&self->certificate);
   cardpin_server_config_free (self->config);
   g_free (self);
 }

@@ -136,7 +136,7 @@ row () { printf "$format" "$1" "$auth_name" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "
 
 # context switches of all the service's threads so far
 switches () {
-  cat "/proc/$service_pid"/task/*/status 2>/dev/null |
+  { cat "/proc/$service_pid"/task/*/status 2>/dev/null || true; } |
     awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'
 }
 

@@ -323,8 +323,11 @@ make_pam (void)
   g_assert_true (g_file_set_contents (passdb, users, -1, NULL));
 }
 
+/* @threads: the listener threads (more than the processors: several share the port
+ * even on a small machine) */
 static char *
-config_text (guint16 port)
+config_text (guint16 port,
+             guint   threads)
 {
   return g_strdup_printf ("[service]\n"
                           "listen=127.0.0.1:%u\n"
@@ -339,9 +342,10 @@ config_text (guint16 port)
                           "quota-card-per-day=%u\n"
                           "quota-user-per-day=100\n"
                           "request-timeout=%u\n"
-                          "idle-timeout=%u\n",
+                          "idle-timeout=%u\n"
+                          "threads=%u\n",
                           port, world.dir, world.dir, world.database, world.dir, QUOTA_CARD,
-                          REQUEST_TIMEOUT, IDLE_TIMEOUT);
+                          REQUEST_TIMEOUT, IDLE_TIMEOUT, threads);
 }
 
 static void
@@ -455,7 +459,7 @@ world_setup (void)
 
   world.port = cardpin_test_free_port ();
   world.config = in_dir ("unblockd.conf");
-  text = config_text (world.port);
+  text = config_text (world.port, 3);
   g_assert_true (g_file_set_contents (world.config, text, -1, NULL));
   world.log = in_dir ("unblockd.log");
   world.session = session_new ();
@@ -1147,8 +1151,27 @@ test_two_instances (void)
   GThread *threads[G_N_ELEMENTS (racers)];
   guint granted = 0, refused = 0, other = 0, audited = 0;
 
+  /* a second instance on the first one's port is refused, not let to share it */
+  {
+    g_autofree char *busy_config = in_dir ("busy.conf");
+    g_autofree char *busy_text = config_text (world.port, 2);
+    g_autoptr(GSubprocess) busy = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *err = NULL;
+
+    g_assert_true (g_file_set_contents (busy_config, busy_text, -1, NULL));
+    busy = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                             &error, g_getenv ("CARDPIN_UNBLOCKD"), "--config", busy_config,
+                             NULL);
+    g_assert_no_error (error);
+    g_assert_true (g_subprocess_communicate_utf8 (busy, NULL, NULL, NULL, &err, &error));
+    g_assert_no_error (error);
+    g_assert_false (g_subprocess_get_successful (busy));
+    g_assert_nonnull (strstr (err, "Cannot listen on 127.0.0.1:"));
+  }
+
   world.second_port = cardpin_test_free_port ();
-  text = config_text (world.second_port);
+  text = config_text (world.second_port, 1);
   g_assert_true (g_file_set_contents (config, text, -1, NULL));
   world.second = spawn_service (config, log, world.second_port);
 
