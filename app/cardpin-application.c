@@ -199,6 +199,7 @@ cardpin_application_startup (GApplication *application)
   const char *quit_accels[] = { "<Control>q", NULL };
   const char *close_accels[] = { "<Control>w", NULL };
   const char *reload_accels[] = { "F5", "<Control>r", NULL };
+  const char *help_overlay_accels[] = { "<Control>question", NULL };
 
   /* the cards answer while GTK starts (see CardpinWindow for the flags) */
   self->first_cancellable = g_cancellable_new ();
@@ -217,6 +218,9 @@ cardpin_application_startup (GApplication *application)
                                          close_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (application), "win.reload",
                                          reload_accels);
+  /* GTK's accelerator for the shortcuts window, which CardpinWindow builds on demand */
+  gtk_application_set_accels_for_action (GTK_APPLICATION (application), "win.show-help-overlay",
+                                         help_overlay_accels);
 }
 
 static void

@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 const char  *_cardpin_window_get_page       (CardpinWindow *self);
 GtkListBox  *_cardpin_window_get_list_box   (CardpinWindow *self);
 AdwStatusPage *_cardpin_window_get_error_page (CardpinWindow *self);
+GtkSpinner  *_cardpin_window_get_loading_spinner (CardpinWindow *self);
 /* the page on top: the list's box, a CardpinCardPage, a flow page */
 GtkWidget   *_cardpin_window_get_visible_page (CardpinWindow *self);
 gboolean     _cardpin_window_has_page     (CardpinWindow *self,

@@ -45,6 +45,7 @@ struct _CardpinWindow
   GtkListBox      *list_box;
 
   guint            drop_pages_idle;
+  guint            spinner_timeout;
 };
 
 G_DEFINE_FINAL_TYPE (CardpinWindow, cardpin_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -70,6 +71,22 @@ ensure_status_icon (AdwStatusPage *page,
     adw_status_page_set_icon_name (page, icon_name);
 }
 
+/* The spinner shows only when looking for cards takes a while: a quick read goes from
+ * the title to the cards without a flash of the spinner, and a start-up that shows the
+ * cards soon does not load the spinner's icon, an SVG (librsvg: 9 MiB resident memory at
+ * the first card state with a 20 ms card, tests/bench/bench-startup). */
+#define SPINNER_DELAY_MS 500
+
+static gboolean
+spinner_timeout_cb (gpointer user_data)
+{
+  CardpinWindow *self = user_data;
+
+  self->spinner_timeout = 0;
+  gtk_spinner_set_spinning (self->loading_spinner, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 set_page (CardpinWindow *self,
           const char    *name)
@@ -81,7 +98,15 @@ set_page (CardpinWindow *self,
   else if (g_str_equal (name, "error"))
     ensure_status_icon (self->error_page, "dialog-error-symbolic");
 
-  gtk_spinner_set_spinning (self->loading_spinner, g_str_equal (name, "loading"));
+  if (!g_str_equal (name, "loading"))
+    {
+      g_clear_handle_id (&self->spinner_timeout, g_source_remove);
+      gtk_spinner_set_spinning (self->loading_spinner, FALSE);
+    }
+  else if (self->spinner_timeout == 0 && !gtk_spinner_get_spinning (self->loading_spinner))
+    {
+      self->spinner_timeout = g_timeout_add (SPINNER_DELAY_MS, spinner_timeout_cb, self);
+    }
   /* the cards replace the spinner at once (no crossfade): at start-up the first state
    * is drawn in the first frame, not after an animation */
   gtk_stack_set_visible_child_full (self->stack, name,
@@ -466,6 +491,28 @@ start_load (CardpinWindow *self)
   return load;
 }
 
+/* The shortcuts window is built when first asked for, not with the window: GtkApplication
+ * would build it for every window at start-up (its resource is not at
+ * gtk/help-overlay.ui for that reason), 5 to 15 ms before the first card state. */
+static void
+show_help_overlay_activated (GtkWidget  *widget,
+                             const char *action_name,
+                             GVariant   *parameter)
+{
+  GtkApplicationWindow *window = GTK_APPLICATION_WINDOW (widget);
+  GtkShortcutsWindow *overlay = gtk_application_window_get_help_overlay (window);
+
+  if (overlay == NULL)
+    {
+      g_autoptr(GtkBuilder) builder =
+        gtk_builder_new_from_resource ("/io/github/cardpin/CardPin/ui/help-overlay.ui");
+
+      overlay = GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "help_overlay"));
+      gtk_application_window_set_help_overlay (window, overlay);
+    }
+  gtk_window_present (GTK_WINDOW (overlay));
+}
+
 static void
 reload_activated (GtkWidget  *widget,
                   const char *action_name,
@@ -490,6 +537,7 @@ cardpin_window_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->drop_pages_idle, g_source_remove);
+  g_clear_handle_id (&self->spinner_timeout, g_source_remove);
   clear_manager (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), CARDPIN_TYPE_WINDOW);
 
@@ -581,6 +629,8 @@ cardpin_window_class_init (CardpinWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   gtk_widget_class_install_action (widget_class, "win.reload", NULL, reload_activated);
+  gtk_widget_class_install_action (widget_class, "win.show-help-overlay", NULL,
+                                   show_help_overlay_activated);
   gtk_widget_class_install_action (widget_class, "win.back", NULL, back_activated);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
 
@@ -775,6 +825,14 @@ _cardpin_window_has_page (CardpinWindow *self,
     if (G_TYPE_CHECK_INSTANCE_TYPE (g_ptr_array_index (children, i), type))
       return TRUE;
   return FALSE;
+}
+
+GtkSpinner *
+_cardpin_window_get_loading_spinner (CardpinWindow *self)
+{
+  g_return_val_if_fail (CARDPIN_IS_WINDOW (self), NULL);
+
+  return self->loading_spinner;
 }
 
 GtkWidget *

@@ -668,6 +668,65 @@ test_card_inserted_later (Fixture       *fixture,
   g_assert_cmpstr (cardpin_token_row_get_state_text (first_row (fixture)), ==, "3 tries left");
 }
 
+/* The shortcuts window is built on demand (not with the window), and shows */
+static void
+test_shortcuts (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  GtkShortcutsWindow *overlay;
+
+  open_window (fixture, modules);
+  g_assert_null (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (fixture->window)));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window),
+                                             "win.show-help-overlay", NULL));
+  overlay = gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (fixture->window));
+  g_assert_nonnull (overlay);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (overlay)) == GTK_WINDOW (fixture->window));
+  /* a second time: the same window again */
+  gtk_window_close (GTK_WINDOW (overlay));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window),
+                                             "win.show-help-overlay", NULL));
+  g_assert_true (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (fixture->window)) == overlay);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  gtk_window_close (GTK_WINDOW (overlay));
+  g_assert_true (wait_for (fixture, page_is_empty, WAIT_MS));
+}
+
+static gboolean
+spinning (Fixture *fixture)
+{
+  return gtk_spinner_get_spinning (_cardpin_window_get_loading_spinner (fixture->window));
+}
+
+/* A slow card (300 ms a command, a few seconds for the first read): the window says it is
+ * looking at once, the spinner joins after half a second and stops with the cards; a
+ * quick read shows no spinner at all (see set_page() in cardpin-window.c) */
+static void
+test_slow_card_spinner (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  const char * const card_args[] = { "--apdu-delay-ms", "300", NULL };
+  const char *modules[] = { cardpin_test_opensc_module (), NULL };
+  gint64 start;
+
+  cardpin_test_fixture_insert (&fixture->stack, 0, card_args);
+  start = g_get_monotonic_time ();
+  open_window (fixture, modules);
+  g_assert_cmpstr (page (fixture), ==, "loading");
+  g_assert_false (spinning (fixture));
+
+  g_assert_true (wait_for (fixture, spinning, WAIT_MS));
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 500 * 1000);
+  g_assert_cmpstr (page (fixture), ==, "loading");
+
+  g_assert_true (wait_for (fixture, page_is_cards, WAIT_MS));
+  g_assert_false (spinning (fixture));
+  g_assert_true (wait_for (fixture, row_settled, WAIT_MS));
+  g_assert_cmpstr (cardpin_token_row_get_state_text (first_row (fixture)), ==, "3 tries left");
+}
+
 /* A PKCS#11 module that cannot be loaded: a PIV card still shows (read over PC/SC, no
  * module needed), and only what needs the module, its certificates, says why not */
 static void
@@ -743,6 +802,10 @@ main (int   argc,
               fixture_set_up, test_online_unreachable, fixture_tear_down);
   g_test_add ("/cardpin/window/certificates", Fixture, NULL,
               fixture_set_up, test_certificates, fixture_tear_down);
+  g_test_add ("/cardpin/window/shortcuts", Fixture, NULL,
+              fixture_set_up, test_shortcuts, fixture_tear_down);
+  g_test_add ("/cardpin/window/slow-card-spinner", Fixture, NULL,
+              fixture_set_up, test_slow_card_spinner, fixture_tear_down);
   g_test_add ("/cardpin/window/bad-module", Fixture, NULL,
               fixture_set_up, test_bad_module, fixture_tear_down);
   g_test_add ("/cardpin/window/no-service", Fixture, NULL,

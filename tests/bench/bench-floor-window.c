@@ -26,6 +26,8 @@ activate_cb (GApplication *application)
   /* stamped when painted, as the app's first card state is */
   cardpin_bench_stamp_when_painted (label);
   adw_application_window_set_content (ADW_APPLICATION_WINDOW (window), box);
+  /* the app's window size (app/cardpin-window.ui): as many pixels to draw */
+  gtk_window_set_default_size (GTK_WINDOW (window), 560, 520);
   gtk_window_present (GTK_WINDOW (window));
 }
 

@@ -84,23 +84,18 @@ def wait_state(desktop, pid, timeout):
 
 
 def one_run_atspi(desktop, env, program):
-    polls = 0
-    poll_time = 0.0
     t0 = time.monotonic()
     proc = subprocess.Popen([program], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         app = None
         while time.monotonic() - t0 < 30:
-            p0 = time.monotonic()
             try:
                 if app is None:
                     app = find_app(desktop.atspi, proc.pid)
                 found = app is not None and state_label(app)
             except Exception:
                 found = None
-            polls += 1
-            poll_time += time.monotonic() - p0
             if found:
                 t = time.monotonic() - t0
                 return t * 1000, rss_kib(proc.pid), found, 'not known (AT-SPI poll)'
