@@ -125,9 +125,10 @@ typedef struct {
 } Job;
 
 /* Threads that handle requests (PAM, token, database). More than the cores: a request
- * mostly waits (for PAM, a commit shared with the others in flight). On PostgreSQL every
- * read and grant is a round trip to the server, so more requests in flight make bigger
- * group commits (measured with tests/bench/bench-unblockd.sh). */
+ * there mostly waits (for PAM; on PostgreSQL for the server's answer to a read), and
+ * more requests in flight make bigger group commits (measured with
+ * tests/bench/bench-unblockd.sh). They live as long as the service: a pool that ends idle
+ * threads would start new ones for every burst of requests. */
 #define WORKERS_SQLITE     8
 #define WORKERS_POSTGRESQL 16
 
@@ -1375,7 +1376,9 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
                                      g_str_equal (cardpin_store_get_backend (self->store),
                                                   "postgresql") ? WORKERS_POSTGRESQL
                                                                 : WORKERS_SQLITE,
-                                     FALSE, NULL);
+                                     TRUE, error);
+  if (self->workers == NULL)
+    return NULL;
   return g_steal_pointer (&self);
 }
 

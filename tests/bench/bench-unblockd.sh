@@ -17,6 +17,8 @@
 # The machine's load (uptime) is printed with each table: absolute figures on a shared
 # machine are inflated by it; the ratios are what counts.
 #
+# "db us" = the CPU time of the PostgreSQL server's processes per response (they share the
+# machine with the service and wrk).
 # "cs" = the service's context switches (voluntary + involuntary, all its threads) per
 # response: each is a wakeup of a thread, the main cost besides TLS on a small machine.
 #
@@ -131,8 +133,24 @@ measure_raw () {
   fi
 }
 field () { awk -v n="$2" '{print $n}' <<<"$1"; }
-format='%-11s %-6s %7s %12s %8s %8s %7s %6s %7s %5s\n'
-row () { printf "$format" "$1" "$auth_name" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:--}"; }
+format='%-11s %-6s %7s %12s %8s %8s %7s %6s %7s %6s %5s\n'
+row () {
+  # shellcheck disable=SC2059
+  printf "$format" "$1" "$auth_name" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:--}" "${10:--}"
+}
+
+# CPU ticks of the private PostgreSQL server's processes so far (0 without one)
+db_ticks () {
+  local postmaster
+  if [ -z "$pg_dir" ] || [ ! -f "$pg_dir/data/postmaster.pid" ]; then
+    echo 0
+    return
+  fi
+  postmaster=$(head -1 "$pg_dir/data/postmaster.pid")
+  for p in $postmaster $(pgrep -P "$postmaster"); do
+    awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true
+  done | awk '{ n += $1 } END { print n + 0 }'
+}
 
 # context switches of all the service's threads so far
 switches () {
@@ -142,21 +160,28 @@ switches () {
 
 # wrk with the Authorization header of the file $1 at $2 clients; one row
 run_wrk () {
-  local clients=$2 threads cpu0 cpu1 cs0 cs1 line n rate p50 p99 errors
+  local clients=$2 threads cpu0 cpu1 cs0 cs1 db0 db1 db line n rate p50 p99 errors
   threads=$(( clients < 4 ? clients : 4 ))
   cp "$1" auth
   cs0=$(switches)
+  db0=$(db_ticks)
   cpu0=$(awk '{print $14 + $15}' "/proc/$service_pid/stat")
   line=$(wrk -t "$threads" -c "$clients" -d "${seconds}s" --timeout 10s \
            -s "$here/bench-unblockd.lua" "https://127.0.0.1:$port/v1/unblock/response" \
          | grep '^RESULT')
   cpu1=$(awk '{print $14 + $15}' "/proc/$service_pid/stat")
   cs1=$(switches)
+  db1=$(db_ticks)
   read -r _ n rate p50 p99 errors <<<"$line"
+  db=-
+  if [ "$backend" = postgresql ]; then
+    db=$(awk -v c=$((db1 - db0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
+           'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')
+  fi
   row "$backend" "$clients" "$rate" "$p50" "$p99" "$errors" \
     "$(awk -v r="$rate" -v raw="$raw" 'BEGIN { printf "%.0f%%", 100 * r / raw }')" \
     "$(awk -v c=$((cpu1 - cpu0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
-         'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')" \
+         'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')" "$db" \
     "$(awk -v c=$((cs1 - cs0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? c / n : 0 }')"
 }
 
@@ -166,7 +191,7 @@ run_backend () {
   echo "$backend; load: $(uptime | sed 's/.*load average/load average/')"
   # shellcheck disable=SC2059
   printf "$format" backend auth clients "responses/s" "p50 ms" "p99 ms" errors "% raw" \
-    "cpu us" cs
+    "cpu us" "db us" cs
   auth_name=-
   measure_raw
   start_service "$backend"
