@@ -156,8 +156,10 @@ update (CardpinCardPage *self)
   can_change = initialized && !locked && !can_setup;
   set_action (self, self->setup_row, "card.setup", can_setup);
   set_action (self, self->change_pin_row, "card.change-pin", can_change);
+  /* on a PIN pad reader too: the PUK is typed on the computer (the keypad takes PINs),
+   * so the factory PUK that Set Up PIN on the keypad leaves can be replaced here */
   set_action (self, self->change_puk_row, "card.change-puk",
-              piv && !pinpad && initialized && puk_usable);
+              piv && initialized && puk_usable);
   gtk_widget_set_visible (GTK_WIDGET (self->pin_group),
                           gtk_widget_get_visible (GTK_WIDGET (self->setup_row)) ||
                           gtk_widget_get_visible (GTK_WIDGET (self->change_pin_row)) ||

@@ -8,12 +8,16 @@ shows a clear error and changes nothing, and the page can be used again. Of the 
 actions only the PUK's is offered (its PUK and new PIN are typed on the keypad too);
 the helpdesk and online unblock stay hidden, as the app does on PIN pad readers.
 
+A new card's Set Up PIN takes the PINs on the keypad too, and its factory PUK is then
+replaced on the computer (Change PUK).
+
 Runs inside cardpin-test-stack --pinpad: the readers are tests/stack/ifd-pinpad.c, whose
 keypad reads the lines of $CARDPIN_TEST_KEYPAD (one line per PIN entry; none left is
 Cancel). The app never sees that file, nor the digits."""
 
 import os
 import re
+import time
 
 from cardpinui import App, Card, ok, run, sensitive, wait_until
 
@@ -21,6 +25,8 @@ PIN, PUK = '246810', '86427531'
 NEW_PIN = '135790'
 WRONG_PIN = '975310'
 UNBLOCKED_PIN = '592746'
+FACTORY_PIN, FACTORY_PUK = '123456', '12345678'
+SETUP_PIN, NEW_PUK = '864209', '97531864'
 KEYPAD = os.environ['CARDPIN_TEST_KEYPAD']
 BUTTON = re.compile(r'^_?Change PIN')
 NOTE = re.compile(r'reader has a keypad')
@@ -53,8 +59,6 @@ def main(desktop, ctx):
     app.open_row('Ada Lovelace')
     app.wait_text(re.compile(r'\b3 tries left\b'), 'the card page shows 3 PIN tries left')
     ok(app.nodes('list item', 'Change PIN'), 'the card page offers "Change PIN"')
-    ok(not app.nodes('list item', 'Change PUK'),
-       'no "Change PUK": the reader\'s keypad takes PINs, the PUK is changed elsewhere')
     ok(not app.nodes('list item', 'Unblock with Your Helpdesk') and
        not app.nodes('list item', 'Unblock Online'),
        'the helpdesk and online unblock are hidden on a PIN pad reader')
@@ -106,6 +110,15 @@ def main(desktop, ctx):
        'the helpdesk unblock stays hidden')
     app.wait_text(re.compile(r'reader without a keypad'),
                   'the blocked card\'s page says where the helpdesk unblock works')
+    # the row is at the window's bottom edge: scroll the page down with the wheel first
+    app.find('list item', 'Unblock with the PUK')
+    w = app.window().queryComponent().getExtents(app.atspi.WINDOW_COORDS)
+    ox, oy = app.screen_origin()
+    app.atspi.Registry.generateMouseEvent(ox + w.width // 2, oy + w.height // 2, 'abs')
+    for _ in range(5):
+        app.atspi.Registry.generateMouseEvent(ox + w.width // 2, oy + w.height // 2, 'b5c')
+        time.sleep(0.05)
+    time.sleep(0.3)
     app.open_row('Unblock with the PUK')
     note = app.wait_text(NOTE, 'the unblock page says the reader has a keypad')
     ok('PUK' in note, 'it says to type the PUK there: ' + note)
@@ -120,8 +133,35 @@ def main(desktop, ctx):
        'yubico-piv-tool accepts the PIN set on the keypad')
     ok(blocked.tries() == 3, 'the PIN has 3 tries again')
 
+    # a new card on its factory values: Set Up PIN on the keypad, then the factory PUK
+    # replaced on the computer (the keypad takes PINs only)
+    app.back()
+    blocked.pull()
+    os.remove(blocked.state)
+    fresh = Card(1, '--subject', 'Alan Turing')
+    ctx['cards'].append(fresh)
+    app.open_row('Alan Turing')
+    app.open_row('Set Up PIN')
+    app.wait_text(NOTE, 'the set-up page says the reader has a keypad')
+    ok(not app.nodes('text', 'Current PIN') and not app.nodes('text', 'Current PUK'),
+       'the set-up page has no entries')
+    keypad(FACTORY_PIN, SETUP_PIN, SETUP_PIN)
+    app.press(re.compile(r'^_?Set Up PIN'))
+    app.wait_toast(re.compile(r'personal PIN is set.*factory PUK'),
+                   'a toast says the PIN is set and the factory PUK should be changed')
+    ok(keypad_used(), 'the reader asked for the factory PIN and the new PIN twice')
+    ok(fresh.yubico_verify(SETUP_PIN), 'yubico-piv-tool accepts the PIN set on the keypad')
+    app.open_row('Change PUK')
+    app.fill('Current PUK', FACTORY_PUK)
+    app.fill('New PUK', NEW_PUK)
+    app.fill('Confirm New PUK', NEW_PUK)
+    app.press(re.compile(r'^_?Change PUK'))
+    app.wait_toast(re.compile(r'PUK changed'), 'the PUK typed on the computer is changed')
+    ok(fresh.yubico_unblock(NEW_PUK, SETUP_PIN), 'yubico-piv-tool takes the new PUK')
+
     log = app.log_text()
-    ok(all(s not in log for s in (PIN, PUK, NEW_PIN, WRONG_PIN, UNBLOCKED_PIN)),
+    ok(all(s not in log for s in (PIN, PUK, NEW_PIN, WRONG_PIN, UNBLOCKED_PIN, SETUP_PIN,
+                                   NEW_PUK)),
        'no PIN or PUK is in the app\'s log (G_MESSAGES_DEBUG=all)')
 
 
