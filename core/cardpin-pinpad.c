@@ -52,24 +52,43 @@
 /* bConfirmPIN: the current value, then the new PIN and its confirmation */
 #define CONFIRM_CURRENT_AND_NEW 0x03
 
+/* The control code of the reader's feature @tag; @display: whether the reader says it
+ * has a display (FEATURE_IFD_PIN_PROPERTIES, wLcdLayout), where it shows its prompts */
 static guint32
 find_feature (const CardpinCardIo  *io,
               guint8                tag,
+              gboolean             *display,
               GError              **error)
 {
   guint8 features[256];
   gsize len = 0;
-  guint32 code;
+  guint32 code, properties;
 
+  *display = FALSE;
   if (io->control == NULL ||
       !io->control (io->user_data, CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, features,
                     sizeof features, &len, NULL))
     len = 0;
   code = cardpin_pcsc_features_find (features, len, tag);
   if (code == 0)
-    g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
-                 _("The card reader does not offer PIN entry on its keypad for this. Use "
-                   "a reader without a keypad, or ask your administrator."));
+    {
+      g_set_error (error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED,
+                   _("The card reader does not offer PIN entry on its keypad for this. Use "
+                     "a reader without a keypad, or ask your administrator."));
+      return 0;
+    }
+
+  properties = cardpin_pcsc_features_find (features, len, FEATURE_IFD_PIN_PROPERTIES);
+  if (properties != 0)
+    {
+      PIN_PROPERTIES_STRUCTURE props;
+      gsize props_len = 0;
+
+      if (io->control (io->user_data, properties, NULL, 0, (guint8 *) &props, sizeof props,
+                       &props_len, NULL) &&
+          props_len == sizeof props)
+        *display = props.wLcdLayout != 0;
+    }
   return code;
 }
 
@@ -128,10 +147,11 @@ pinpad_command (const CardpinCardIo  *io,
   guint8 *apdu = buf + header;
   gsize apdu_len = 5 + 8 * n_blocks;
   gsize answer_len = 0;
+  gboolean display;
   guint32 code;
 
   code = find_feature (io, modify ? FEATURE_MODIFY_PIN_DIRECT : FEATURE_VERIFY_PIN_DIRECT,
-                       error);
+                       &display, error);
   if (code == 0)
     return FALSE;
 
@@ -149,8 +169,9 @@ pinpad_command (const CardpinCardIo  *io,
       s->wPINMaxExtraDigit = CARDPIN_PIV_PIN_MIN << 8 | CARDPIN_PIV_PIN_MAX;
       s->bConfirmPIN = CONFIRM_CURRENT_AND_NEW;
       s->bEntryValidationCondition = VALIDATE_OK_KEY;
-      /* the reader's own prompts, when it has a display: current, new, again */
-      s->bNumberMessage = 0x03;
+      /* the reader's own prompts, when it has a display: current, new, again (a reader
+       * without one may refuse a request for messages) */
+      s->bNumberMessage = display ? 0x03 : 0x00;
       s->bMsgIndex1 = 0x00;
       s->bMsgIndex2 = 0x01;
       s->bMsgIndex3 = 0x02;
@@ -166,7 +187,7 @@ pinpad_command (const CardpinCardIo  *io,
       s->bmPINBlockString = PIN_BLOCK_8;
       s->wPINMaxExtraDigit = CARDPIN_PIV_PIN_MIN << 8 | CARDPIN_PIV_PIN_MAX;
       s->bEntryValidationCondition = VALIDATE_OK_KEY;
-      s->bNumberMessage = 0x01;
+      s->bNumberMessage = display ? 0x01 : 0x00;
       s->ulDataLength = apdu_len;
     }
   apdu[0] = 0x00;

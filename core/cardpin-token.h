@@ -85,9 +85,12 @@ gboolean         cardpin_token_refresh_finish      (CardpinToken         *self,
 
 /* PIN operations (added by core). Each is blocking, with an _async/_finish pair; the
  * token's status is refreshed afterwards (in the calling context for _async). PIV cards
- * without a pinpad are driven with APDUs over PC/SC (exact tries, change limits);
- * other tokens through PKCS#11 (C_Login, C_SetPIN, C_InitPIN); on a pinpad reader pass
- * %NULL secrets and the reader asks. Errors are CARDPIN_ERROR codes. */
+ * are driven with APDUs over PC/SC (exact tries, change limits); other tokens through
+ * PKCS#11 (C_Login, C_SetPIN, C_InitPIN). On a pinpad reader pass %NULL secrets and the
+ * reader asks for them on its keypad (PC/SC part 10 for PIV cards: verify, change, set-up
+ * and unblock with the PUK; not a PUK change); given secrets go to the card as on any
+ * reader. Errors are CARDPIN_ERROR codes (%CARDPIN_ERROR_PINPAD: the keypad entry did
+ * not complete). */
 gboolean         cardpin_token_verify_pin          (CardpinToken         *self,
                                                     const CardpinSecret  *pin,
                                                     GCancellable         *cancellable,

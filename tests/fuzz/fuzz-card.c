@@ -189,7 +189,9 @@ fake_control (gpointer       user_data,
   FakeCard *card = user_data;
   gsize len;
 
-  if (code != CM_IOCTL_GET_FEATURE_REQUEST)
+  /* the feature list and the PIN properties are asked with nothing; a PIN entry with
+   * its request */
+  if (in_len > 0)
     check_pin_request (in, in_len);
 
   if (card->size - card->pos < 2)

@@ -24,7 +24,9 @@ gboolean          cardpin_test_stack_enter_namespace (GError              **erro
 
 /* Starts pcscd with @n_readers vpcd readers (rounded up to an even number: one vpcd
  * entry serves two readers) and waits until it lists them. Also sets HOME and the
- * OpenSC cache to a private temporary directory. Needs the namespace. */
+ * OpenSC cache to a private temporary directory. Needs the namespace. With
+ * CARDPIN_TEST_PINPAD set in the environment the readers have a PIN pad, under their
+ * usual names (a whole suite against PIN pad readers). */
 CardpinTestStack *cardpin_test_stack_new              (guint                 n_readers,
                                                        GError              **error);
 /* The same with readers that have a PIN pad (tests/stack/ifd-pinpad.c: vpcd with a

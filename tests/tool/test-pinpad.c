@@ -277,6 +277,29 @@ test_tool_status (CardpinTestFixture *fixture,
   g_assert_nonnull (strstr (out, "\"pin_tries_left\" : 2"));
 }
 
+/* CARDPIN_TEST_PINPAD (test-pam-pinpad runs the PAM tests with it): the usual reader
+ * names, with a PIN pad */
+static void
+setup_env_knob (CardpinTestFixture *fixture,
+                gconstpointer       data)
+{
+  g_setenv ("CARDPIN_TEST_PINPAD", "1", TRUE);
+  cardpin_test_fixture_setup (fixture, data);
+  g_unsetenv ("CARDPIN_TEST_PINPAD");
+}
+
+static void
+test_env_knob (CardpinTestFixture *fixture,
+               gconstpointer       data)
+{
+  CardpinToken *token;
+
+  cardpin_test_fixture_insert (fixture, 0, NULL);
+  g_assert_cmpstr (reader0 (fixture), ==, CARDPIN_TEST_READER0);
+  token = cardpin_test_fixture_token (fixture, NULL, NULL);
+  g_assert_true (cardpin_token_has_pinpad (token));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -294,6 +317,8 @@ main (int   argc,
   ADD ("tool-change-fds", test_tool_change_fds);
   ADD ("tool-status", test_tool_status);
 #undef ADD
+  g_test_add ("/cardpin/pinpad/env-knob", CardpinTestFixture, NULL, setup_env_knob,
+              test_env_knob, cardpin_test_fixture_teardown);
 
   return g_test_run ();
 }
