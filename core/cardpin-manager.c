@@ -34,6 +34,23 @@ typedef struct {
   CardpinP11Modules  *modules;
 } Modules;
 
+/* The manager as the watch thread's results find it: a weak reference that only the
+ * manager's main context reads, shared with the results on their way there. The watch
+ * thread never holds the manager itself: were its reference the last one, the manager
+ * would be disposed in that thread, and cardpin_manager_stop_watching() would join the
+ * thread from itself (GLib aborts: "Resource deadlock avoided", seen in test-window). */
+typedef struct {
+  GWeakRef ref;
+} ManagerRef;
+
+static void
+manager_ref_clear (gpointer data)
+{
+  ManagerRef *manager = data;
+
+  g_weak_ref_clear (&manager->ref);
+}
+
 typedef struct {
   GMutex              mutex;
   GCond               cond;
@@ -45,7 +62,7 @@ typedef struct {
   Modules            *modules;
   CardpinManagerFlags flags;
   GMainContext       *main_context;
-  GWeakRef            manager;
+  ManagerRef         *manager;       /* atomic rc box */
 } Watch;
 
 struct _CardpinManager {
@@ -432,9 +449,9 @@ apply (CardpinManager *self,
 /* Watching */
 
 typedef struct {
-  GWeakRef   manager;
-  GPtrArray *infos;
-  GError    *pcsc_error;
+  ManagerRef *manager;
+  GPtrArray  *infos;
+  GError     *pcsc_error;
 } Result;
 
 static void
@@ -442,7 +459,7 @@ result_free (gpointer data)
 {
   Result *result = data;
 
-  g_weak_ref_clear (&result->manager);
+  g_atomic_rc_box_release_full (result->manager, manager_ref_clear);
   g_ptr_array_unref (result->infos);
   g_clear_error (&result->pcsc_error);
   g_free (result);
@@ -452,7 +469,7 @@ static gboolean
 apply_result_cb (gpointer data)
 {
   Result *result = data;
-  g_autoptr(CardpinManager) self = g_weak_ref_get (&result->manager);
+  g_autoptr(CardpinManager) self = g_weak_ref_get (&result->manager->ref);
 
   if (self != NULL && self->watch != NULL)
     apply (self, result->infos, result->pcsc_error);
@@ -466,7 +483,7 @@ watch_free (Watch *watch)
   g_cond_clear (&watch->cond);
   g_clear_pointer (&watch->modules, modules_unref);
   g_clear_pointer (&watch->main_context, g_main_context_unref);
-  g_weak_ref_clear (&watch->manager);
+  g_atomic_rc_box_release_full (watch->manager, manager_ref_clear);
   g_free (watch);
 }
 
@@ -514,12 +531,7 @@ watch_post (Watch *watch)
   g_debug ("Watch: %u tokens", infos->len);
 
   result = g_new0 (Result, 1);
-  g_weak_ref_init (&result->manager, NULL);
-  {
-    g_autoptr(CardpinManager) self = g_weak_ref_get (&watch->manager);
-
-    g_weak_ref_set (&result->manager, self);
-  }
+  result->manager = g_atomic_rc_box_acquire (watch->manager);
   result->infos = infos;
   result->pcsc_error = g_steal_pointer (&pcsc_error);
   g_main_context_invoke_full (watch->main_context, G_PRIORITY_DEFAULT, apply_result_cb,
@@ -1132,7 +1144,8 @@ cardpin_manager_start_watching (CardpinManager *self)
   watch->flags = self->flags;
   watch->main_context = g_main_context_ref_thread_default ();
   watch->service_lost = self->pcsc_error != NULL;
-  g_weak_ref_init (&watch->manager, self);
+  watch->manager = g_atomic_rc_box_new0 (ManagerRef);
+  g_weak_ref_init (&watch->manager->ref, self);
 
   self->watch = watch;
   self->watch_thread = g_thread_new ("cardpin-watch", watch_thread, watch);

@@ -318,6 +318,54 @@ apdu_ok (const uint8_t *apdu,
   return apdu_len >= 5 && apdu_len <= MAX_APDU && apdu[4] + 5u <= apdu_len;
 }
 
+/* What a PIN_VERIFY_STRUCTURE and a PIN_MODIFY_STRUCTURE (@header bytes before abData)
+ * share: the format (their first five bytes, and wPINMaxExtraDigit at @minmax_at) and
+ * the APDU (ulDataLength, their last field, then abData). Returns 0, or the reader's
+ * answer to a request it cannot follow. */
+static unsigned
+read_request (const uint8_t *tx,
+              DWORD          tx_len,
+              size_t         header,
+              size_t         minmax_at,
+              PinFormat     *fmt,
+              uint8_t        apdu[MAX_APDU],
+              size_t        *apdu_len)
+{
+  uint32_t data_len;
+  uint16_t minmax;
+
+  if (tx_len < header)
+    return SW_BAD_DATA;
+  memcpy (&data_len, tx + header - sizeof data_len, sizeof data_len);
+  if (data_len != tx_len - header || !apdu_ok (tx + header, data_len))
+    return SW_BAD_DATA;
+  memcpy (apdu, tx + header, data_len);
+  *apdu_len = data_len;
+
+  memcpy (&minmax, tx + minmax_at, sizeof minmax);
+  *fmt = (PinFormat) { tx[2], tx[3], tx[4], minmax >> 8, minmax & 0xFF };
+  return 0;
+}
+
+/* The end of a request: the reader's own answer @sw, or (0) the completed APDU sent to
+ * the card; @apdu is wiped either way */
+static RESPONSECODE
+finish (DWORD    lun,
+        unsigned sw,
+        uint8_t *apdu,
+        size_t   apdu_len,
+        PUCHAR   rx,
+        DWORD    rx_len,
+        LPDWORD  returned)
+{
+  if (sw != 0)
+    {
+      explicit_bzero (apdu, MAX_APDU);
+      return answer_sw (sw, rx, rx_len, returned);
+    }
+  return transmit (lun, apdu, apdu_len, rx, rx_len, returned);
+}
+
 static RESPONSECODE
 verify_pin (DWORD          lun,
             const uint8_t *tx,
@@ -326,36 +374,25 @@ verify_pin (DWORD          lun,
             DWORD          rx_len,
             LPDWORD        returned)
 {
-  const size_t header = offsetof (PIN_VERIFY_STRUCTURE, abData);
-  PIN_VERIFY_STRUCTURE s;
   PinFormat fmt;
   uint8_t apdu[MAX_APDU];
-  char digits[MAX_DIGITS + 1];
+  size_t apdu_len = 0;
+  char digits[MAX_DIGITS + 1] = "";
   unsigned sw;
   int got;
 
-  if (tx_len < header)
-    return answer_sw (SW_BAD_DATA, rx, rx_len, returned);
-  memcpy (&s, tx, header);
-  if (s.ulDataLength != tx_len - header || !apdu_ok (tx + header, s.ulDataLength))
-    return answer_sw (SW_BAD_DATA, rx, rx_len, returned);
-  memcpy (apdu, tx + header, s.ulDataLength);
-
-  fmt = (PinFormat) { s.bmFormatString, s.bmPINBlockString, s.bmPINLengthFormat,
-                      s.wPINMaxExtraDigit >> 8, s.wPINMaxExtraDigit & 0xFF };
-
-  got = keypad_take (digits);
-  if (got <= 0)
-    sw = got == 0 ? SW_CANCELLED : SW_LENGTH;
-  else
-    sw = insert_pin (&fmt, digits, 0, apdu + 5, apdu[4]);
-  explicit_bzero (digits, sizeof digits);
-  if (sw != 0)
+  sw = read_request (tx, tx_len, offsetof (PIN_VERIFY_STRUCTURE, abData),
+                     offsetof (PIN_VERIFY_STRUCTURE, wPINMaxExtraDigit), &fmt, apdu, &apdu_len);
+  if (sw == 0)
     {
-      explicit_bzero (apdu, sizeof apdu);
-      return answer_sw (sw, rx, rx_len, returned);
+      got = keypad_take (digits);
+      if (got <= 0)
+        sw = got == 0 ? SW_CANCELLED : SW_LENGTH;
+      else
+        sw = insert_pin (&fmt, digits, 0, apdu + 5, apdu[4]);
     }
-  return transmit (lun, apdu, s.ulDataLength, rx, rx_len, returned);
+  explicit_bzero (digits, sizeof digits);
+  return finish (lun, sw, apdu, apdu_len, rx, rx_len, returned);
 }
 
 static RESPONSECODE
@@ -366,25 +403,21 @@ modify_pin (DWORD          lun,
             DWORD          rx_len,
             LPDWORD        returned)
 {
-  const size_t header = offsetof (PIN_MODIFY_STRUCTURE, abData);
   PIN_MODIFY_STRUCTURE s;
   PinFormat fmt;
   uint8_t apdu[MAX_APDU];
+  size_t apdu_len = 0;
   char old_digits[MAX_DIGITS + 1] = "";
   char new_digits[MAX_DIGITS + 1] = "";
   char confirm[MAX_DIGITS + 1] = "";
-  unsigned sw = 0;
+  unsigned sw;
   int got = 1;
 
-  if (tx_len < header)
-    return answer_sw (SW_BAD_DATA, rx, rx_len, returned);
-  memcpy (&s, tx, header);
-  if (s.ulDataLength != tx_len - header || !apdu_ok (tx + header, s.ulDataLength))
-    return answer_sw (SW_BAD_DATA, rx, rx_len, returned);
-  memcpy (apdu, tx + header, s.ulDataLength);
-
-  fmt = (PinFormat) { s.bmFormatString, s.bmPINBlockString, s.bmPINLengthFormat,
-                      s.wPINMaxExtraDigit >> 8, s.wPINMaxExtraDigit & 0xFF };
+  sw = read_request (tx, tx_len, offsetof (PIN_MODIFY_STRUCTURE, abData),
+                     offsetof (PIN_MODIFY_STRUCTURE, wPINMaxExtraDigit), &fmt, apdu, &apdu_len);
+  if (sw != 0)
+    return finish (lun, sw, apdu, apdu_len, rx, rx_len, returned);
+  memcpy (&s, tx, offsetof (PIN_MODIFY_STRUCTURE, abData));
 
   /* the prompts in the order a reader shows them: current, new, new again */
   if (s.bConfirmPIN & 0x02)
@@ -406,12 +439,7 @@ modify_pin (DWORD          lun,
   explicit_bzero (old_digits, sizeof old_digits);
   explicit_bzero (new_digits, sizeof new_digits);
   explicit_bzero (confirm, sizeof confirm);
-  if (sw != 0)
-    {
-      explicit_bzero (apdu, sizeof apdu);
-      return answer_sw (sw, rx, rx_len, returned);
-    }
-  return transmit (lun, apdu, s.ulDataLength, rx, rx_len, returned);
+  return finish (lun, sw, apdu, apdu_len, rx, rx_len, returned);
 }
 
 static RESPONSECODE
