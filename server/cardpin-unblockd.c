@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <glib/gi18n-lib.h>
@@ -1293,11 +1294,16 @@ listen_socket (GSocketAddress  *address,
   g_autoptr(GSocket) socket = g_socket_new (g_socket_address_get_family (address),
                                             G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
                                             error);
-
+  GInetAddress *host = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
   struct sockaddr_storage native;
   gsize length = g_socket_address_get_native_size (address);
 
   if (socket == NULL)
+    return NULL;
+  /* "*": every address, IPv4 (mapped) as well as IPv6, whatever the system's default */
+  if (g_inet_address_get_family (host) == G_SOCKET_FAMILY_IPV6 &&
+      g_inet_address_get_is_any (host) &&
+      !g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, 0, error))
     return NULL;
   if (!g_socket_set_option (socket, SOL_SOCKET, SO_REUSEADDR, 1, error) ||
       (shared && !g_socket_set_option (socket, SOL_SOCKET, SO_REUSEPORT, 1, error)) ||
