@@ -626,21 +626,74 @@ class App:
         for _ in range(40):
             if self.on_screen(node):
                 return
-            e = node.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
-            w = self.window().queryComponent().getExtents(self.atspi.WINDOW_COORDS)
-            ox, oy = self.screen_origin()
-            wheel = 'b5c' if e.y + e.height // 2 > w.height // 2 else 'b4c'
-            self.atspi.Registry.generateMouseEvent(ox + w.width // 2, oy + w.height // 2,
-                                                   'abs')
-            self.atspi.Registry.generateMouseEvent(ox + w.width // 2, oy + w.height // 2,
-                                                   wheel)
-            time.sleep(0.1)
+            self._wheel_towards(node)
         check(False, '%r can be scrolled into view' % node.name)
 
-    def pointer_click(self, node):
-        """A left click in the middle of @node with the pointer (XTest)."""
-        self.reveal(node)
+    def _wheel_towards(self, node):
+        """One turn of the mouse wheel that brings @node towards the window's middle."""
         e = node.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+        w = self.window().queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+        ox, oy = self.screen_origin()
+        wheel = 'b5c' if e.y + e.height // 2 > w.height // 2 else 'b4c'
+        self.atspi.Registry.generateMouseEvent(ox + w.width // 2, oy + w.height // 2,
+                                               'abs')
+        self.atspi.Registry.generateMouseEvent(ox + w.width // 2, oy + w.height // 2,
+                                               wheel)
+        time.sleep(0.1)
+
+    def _settled(self, node):
+        """@node's extents, once they stayed the same for 0.15 s and its centre is
+        on it (a page sliding in, a list moving under a toast, a scroll settling: a
+        click before that lands on something else); None when not yet."""
+        comp = node.queryComponent()
+        e = comp.getExtents(self.atspi.WINDOW_COORDS)
+        time.sleep(0.15)
+        e2 = comp.getExtents(self.atspi.WINDOW_COORDS)
+        if (e.x, e.y, e.width, e.height) != (e2.x, e2.y, e2.width, e2.height):
+            return None
+        win = self.window()
+        if win is None:
+            return None
+        picked = win.queryComponent().getAccessibleAtPoint(e2.x + e2.width // 2,
+                                                           e2.y + e2.height // 2,
+                                                           self.atspi.WINDOW_COORDS)
+        p = picked
+        for _ in range(48):
+            if p is None:
+                break
+            if same(p, node):
+                return e2
+            p = p.parent
+        # the node itself cannot be picked (an icon, a spinner): its near parent is
+        p = node.parent
+        for _ in range(2):
+            if p is None:
+                break
+            if picked is not None and same(p, picked):
+                return e2
+            p = p.parent
+        if picked is None:
+            # nothing with a node of its own there (an entry row's text): enough that
+            # the middle is inside the window
+            w = win.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
+            cx, cy = e2.x + e2.width // 2, e2.y + e2.height // 2
+            if 0 <= cx < w.width and 0 <= cy < w.height:
+                return e2
+        return None
+
+    def pointer_click(self, node):
+        """A left click in the middle of @node with the pointer (XTest), once the
+        node stands still with its middle on screen."""
+        self.reveal(node)
+        e = None
+        for _ in range(20):
+            e = self._settled(node)
+            if e is not None:
+                break
+            # moving, or its middle is covered or cut off by the window's edge
+            self._wheel_towards(node)
+        if e is None:
+            e = node.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
         ox, oy = self.screen_origin()
         x, y = ox + e.x + e.width // 2, oy + e.y + e.height // 2
         reg = self.atspi.Registry
