@@ -103,7 +103,7 @@ def one_run_atspi(desktop, env, program):
                 raise RuntimeError('the app exited with %s' % proc.returncode)
         raise RuntimeError('no card state within 30 s')
     finally:
-        stop(proc)
+        cardpinui.stop_process(proc)
 
 
 def one_run_painted(desktop, env, program):
@@ -135,16 +135,7 @@ def one_run_painted(desktop, env, program):
         return ms, rss, words, renderer
     finally:
         os.close(r)
-        stop(proc)
-
-
-def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        cardpinui.stop_process(proc)
 
 
 def one_run(desktop, env, program=None):

@@ -100,6 +100,18 @@ def wait_until(func, what, timeout=WAIT, interval=0.1, quiet=False):
 
 # -- the desktop: X server, D-Bus session, accessibility bus -----------------------------
 
+def stop_process(proc, timeout=10):
+    """Asks @proc to end (SIGTERM); kills it when it has not after @timeout seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _die_with_parent():
     import ctypes
     PR_SET_PDEATHSIG = 1
@@ -190,13 +202,7 @@ class Desktop:
 
     def close(self):
         for p in reversed(self.procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p, 5)
         self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -451,13 +457,7 @@ class App:
             return f.read()
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     # -- the tree --
 
@@ -533,7 +533,6 @@ class App:
             top = top.parent
         if top is None:
             return False
-        # the centre, then a point near the start (long labels, half-covered rows)
         # the centre, a point near the start (long labels, half-covered rows), points
         # near the corners (a button whose icon has no accessible of its own)
         ins_x, ins_y = min(3, e.width // 2), min(3, e.height // 2)
@@ -541,26 +540,31 @@ class App:
                        (e.x + min(8, e.width // 2), e.y + e.height // 2),
                        (e.x + ins_x, e.y + ins_y),
                        (e.x + e.width - 1 - ins_x, e.y + e.height - 1 - ins_y)):
-            picked = top.queryComponent().getAccessibleAtPoint(px, py,
-                                                               self.atspi.WINDOW_COORDS)
-            if picked is None:
-                continue
-            # picked is the node or inside it
-            p = picked
-            for _ in range(48):
-                if p is None:
-                    break
-                if same(p, node):
-                    return True
-                p = p.parent
-            # the node cannot be picked (an icon, a spinner): its near parent is
-            p = node.parent
-            for _ in range(2):
-                if p is None:
-                    break
-                if same(p, picked):
-                    return True
-                p = p.parent
+            if self._hit(top, node, px, py):
+                return True
+        return False
+
+    def _hit(self, top, node, x, y):
+        """What is at (@x, @y) of the window @top: True when it is @node or inside
+        it, or @node's near parent when @node itself cannot be picked (an icon, a
+        spinner); None when nothing with a node of its own is there; else False."""
+        picked = top.queryComponent().getAccessibleAtPoint(x, y, self.atspi.WINDOW_COORDS)
+        if picked is None:
+            return None
+        p = picked
+        for _ in range(48):
+            if p is None:
+                break
+            if same(p, node):
+                return True
+            p = p.parent
+        p = node.parent
+        for _ in range(2):
+            if p is None:
+                break
+            if same(p, picked):
+                return True
+            p = p.parent
         return False
 
     def find(self, role=None, name=None, root=None, what=None, timeout=WAIT, quiet=False):
@@ -654,29 +658,14 @@ class App:
         win = self.window()
         if win is None:
             return None
-        picked = win.queryComponent().getAccessibleAtPoint(e2.x + e2.width // 2,
-                                                           e2.y + e2.height // 2,
-                                                           self.atspi.WINDOW_COORDS)
-        p = picked
-        for _ in range(48):
-            if p is None:
-                break
-            if same(p, node):
-                return e2
-            p = p.parent
-        # the node itself cannot be picked (an icon, a spinner): its near parent is
-        p = node.parent
-        for _ in range(2):
-            if p is None:
-                break
-            if picked is not None and same(p, picked):
-                return e2
-            p = p.parent
-        if picked is None:
+        cx, cy = e2.x + e2.width // 2, e2.y + e2.height // 2
+        hit = self._hit(win, node, cx, cy)
+        if hit:
+            return e2
+        if hit is None:
             # nothing with a node of its own there (an entry row's text): enough that
             # the middle is inside the window
             w = win.queryComponent().getExtents(self.atspi.WINDOW_COORDS)
-            cx, cy = e2.x + e2.width // 2, e2.y + e2.height // 2
             if 0 <= cx < w.width and 0 <= cy < w.height:
                 return e2
         return None

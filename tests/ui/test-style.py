@@ -55,7 +55,7 @@ def overlay_build_translations():
        'the German catalogue is where the app looks for it')
 
 
-def prefer(desktop, scheme):
+def prefer(scheme):
     """The desktop's colour scheme, in the GSettings keyfile the app reads."""
     os.environ['GSETTINGS_BACKEND'] = 'keyfile'
     d = os.path.join(os.environ['XDG_CONFIG_HOME'], 'glib-2.0', 'settings')
@@ -81,6 +81,20 @@ def brightness(path):
     return total / max(count, 1)
 
 
+def start(desktop, ctx, scheme, shot):
+    """Starts the app with the desktop's colour @scheme; checks that Ada's row says
+    her tries in German; returns the app and the mean brightness of its window (the
+    screenshot @shot)."""
+    prefer(scheme)
+    app = App(desktop)
+    ctx['apps'].append(app)
+    row = app.find('list item', 'Ada Lovelace', what="Ada's card is listed (%s)" % scheme)
+    app.wait_text(TRIES_3, 'the row says "3 Versuche übrig" (%s)' % scheme, root=row)
+    shade = brightness(app.screenshot(shot))
+    diag('mean brightness, %s: %.0f' % (scheme, shade))
+    return app, shade
+
+
 def main(desktop, ctx):
     overlay_build_translations()
     card = Card(0, '--serial', SERIAL, '--subject', 'Ada Lovelace', '--pin', PIN,
@@ -88,14 +102,8 @@ def main(desktop, ctx):
     ctx['cards'].append(card)
 
     # German, light (the default scheme)
-    prefer(desktop, 'default')
-    app = App(desktop)
-    ctx['apps'].append(app)
-    row = app.find('list item', 'Ada Lovelace', what="Ada's card is listed")
-    app.wait_text(TRIES_3, 'the row says "3 Versuche übrig"', root=row)
+    app, light = start(desktop, ctx, 'default', 'cards-de')
     ok(not app.has_text(re.compile(r'tries left')), 'no English tries-left words')
-    light = brightness(app.screenshot('cards-de'))
-    diag('mean brightness, light: %.0f' % light)
     ok(light > 150, 'the default style is light (mean brightness %.0f)' % light)
 
     app.open_row('Ada Lovelace')
@@ -117,13 +125,7 @@ def main(desktop, ctx):
     ctx['apps'].remove(app)
 
     # German, dark
-    prefer(desktop, 'prefer-dark')
-    app = App(desktop)
-    ctx['apps'].append(app)
-    row = app.find('list item', 'Ada Lovelace', what="Ada's card is listed again")
-    app.wait_text(TRIES_3, 'the row says "3 Versuche übrig" in the dark style', root=row)
-    dark = brightness(app.screenshot('cards-dark'))
-    diag('mean brightness, dark: %.0f' % dark)
+    app, dark = start(desktop, ctx, 'prefer-dark', 'cards-dark')
     ok(dark < 90, 'the desktop\'s prefer-dark makes the window dark (mean brightness '
        '%.0f)' % dark)
     app.open_row('Ada Lovelace')
