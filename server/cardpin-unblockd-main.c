@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <glib/gi18n-lib.h>
+#include <openssl/crypto.h>
 
 #include "cardpin-process.h"
 #include "cardpin-unblockd.h"
@@ -34,6 +35,15 @@ main (int   argc,
   if (!cardpin_process_harden (&error))
     {
       g_printerr ("cardpin-unblockd: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
+  /* OpenSSL (SoftHSM2's and libpq's crypto) must not clean up at exit: a thread pool
+   * thread that used it can still be ending then, and its thread-local destructor ran
+   * into the freed state (seen as a SIGSEGV after "stopped", test-unblockd-pg) */
+  if (!OPENSSL_init_crypto (OPENSSL_INIT_NO_ATEXIT, NULL))
+    {
+      g_printerr ("cardpin-unblockd: cannot initialise OpenSSL\n");
       return EXIT_FAILURE;
     }
 

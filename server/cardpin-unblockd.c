@@ -88,6 +88,7 @@ typedef struct {
   GSource   *deadline;
   gboolean   timed_out;
   gboolean   disconnected;   /* soup dropped the connection (shutdown, client gone) */
+  gboolean   sending;        /* its answer counts in in_flight until soup is done with it */
 } RequestState;
 
 /* One request handed to a worker thread, and its answer */
@@ -807,8 +808,9 @@ static void
 job_answer (CardpinUnblockd *self,
             Job             *job)
 {
-  g_atomic_int_dec_and_test (&self->in_flight);
-  if (request_state (job->msg)->disconnected)
+  RequestState *state = request_state (job->msg);
+
+  if (state->disconnected)
     {
       /* no one to answer any more; the audit record is written all the same */
       log_answer (job->request_id, job->http_method, job->path, job->user, job->serial,
@@ -819,6 +821,9 @@ job_answer (CardpinUnblockd *self,
                job->allow);
   log_answer (job->request_id, job->http_method, job->path, job->user, job->serial,
               job->status, job->outcome);
+  /* a stop waits until the answer is written (or the client gone), not just decided */
+  state->sending = TRUE;
+  g_atomic_int_inc (&self->in_flight);
   soup_server_message_unpause (job->msg);
 }
 
@@ -852,6 +857,7 @@ done_cb (gpointer user_data)
     {
       job_answer (listener->service, job);
       job_free (job);
+      g_atomic_int_dec_and_test (&listener->service->in_flight);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -882,11 +888,23 @@ timer_clear (GSource **timer)
     }
 }
 
+/* Listener thread: soup is done with the answer (written, or the client gone) */
+static void
+request_state_sent (RequestState *state)
+{
+  if (state->sending)
+    {
+      state->sending = FALSE;
+      g_atomic_int_dec_and_test (&state->listener->service->in_flight);
+    }
+}
+
 static void
 request_state_free (gpointer data)
 {
   RequestState *state = data;
 
+  request_state_sent (state);
   timer_clear (&state->deadline);
   g_free (state->request_id);
   g_free (state);
@@ -991,7 +1009,20 @@ disconnected_cb (SoupServerMessage *msg,
   RequestState *state = request_state (msg);
 
   if (state != NULL)
-    state->disconnected = TRUE;
+    {
+      state->disconnected = TRUE;
+      request_state_sent (state);
+    }
+}
+
+static void
+finished_cb (SoupServerMessage *msg,
+             gpointer           user_data)
+{
+  RequestState *state = request_state (msg);
+
+  if (state != NULL)
+    request_state_sent (state);
 }
 
 static void
@@ -1011,6 +1042,7 @@ request_started_cb (SoupServer        *server,
   g_object_set_qdata_full (G_OBJECT (msg), request_state_quark, state, request_state_free);
   g_signal_connect (msg, "got-body", G_CALLBACK (got_body_cb), NULL);
   g_signal_connect (msg, "disconnected", G_CALLBACK (disconnected_cb), NULL);
+  g_signal_connect (msg, "finished", G_CALLBACK (finished_cb), NULL);
   /* no g_socket_set_timeout(): libsoup 3.2 leaves a connection whose read timed out open
    * and unread (the client then waits for ever); the deadline closes it instead */
 }

@@ -420,14 +420,22 @@ spawn_service (const char *config,
 
 /* SIGTERM: exit 0 within seconds */
 static void
-stop_service (GSubprocess **service)
+stop_service (GSubprocess **service,
+              const char   *log)
 {
   gint64 start = g_get_monotonic_time ();
 
   g_subprocess_send_signal (*service, SIGTERM);
   g_assert_true (g_subprocess_wait (*service, NULL, NULL));
   g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_TIME_SPAN_SECOND);
-  g_assert_true (g_subprocess_get_if_exited (*service));
+  if (!g_subprocess_get_if_exited (*service))
+    {
+      g_autofree char *text = NULL;
+
+      g_file_get_contents (log, &text, NULL, NULL);
+      g_error ("cardpin-unblockd ended by signal %d on SIGTERM; its log:\n%s",
+               g_subprocess_get_term_sig (*service), text);
+    }
   g_assert_cmpint (g_subprocess_get_exit_status (*service), ==, 0);
   g_clear_object (service);
 }
@@ -472,9 +480,13 @@ world_teardown (void)
   g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", world.dir);
 
   if (world.service != NULL)
-    stop_service (&world.service);
+    stop_service (&world.service, world.log);
   if (world.second != NULL)
-    stop_service (&world.second);
+    {
+      g_autofree char *second_log = in_dir ("second.log");
+
+      stop_service (&world.second, second_log);
+    }
   g_clear_object (&world.session);
   g_free (sh (rm));
   g_free (world.dir);
@@ -1082,7 +1094,7 @@ test_restart (void)
   g_autoptr(Reply) quota = NULL;
   g_autoptr(Reply) fine = NULL;
 
-  stop_service (&world.service);
+  stop_service (&world.service, world.log);
   world.service = spawn_service (world.config, world.log, world.port);
 
   /* the quota count survived */
@@ -1205,7 +1217,7 @@ test_two_instances (void)
         }
     }
   g_assert_cmpuint (audited, ==, 3 * G_N_ELEMENTS (racers));
-  stop_service (&world.second);
+  stop_service (&world.second, log);
 }
 
 /* Every request to /v1/unblock/ and /v1/devices is one audit record, and nothing else is */
