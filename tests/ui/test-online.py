@@ -145,7 +145,7 @@ def main(desktop, ctx):
 
     # the right password, and remember this device
     app.fill('Account Password', password)
-    app.open_row(re.compile(r'^_?Remember This Device'))
+    app.open_row(re.compile(r'^_?Remember This Device'), page=False)
     switch = app.nodes('check box', 'Remember This Device', visible=False)
     ok(switch, 'the row\'s switch is named "Remember This Device"')
     wait_until(lambda: switch[0].getState().contains(desktop.atspi.STATE_CHECKED),
