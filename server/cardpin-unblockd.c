@@ -54,6 +54,7 @@ struct _CardpinUnblockd
   gboolean             fast_path;     /* token requests in the listener threads */
   guint                signal_sources[2];
   guint                stop_poll;
+  gint64               stop_deadline; /* monotonic: SIGTERM + STOP_GRACE_SECONDS */
 };
 
 /* A listener thread: its main context, its SoupServer on its own listening socket, and
@@ -131,6 +132,9 @@ typedef struct {
  * more requests in flight make bigger group commits (measured with
  * tests/bench/bench-unblockd.sh). They live as long as the service: a pool that ends idle
  * threads would start new ones for every burst of requests. */
+/* how long a stop waits for the answers in progress to be written */
+#define STOP_GRACE_SECONDS 10
+
 #define WORKERS_SQLITE     8
 #define WORKERS_POSTGRESQL 16
 
@@ -784,8 +788,12 @@ send_answer (SoupServerMessage *msg,
              const char        *allow)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  RequestState *state = request_state (msg);
 
   soup_server_message_set_status (msg, status, NULL);
+  /* stopping: soup closes the connection once this answer is written */
+  if (state != NULL && g_atomic_int_get (&state->listener->service->stopping))
+    soup_message_headers_replace (headers, "Connection", "close");
   soup_message_headers_replace (headers, "Content-Type", "application/json");
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   if (retry_after > 0)
@@ -1198,24 +1206,48 @@ handler_cb (SoupServer        *server,
     g_thread_pool_push (self->workers, job, NULL);
 }
 
-/* Listener thread: no new connections or requests */
+/* Listener thread: no new connections; kept-alive connections waiting for their next
+ * request are closed. Requests in progress are answered (with "Connection: close"), and
+ * one whose headers already came is refused with 503 "stopping": no client is cut off
+ * in the middle of an answer it is owed. */
 static gboolean
-listener_disconnect_cb (gpointer user_data)
+listener_stop_cb (gpointer user_data)
 {
   Listener *listener = user_data;
+  GSList *sockets = soup_server_get_listeners (listener->server);
+  GHashTableIter iter;
+  gpointer socket, timer;
 
-  soup_server_disconnect (listener->server);
+  /* soup's accept source then sees the socket closed and goes */
+  for (GSList *l = sockets; l != NULL; l = l->next)
+    g_socket_close (l->data, NULL);
+  g_slist_free (sockets);
+  g_hash_table_iter_init (&iter, listener->idle);
+  while (g_hash_table_iter_next (&iter, &socket, &timer))
+    {
+      GSource *source = timer;
+
+      hang_up (socket);
+      timer_clear (&source);
+      g_object_unref (socket);
+      g_hash_table_iter_remove (&iter);
+    }
   return G_SOURCE_REMOVE;
 }
 
-/* Main thread: the requests in progress are answered (or their clients gone) */
+/* Main thread: the requests in progress are answered (or their clients gone), or the
+ * grace period is over */
 static gboolean
 stop_poll_cb (gpointer user_data)
 {
   CardpinUnblockd *self = user_data;
+  gint in_flight = g_atomic_int_get (&self->in_flight);
 
-  if (g_atomic_int_get (&self->in_flight) != 0)
+  if (in_flight != 0 && g_get_monotonic_time () < self->stop_deadline)
     return G_SOURCE_CONTINUE;
+  if (in_flight != 0)
+    g_warning ("stopping without %d answer(s): their clients did not take them within %u s",
+               in_flight, STOP_GRACE_SECONDS);
   self->stop_poll = 0;
   g_main_loop_quit (self->loop);
   return G_SOURCE_REMOVE;
@@ -1234,8 +1266,9 @@ stop_cb (gpointer user_data)
         {
           Listener *listener = g_ptr_array_index (self->listeners, i);
 
-          g_main_context_invoke (listener->context, listener_disconnect_cb, listener);
+          g_main_context_invoke (listener->context, listener_stop_cb, listener);
         }
+      self->stop_deadline = g_get_monotonic_time () + STOP_GRACE_SECONDS * G_TIME_SPAN_SECOND;
       self->stop_poll = g_timeout_add (20, stop_poll_cb, self);
     }
   return G_SOURCE_CONTINUE;

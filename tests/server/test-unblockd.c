@@ -59,6 +59,7 @@ typedef struct {
 } World;
 
 static World world;
+G_LOCK_DEFINE_STATIC (world);
 
 typedef struct {
   guint  status;
@@ -163,10 +164,12 @@ call_port (SoupSession *session,
     }
   /* every answer carries its request id */
   g_assert_nonnull (reply->request_id);
+  G_LOCK (world);   /* threads call too (stop-in-flight) */
   if (g_str_has_prefix (path, "/v1/unblock") || g_str_has_prefix (path, "/v1/devices"))
     g_ptr_array_add (world.request_ids, g_strdup (reply->request_id));
   if (reply->value != NULL)
     g_ptr_array_add (world.canaries, g_strdup (reply->value));
+  G_UNLOCK (world);
   return reply;
 }
 
@@ -379,14 +382,16 @@ healthy (guint16 port)
   return answer != NULL && soup_message_get_status (msg) == SOUP_STATUS_OK;
 }
 
+/* The service with the PAM services of @pam_dir (in the test directory) */
 static GSubprocess *
-spawn_service (const char *config,
-               const char *log,
-               guint16     port)
+spawn_service_pam (const char *config,
+                   const char *log,
+                   guint16     port,
+                   const char *pam_dir)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *services = in_dir ("pam.d");
+  g_autofree char *services = in_dir (pam_dir);
   GSubprocess *service;
   gint64 deadline;
 
@@ -416,6 +421,14 @@ spawn_service (const char *config,
       g_usleep (50 * 1000);
     }
   return service;
+}
+
+static GSubprocess *
+spawn_service (const char *config,
+               const char *log,
+               guint16     port)
+{
+  return spawn_service_pam (config, log, port, "pam.d");
 }
 
 /* SIGTERM: exit 0 within seconds */
@@ -1115,6 +1128,116 @@ test_restart (void)
 }
 
 typedef struct {
+  guint   status;
+  char   *token;
+  char   *body;
+} InFlight;
+
+static gpointer
+in_flight_thread (gpointer data)
+{
+  InFlight *request = data;
+  g_autoptr(SoupSession) session = session_new ();
+  g_autofree char *auth = basic ("alice", ALICE_PASSWORD);
+  g_autoptr(Reply) reply = call_port (session, world.port, "POST", "/v1/devices", auth, NULL,
+                                      -1);
+
+  request->status = reply->status;
+  request->token = g_strdup (reply->value);
+  request->body = g_strdup (reply->body);
+  return NULL;
+}
+
+/* SIGTERM while requests are in progress: each is answered (not cut off) and audited,
+ * then the service exits 0; no new connection is taken meanwhile */
+static void
+test_stop_in_flight (void)
+{
+  g_autofree char *slow_dir = in_dir ("pam-slow.d");
+  g_autofree char *script = in_dir ("slow-auth.sh");
+  g_autofree char *marks = in_dir ("in-pam");
+  g_autofree char *passdb = in_dir ("passdb");
+  g_autofree char *service_path = g_build_filename (slow_dir, "cardpin-unblock-test", NULL);
+  g_autofree char *service = NULL;
+  g_autofree char *script_text = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  InFlight requests[4] = { { 0 } };
+  GThread *threads[G_N_ELEMENTS (requests)];
+  gint64 deadline;
+  guint issued = 0;
+
+  /* PAM that takes 2 s and says when it started: requests surely in flight at SIGTERM */
+  g_assert_cmpint (g_mkdir (slow_dir, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (marks, 0700), ==, 0);
+  script_text = g_strdup_printf ("#!/bin/sh\n: > '%s/'$$\nexec sleep 2\n", marks);
+  g_assert_true (g_file_set_contents (script, script_text, -1, NULL));
+  g_assert_cmpint (g_chmod (script, 0700), ==, 0);
+  service = g_strdup_printf ("auth required %s %s\n"
+                             "auth required %s passdb=%s\naccount required %s passdb=%s\n",
+                             PAM_EXEC_PATH, script, PAM_MATRIX_PATH, passdb,
+                             PAM_MATRIX_PATH, passdb);
+  g_assert_true (g_file_set_contents (service_path, service, -1, NULL));
+
+  stop_service (&world.service, world.log);
+  world.service = spawn_service_pam (world.config, world.log, world.port, "pam-slow.d");
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    threads[i] = g_thread_new ("in-flight", in_flight_thread, &requests[i]);
+
+  deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  for (;;)
+    {
+      g_autoptr(GDir) dir = g_dir_open (marks, 0, NULL);
+      guint started = 0;
+
+      while (dir != NULL && g_dir_read_name (dir) != NULL)
+        started++;
+      if (started == G_N_ELEMENTS (requests))
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20 * 1000);
+    }
+  g_subprocess_send_signal (world.service, SIGTERM);
+  /* the port is closed at once: a new client is refused, not left waiting */
+  {
+    g_autoptr(GSocketClient) client = g_socket_client_new ();
+    g_autoptr(GSocketConnection) connection = NULL;
+    g_autoptr(GError) error = NULL;
+
+    deadline = g_get_monotonic_time () + 2 * G_TIME_SPAN_SECOND;
+    do
+      {
+        g_clear_object (&connection);
+        g_clear_error (&error);
+        g_usleep (20 * 1000);
+        connection = g_socket_client_connect_to_host (client, "127.0.0.1", world.port, NULL,
+                                                      &error);
+      }
+    while (connection != NULL && g_get_monotonic_time () < deadline);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+  }
+  /* every request in flight got its answer: a device token */
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    {
+      g_thread_join (threads[i]);
+      if (requests[i].status != 200)
+        g_error ("request %u: %u %s", i, requests[i].status, requests[i].body);
+      g_assert_nonnull (requests[i].token);
+      g_free (requests[i].token);
+      g_free (requests[i].body);
+    }
+  stop_service (&world.service, world.log);
+
+  /* and each was audited before it was answered */
+  records = audit_list ();
+  for (guint i = 0; i < records->len; i++)
+    if (g_strcmp0 (((CardpinAuditRecord *) g_ptr_array_index (records, i))->outcome,
+                   "issued") == 0)
+      issued++;
+  g_assert_cmpuint (issued, >=, G_N_ELEMENTS (requests));
+  world.service = spawn_service (world.config, world.log, world.port);
+}
+
+typedef struct {
   guint16  port;
   guint    granted;
   guint    refused;
@@ -1373,6 +1496,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/unblockd/idle-clients", test_idle_clients);
   g_test_add_func ("/cardpin/unblockd/device-token", test_device_token);
   g_test_add_func ("/cardpin/unblockd/restart", test_restart);
+  g_test_add_func ("/cardpin/unblockd/stop-in-flight", test_stop_in_flight);
   g_test_add_func ("/cardpin/unblockd/two-instances", test_two_instances);
   g_test_add_func ("/cardpin/unblockd/audit", test_audit);
   g_test_add_func ("/cardpin/unblockd/no-secret-stored", test_canaries);
