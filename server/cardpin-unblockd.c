@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -1530,6 +1531,13 @@ cardpin_unblockd_free (CardpinUnblockd *self)
     return;
   for (gsize i = 0; i < G_N_ELEMENTS (self->signal_sources); i++)
     g_clear_handle_id (&self->signal_sources[i], g_source_remove);
+  /* GLib gave SIGTERM and SIGINT their default action back: a repeated signal must not
+   * cut the clean-up of a stop short (the process would end by the signal, not exit 0) */
+  if (g_atomic_int_get (&self->stopping))
+    {
+      signal (SIGTERM, SIG_IGN);
+      signal (SIGINT, SIG_IGN);
+    }
   g_clear_handle_id (&self->stop_poll, g_source_remove);
   /* a job still in progress keeps its listener, store and key: leave them to the
    * process's exit */

@@ -433,12 +433,26 @@ spawn_service (const char *config,
 
 /* SIGTERM: exit 0 within seconds */
 static void
+wait_service (GSubprocess **service,
+              const char   *log,
+              gint64        start);
+
+static void
 stop_service (GSubprocess **service,
               const char   *log)
 {
   gint64 start = g_get_monotonic_time ();
 
   g_subprocess_send_signal (*service, SIGTERM);
+  wait_service (service, log, start);
+}
+
+/* The service that was sent SIGTERM at @start exits 0 within seconds */
+static void
+wait_service (GSubprocess **service,
+              const char   *log,
+              gint64        start)
+{
   g_assert_true (g_subprocess_wait (*service, NULL, NULL));
   g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_TIME_SPAN_SECOND);
   if (!g_subprocess_get_if_exited (*service))
@@ -1163,7 +1177,7 @@ test_stop_in_flight (void)
   g_autoptr(GPtrArray) records = NULL;
   InFlight requests[4] = { { 0 } };
   GThread *threads[G_N_ELEMENTS (requests)];
-  gint64 deadline;
+  gint64 deadline, stop_start;
   guint issued = 0;
 
   /* PAM that takes 2 s and says when it started: requests surely in flight at SIGTERM */
@@ -1196,6 +1210,7 @@ test_stop_in_flight (void)
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_usleep (20 * 1000);
     }
+  stop_start = g_get_monotonic_time ();
   g_subprocess_send_signal (world.service, SIGTERM);
   /* the port is closed at once: a new client is refused, not left waiting */
   {
@@ -1225,7 +1240,7 @@ test_stop_in_flight (void)
       g_free (requests[i].token);
       g_free (requests[i].body);
     }
-  stop_service (&world.service, world.log);
+  wait_service (&world.service, world.log, stop_start);
 
   /* and each was audited before it was answered */
   records = audit_list ();
