@@ -1145,6 +1145,7 @@ typedef struct {
   guint   status;
   char   *token;
   char   *body;
+  gint   *done;      /* atomic: requests answered */
 } InFlight;
 
 static gpointer
@@ -1159,7 +1160,19 @@ in_flight_thread (gpointer data)
   request->status = reply->status;
   request->token = g_strdup (reply->value);
   request->body = g_strdup (reply->body);
+  g_atomic_int_inc (request->done);
   return NULL;
+}
+
+static guint
+count_files (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
 }
 
 /* SIGTERM while requests are in progress: each is answered (not cut off) and audited,
@@ -1169,47 +1182,68 @@ test_stop_in_flight (void)
 {
   g_autofree char *slow_dir = in_dir ("pam-slow.d");
   g_autofree char *script = in_dir ("slow-auth.sh");
-  g_autofree char *marks = in_dir ("in-pam");
   g_autofree char *passdb = in_dir ("passdb");
   g_autofree char *service_path = g_build_filename (slow_dir, "cardpin-unblock-test", NULL);
   g_autofree char *service = NULL;
-  g_autofree char *script_text = NULL;
+  g_autofree char *marks = NULL;
   g_autoptr(GPtrArray) records = NULL;
   InFlight requests[4] = { { 0 } };
   GThread *threads[G_N_ELEMENTS (requests)];
+  gint done = 0;
   gint64 deadline, stop_start;
   guint issued = 0;
 
-  /* PAM that takes 2 s and says when it started: requests surely in flight at SIGTERM */
   g_assert_cmpint (g_mkdir (slow_dir, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir (marks, 0700), ==, 0);
-  script_text = g_strdup_printf ("#!/bin/sh\n: > '%s/'$$\nexec sleep 2\n", marks);
-  g_assert_true (g_file_set_contents (script, script_text, -1, NULL));
-  g_assert_cmpint (g_chmod (script, 0700), ==, 0);
   service = g_strdup_printf ("auth required %s %s\n"
                              "auth required %s passdb=%s\naccount required %s passdb=%s\n",
                              PAM_EXEC_PATH, script, PAM_MATRIX_PATH, passdb,
                              PAM_MATRIX_PATH, passdb);
   g_assert_true (g_file_set_contents (service_path, service, -1, NULL));
-
   stop_service (&world.service, world.log);
-  world.service = spawn_service_pam (world.config, world.log, world.port, "pam-slow.d");
-  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
-    threads[i] = g_thread_new ("in-flight", in_flight_thread, &requests[i]);
 
-  deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
-  for (;;)
+  /* PAM that takes 2 s and says when it started: requests surely in flight at SIGTERM.
+   * pam_wrapper copies the PAM services to a /tmp/pam.X it picks with lstat() then
+   * mkdir(): a service of a test running in parallel can take the same one and swap in
+   * its own copy. Then the requests are answered at once, with no mark: try again. */
+  for (guint attempt = 0;; attempt++)
     {
-      g_autoptr(GDir) dir = g_dir_open (marks, 0, NULL);
-      guint started = 0;
+      g_autofree char *name = g_strdup_printf ("in-pam-%u", attempt);
+      g_autofree char *script_text = NULL;
 
-      while (dir != NULL && g_dir_read_name (dir) != NULL)
-        started++;
-      if (started == G_N_ELEMENTS (requests))
+      g_assert_cmpuint (attempt, <, 3);
+      g_free (marks);
+      marks = in_dir (name);
+      g_assert_cmpint (g_mkdir (marks, 0700), ==, 0);
+      script_text = g_strdup_printf ("#!/bin/sh\n: > '%s/'$$\nexec sleep 2\n", marks);
+      g_assert_true (g_file_set_contents (script, script_text, -1, NULL));
+      g_assert_cmpint (g_chmod (script, 0700), ==, 0);
+
+      world.service = spawn_service_pam (world.config, world.log, world.port, "pam-slow.d");
+      g_atomic_int_set (&done, 0);
+      for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+        {
+          requests[i] = (InFlight) { .done = &done };
+          threads[i] = g_thread_new ("in-flight", in_flight_thread, &requests[i]);
+        }
+      deadline = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+      while (count_files (marks) < G_N_ELEMENTS (requests) && g_atomic_int_get (&done) == 0)
+        {
+          g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+          g_usleep (20 * 1000);
+        }
+      if (g_atomic_int_get (&done) == 0)
         break;
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (20 * 1000);
+      g_test_message ("a request was answered before all were in PAM (pam_wrapper's "
+                      "services swapped by a parallel test); again");
+      for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+        {
+          g_thread_join (threads[i]);
+          g_free (requests[i].token);
+          g_free (requests[i].body);
+        }
+      stop_service (&world.service, world.log);
     }
+
   stop_start = g_get_monotonic_time ();
   g_subprocess_send_signal (world.service, SIGTERM);
   /* the port is closed at once: a new client is refused, not left waiting */
