@@ -58,6 +58,11 @@ typedef struct {
 
 static World world;
 
+/* The PAM service, one name per test process: pam_wrapper copies every process's PAM
+ * services to a /tmp/pam.X it picks racily (lstat() then mkdir()), so two tests running
+ * at once can share one; with one name, one test's copy would replace the other's */
+static char pam_service[64];
+
 /* Helpers */
 
 static char *
@@ -236,10 +241,10 @@ make_pam (void)
   g_assert_cmpint (g_mkdir (services, 0700), ==, 0);
   service = g_strdup_printf ("auth required %s passdb=%s\naccount required %s passdb=%s\n",
                              PAM_MATRIX_PATH, passdb, PAM_MATRIX_PATH, passdb);
-  service_path = g_build_filename (services, "cardpin-unblock-test", NULL);
+  service_path = g_build_filename (services, pam_service, NULL);
   g_assert_true (g_file_set_contents (service_path, service, -1, NULL));
-  users = g_strdup_printf ("alice:%s:cardpin-unblock-test\nbob:%s:cardpin-unblock-test\n",
-                           ALICE_PASSWORD, BOB_PASSWORD);
+  users = g_strdup_printf ("alice:%s:%s\nbob:%s:%s\n",
+                           ALICE_PASSWORD, pam_service, BOB_PASSWORD, pam_service);
   g_assert_true (g_file_set_contents (passdb, users, -1, NULL));
 }
 
@@ -258,11 +263,11 @@ make_config (guint16 port)
                           "token-label=cardpin-test\n"
                           "token-pin-file=%s/token-pin\n"
                           "master-key-label=cardpin-master\n"
-                          "pam-service=cardpin-unblock-test\n"
+                          "pam-service=%s\n"
                           "quota-card-per-day=%u\n"
                           "quota-user-per-day=100\n",
                           port, world.dir, world.dir, world.dir, SOFTHSM_MODULE_PATH,
-                          world.dir, QUOTA_CARD);
+                          world.dir, pam_service, QUOTA_CARD);
   g_assert_true (g_file_set_contents (world.config, text, -1, NULL));
 }
 
@@ -768,6 +773,7 @@ main (int   argc,
   int result;
 
   cardpin_test_init (&argc, &argv);
+  g_snprintf (pam_service, sizeof pam_service, "cardpin-unblock-test-%d", (int) getpid ());
   world_setup ();
 
   g_test_add_func ("/cardpin/online/unblock", test_unblock);

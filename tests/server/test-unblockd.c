@@ -58,6 +58,11 @@ typedef struct {
   GPtrArray   *request_ids;     /* of every audited request the test made */
 } World;
 
+/* The PAM service, one name per test process: pam_wrapper copies every process's PAM
+ * services to a /tmp/pam.X it picks racily (lstat() then mkdir()), so two tests running
+ * at once can share one; with one name, one test's copy would replace the other's */
+static char pam_service[64];
+
 static World world;
 G_LOCK_DEFINE_STATIC (world);
 
@@ -318,11 +323,11 @@ make_pam (void)
   g_assert_cmpint (g_mkdir (services, 0700), ==, 0);
   service = g_strdup_printf ("auth required %s passdb=%s\naccount required %s passdb=%s\n",
                              PAM_MATRIX_PATH, passdb, PAM_MATRIX_PATH, passdb);
-  service_path = g_build_filename (services, "cardpin-unblock-test", NULL);
+  service_path = g_build_filename (services, pam_service, NULL);
   g_assert_true (g_file_set_contents (service_path, service, -1, NULL));
-  users = g_strdup_printf ("alice:%s:cardpin-unblock-test\nbob:%s:cardpin-unblock-test\n"
-                           "carol:%s:cardpin-unblock-test\n",
-                           ALICE_PASSWORD, BOB_PASSWORD, CAROL_PASSWORD);
+  users = g_strdup_printf ("alice:%s:%s\nbob:%s:%s\ncarol:%s:%s\n",
+                           ALICE_PASSWORD, pam_service, BOB_PASSWORD, pam_service,
+                           CAROL_PASSWORD, pam_service);
   g_assert_true (g_file_set_contents (passdb, users, -1, NULL));
 }
 
@@ -341,13 +346,13 @@ config_text (guint16 port,
                           "token-label=cardpin-test\n"
                           "token-pin-file=%s/token-pin\n"
                           "master-key-label=cardpin-master\n"
-                          "pam-service=cardpin-unblock-test\n"
+                          "pam-service=%s\n"
                           "quota-card-per-day=%u\n"
                           "quota-user-per-day=100\n"
                           "request-timeout=%u\n"
                           "idle-timeout=%u\n"
                           "threads=%u\n",
-                          port, world.dir, world.dir, world.database, world.dir, QUOTA_CARD,
+                          port, world.dir, world.dir, world.database, world.dir, pam_service, QUOTA_CARD,
                           REQUEST_TIMEOUT, IDLE_TIMEOUT, threads);
 }
 
@@ -1183,7 +1188,7 @@ test_stop_in_flight (void)
   g_autofree char *slow_dir = in_dir ("pam-slow.d");
   g_autofree char *script = in_dir ("slow-auth.sh");
   g_autofree char *passdb = in_dir ("passdb");
-  g_autofree char *service_path = g_build_filename (slow_dir, "cardpin-unblock-test", NULL);
+  g_autofree char *service_path = g_build_filename (slow_dir, pam_service, NULL);
   g_autofree char *service = NULL;
   g_autofree char *marks = NULL;
   g_autoptr(GPtrArray) records = NULL;
@@ -1526,6 +1531,7 @@ main (int   argc,
   int result;
 
   g_test_init (&argc, &argv, NULL);
+  g_snprintf (pam_service, sizeof pam_service, "cardpin-unblock-test-%d", (int) getpid ());
   if (g_getenv ("CARDPIN_UNBLOCKD") == NULL)
     g_error ("CARDPIN_UNBLOCKD is not set (meson sets it)");
   world_setup ();
