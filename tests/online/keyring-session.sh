@@ -11,9 +11,11 @@ if [ -z "${CARDPIN_KEYRING_INNER:-}" ]; then
   dir=$(mktemp -d "${TMPDIR:-/tmp}/cardpin-keyring-XXXXXX")
   trap 'rm -rf "$dir"' EXIT
   mkdir -m 700 "$dir/home" "$dir/run"
+  # the bus and what it starts (the accessibility registry says on stdout that it runs)
+  # write to stderr; only COMMAND writes to stdout (fd 3 inside), which may be TAP
   HOME="$dir/home" XDG_RUNTIME_DIR="$dir/run" XDG_DATA_HOME="$dir/home/.local/share" \
   CARDPIN_KEYRING_INNER=1 \
-    dbus-run-session -- "$0" "$@"
+    dbus-run-session -- "$0" "$@" 3>&1 1>&2
   exit $?
 fi
 
@@ -25,4 +27,4 @@ printf 'cardpin-test-keyring' | env -u G_DEBUG gnome-keyring-daemon --foreground
 daemon=$!
 trap 'kill "$daemon" 2>/dev/null || true' EXIT
 gdbus wait --session --timeout 20 org.freedesktop.secrets
-"$@"
+"$@" 1>&3 3>&-
