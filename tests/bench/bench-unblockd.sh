@@ -28,6 +28,9 @@
 #          CARDPIN_BENCH_MASTER_KEY=_build/tests/bench/bench-master-key \
 #          tests/bench/bench-unblockd.sh [SECONDS]
 # CARDPIN_BENCH_BACKENDS="sqlite postgresql" (the default) chooses the backends.
+# CARDPIN_BENCH_SERVICE_WRAPPER (opt-in, for profiling) is a command the service is started
+# under, e.g. "perf record -e cpu-clock -g -o /tmp/unblockd.perf --": its CPU figures then
+# include the wrapper's.
 set -euo pipefail
 
 seconds="${1:-${CARDPIN_BENCH_SECONDS:-10}}"
@@ -103,7 +106,8 @@ EOC
 
 start_service () {
   LD_PRELOAD="$pam_wrapper" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$dir/pam.d" \
-    "$unblockd" --config unblockd.conf 2>"$dir/unblockd-$1.log" &
+    ${CARDPIN_BENCH_SERVICE_WRAPPER:-} "$unblockd" --config unblockd.conf \
+    2>"$dir/unblockd-$1.log" &
   service_pid=$!
   for ((w = 0; w < 100; w++)); do
     curl -sf --cacert ca.pem "https://127.0.0.1:$port/v1/health" >/dev/null && return 0
