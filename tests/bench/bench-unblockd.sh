@@ -31,6 +31,8 @@
 # CARDPIN_BENCH_SERVICE_WRAPPER (opt-in, for profiling) is a command the service is started
 # under, e.g. "perf record -e cpu-clock -g -o /tmp/unblockd.perf --": its CPU figures then
 # include the wrapper's.
+# CARDPIN_BENCH_EXTRA_CONFIG (opt-in, for experiments) is one more line of the service's
+# [service] group, e.g. "threads=1"; the default run uses the service's defaults.
 set -euo pipefail
 
 seconds="${1:-${CARDPIN_BENCH_SECONDS:-10}}"
@@ -101,6 +103,7 @@ master-key-label=cardpin-master
 pam-service=cardpin-bench
 quota-card-per-day=1000000
 quota-user-per-day=1000000
+${CARDPIN_BENCH_EXTRA_CONFIG:-}
 EOC
 }
 
