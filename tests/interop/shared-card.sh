@@ -27,8 +27,17 @@ openssl x509 -inform DER -in "$work/cert.der" -pubkey -noout > "$work/pub.pem"
   done ) &
 poller=$!
 
+# one login and signature with key 9A, verified; pkcs11-tool's output in sign-$1.log
+sign_and_verify () {
+  p11 --login --pin 123456 --sign --id 01 --mechanism SHA256-RSA-PKCS \
+      --input-file "$work/data" --output-file "$work/sig-$1" >"$work/sign-$1.log" 2>&1 &&
+    openssl dgst -sha256 -verify "$work/pub.pem" -signature "$work/sig-$1" "$work/data" \
+      >>"$work/sign-$1.log" 2>&1
+}
+
 # at least 15 signatures, and on until 5 polls ran alongside (60 at most)
 signed=0
+relogins=0
 attempts=0
 while [ "$attempts" -lt 60 ]; do
   if [ "$attempts" -ge 15 ] && [ "$(grep -c '^' "$work/polls")" -ge 5 ]; then
@@ -36,11 +45,19 @@ while [ "$attempts" -lt 60 ]; do
   fi
   attempts=$((attempts + 1))
   i=$attempts
-  if p11 --login --pin 123456 --sign --id 01 --mechanism SHA256-RSA-PKCS \
-       --input-file "$work/data" --output-file "$work/sig-$i" >/dev/null 2>&1 &&
-     openssl dgst -sha256 -verify "$work/pub.pem" -signature "$work/sig-$i" "$work/data" \
-       >/dev/null 2>&1; then
+  if sign_and_verify "$i"; then
     signed=$((signed + 1))
+  elif grep -q CKR_USER_NOT_LOGGED_IN "$work/sign-$i.log" && sign_and_verify "$i-again"; then
+    # The card forgot the login between pkcs11-tool's C_Login and its signature: a
+    # status poll's SELECT of the PIV application came in between, and a YubiKey (which
+    # the virtual card follows) clears the PIN's security status on every SELECT. OpenSC
+    # logs in again from its PIN cache in most such cases, not in all; an application
+    # then logs in again, as done here. Not the card held: counted, and shown.
+    signed=$((signed + 1))
+    relogins=$((relogins + 1))
+    sed 's/^/# signature '"$i"' (login lost, signed after a new login): /' "$work/sign-$i.log"
+  else
+    sed 's/^/# signature '"$i"': /' "$work/sign-$i.log"
   fi
 done
 touch "$work/stop"
@@ -48,7 +65,7 @@ wait "$poller"
 
 polls_ok=$(grep -c '^ok' "$work/polls" || true)
 polls_failed=$(grep -c '^failed' "$work/polls" || true)
-check "every signature made and verified during the status poll ($signed of $attempts)" \
+check "every signature made and verified during the status poll ($signed of $attempts, $relogins after a new login)" \
   test "$signed" -eq "$attempts"
 check "the status poll ran alongside ($polls_ok polls)" test "$polls_ok" -ge 5
 check "no status poll failed ($polls_failed)" test "$polls_failed" -eq 0
