@@ -103,6 +103,32 @@ typedef struct {
   gsize         pos;
 } FakeCard;
 
+/* The card's (or reader's) next scripted answer: a big-endian 16-bit length, then that
+ * many bytes, copied to @out. FALSE when the script ends or the answer does not fit
+ * (the card is then gone for good: every later exchange fails too). */
+static gboolean
+next_answer (FakeCard *card,
+             guint8   *out,
+             gsize     out_size,
+             gsize    *out_len)
+{
+  gsize len;
+
+  if (card->size - card->pos < 2)
+    goto removed;
+  len = (card->answers[card->pos] << 8) | card->answers[card->pos + 1];
+  if (len > card->size - card->pos - 2 || len > out_size)
+    goto removed;
+  memcpy (out, card->answers + card->pos + 2, len);
+  *out_len = len;
+  card->pos += 2 + len;
+  return TRUE;
+
+removed:
+  card->pos = card->size;
+  return FALSE;
+}
+
 /* A host-built command must be one of the ISO 7816-4 cases, short or extended. */
 static gboolean
 apdu_is_well_formed (const guint8 *apdu,
@@ -131,26 +157,14 @@ fake_transmit (gpointer       user_data,
                GError       **error)
 {
   FakeCard *card = user_data;
-  gsize len;
 
   FUZZ_CHECK (command != NULL && apdu_is_well_formed (command, command_len));
   FUZZ_CHECK (command_len <= CARDPIN_APDU_MAX_COMMAND);
   FUZZ_CHECK (*response_len == CARDPIN_APDU_MAX_RESPONSE);
 
-  if (card->size - card->pos < 2)
-    goto removed;
-  len = (card->answers[card->pos] << 8) | card->answers[card->pos + 1];
-  if (len > card->size - card->pos - 2)
-    goto removed;
-
-  memcpy (response, card->answers + card->pos + 2, len);
-  *response_len = len;
-  card->pos += 2 + len;
+  if (!next_answer (card, response, *response_len, response_len))
+    return cardpin_pcsc_set_error (error, SCARD_W_REMOVED_CARD, "SCardTransmit");
   return TRUE;
-
-removed:
-  card->pos = card->size;
-  return cardpin_pcsc_set_error (error, SCARD_W_REMOVED_CARD, "SCardTransmit");
 }
 
 /* A PIN entry request (PIN_VERIFY_STRUCTURE / PIN_MODIFY_STRUCTURE): its APDU is
@@ -187,26 +201,15 @@ fake_control (gpointer       user_data,
               GError       **error)
 {
   FakeCard *card = user_data;
-  gsize len;
 
   /* the feature list and the PIN properties are asked with nothing; a PIN entry with
    * its request */
   if (in_len > 0)
     check_pin_request (in, in_len);
 
-  if (card->size - card->pos < 2)
-    goto removed;
-  len = (card->answers[card->pos] << 8) | card->answers[card->pos + 1];
-  if (len > card->size - card->pos - 2 || len > out_size)
-    goto removed;
-  memcpy (out, card->answers + card->pos + 2, len);
-  *out_len = len;
-  card->pos += 2 + len;
+  if (!next_answer (card, out, out_size, out_len))
+    return cardpin_pcsc_set_error (error, SCARD_W_REMOVED_CARD, "SCardControl");
   return TRUE;
-
-removed:
-  card->pos = card->size;
-  return cardpin_pcsc_set_error (error, SCARD_W_REMOVED_CARD, "SCardControl");
 }
 
 /* Checks */

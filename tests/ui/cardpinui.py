@@ -551,21 +551,7 @@ class App:
         picked = top.queryComponent().getAccessibleAtPoint(x, y, self.atspi.WINDOW_COORDS)
         if picked is None:
             return None
-        p = picked
-        for _ in range(48):
-            if p is None:
-                break
-            if same(p, node):
-                return True
-            p = p.parent
-        p = node.parent
-        for _ in range(2):
-            if p is None:
-                break
-            if same(p, picked):
-                return True
-            p = p.parent
-        return False
+        return _among_ancestors(node, picked, 48) or _among_ancestors(picked, node.parent, 2)
 
     def find(self, role=None, name=None, root=None, what=None, timeout=WAIT, quiet=False):
         """The one shown node with @role and @name; waits for it."""
@@ -789,6 +775,17 @@ def matches(value, wanted):
     if isinstance(wanted, str):
         return value == wanted
     return wanted.search(value) is not None
+
+
+def _among_ancestors(wanted, node, depth):
+    """True when @wanted is @node or one of its first @depth - 1 parents."""
+    for _ in range(depth):
+        if node is None:
+            return False
+        if same(node, wanted):
+            return True
+        node = node.parent
+    return False
 
 
 def same(a, b):
