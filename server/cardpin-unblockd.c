@@ -133,11 +133,11 @@ typedef struct {
  * more requests in flight make bigger group commits (measured with
  * tests/bench/bench-unblockd.sh). They live as long as the service: a pool that ends idle
  * threads would start new ones for every burst of requests. */
-/* how long a stop waits for the answers in progress to be written */
-#define STOP_GRACE_SECONDS 10
-
 #define WORKERS_SQLITE     8
 #define WORKERS_POSTGRESQL 16
+
+/* how long a stop waits for the answers in progress to be written */
+#define STOP_GRACE_SECONDS 10
 
 /* RFC 6585; libsoup 3.2 has no name for it */
 #define STATUS_TOO_MANY_REQUESTS 429
@@ -990,6 +990,25 @@ idle_stop (Listener *listener,
     }
 }
 
+/* Every kept-alive connection waiting for its next request: closed, its timer gone */
+static void
+idle_close_all (Listener *listener)
+{
+  GHashTableIter iter;
+  gpointer socket, timer;
+
+  g_hash_table_iter_init (&iter, listener->idle);
+  while (g_hash_table_iter_next (&iter, &socket, &timer))
+    {
+      GSource *source = timer;
+
+      hang_up (socket);
+      timer_clear (&source);
+      g_object_unref (socket);
+      g_hash_table_iter_remove (&iter);
+    }
+}
+
 /* An answer went out: the connection, if kept alive, may now wait idle-timeout for its
  * next request (soup announces that request only once its first bytes arrive; the
  * request deadline then takes over) */
@@ -1216,23 +1235,12 @@ listener_stop_cb (gpointer user_data)
 {
   Listener *listener = user_data;
   GSList *sockets = soup_server_get_listeners (listener->server);
-  GHashTableIter iter;
-  gpointer socket, timer;
 
   /* soup's accept source then sees the socket closed and goes */
   for (GSList *l = sockets; l != NULL; l = l->next)
     g_socket_close (l->data, NULL);
   g_slist_free (sockets);
-  g_hash_table_iter_init (&iter, listener->idle);
-  while (g_hash_table_iter_next (&iter, &socket, &timer))
-    {
-      GSource *source = timer;
-
-      hang_up (socket);
-      timer_clear (&source);
-      g_object_unref (socket);
-      g_hash_table_iter_remove (&iter);
-    }
+  idle_close_all (listener);
   return G_SOURCE_REMOVE;
 }
 
@@ -1321,22 +1329,12 @@ listener_new (CardpinUnblockd *self)
 static void
 listener_free (Listener *listener)
 {
-  GHashTableIter iter;
-  gpointer socket, timer;
-
   if (listener->thread != NULL)
     {
       g_main_loop_quit (listener->loop);
       g_thread_join (listener->thread);
     }
-  g_hash_table_iter_init (&iter, listener->idle);
-  while (g_hash_table_iter_next (&iter, &socket, &timer))
-    {
-      GSource *source = timer;
-
-      timer_clear (&source);
-      g_object_unref (socket);
-    }
+  idle_close_all (listener);
   g_hash_table_unref (listener->idle);
   g_main_context_push_thread_default (listener->context);
   soup_server_disconnect (listener->server);
