@@ -50,6 +50,7 @@ struct _CardpinUnblockd
   GPtrArray           *listeners;     /* of Listener */
   GMainLoop           *loop;          /* the main thread's: signals */
   GThreadPool         *workers;
+  GThreadPool         *token_thread;  /* every call of the master key's token */
   gint                 in_flight;     /* atomic */
   gint                 stopping;      /* atomic */
   gboolean             fast_path;     /* token requests in the listener threads */
@@ -123,7 +124,10 @@ typedef struct {
   const char          *grant_name;
   CardpinSecret       *grant_secret;
   CardpinAuditRecord   grant_audit;
-  gboolean             in_listener;     /* handled in its listener thread (fast path) */
+  CardpinUnblockdResponseRequest response_request;   /* a response's, parsed */
+  gboolean             for_token;       /* authenticated and parsed: the token's turn */
+  gboolean             no_wait;         /* in a listener thread (fast path) or the token
+                                         * thread: must not wait for a commit */
   gboolean             audit_pending;   /* refused where no write may wait: a worker
                                          * writes its audit record, then finishes it */
 } Job;
@@ -301,6 +305,7 @@ job_free (Job *job)
   g_clear_pointer (&job->body, g_bytes_unref);
   g_clear_pointer (&job->answer, g_bytes_unref);
   g_clear_pointer (&job->grant_secret, cardpin_secret_unref);
+  cardpin_unblockd_response_request_clear (&job->response_request);
   g_free (job->user);
   g_free (job->serial);
   g_free (job->challenge_sha256);
@@ -534,12 +539,13 @@ job_grant (Job                 *job,
 }
 
 /* A refused response or PUK request: its audit record. A listener thread must not wait
- * for a commit (its other connections would wait too): a worker writes it then. Returns
- * TRUE when the job went to a worker (it is not the caller's any more). */
+ * for a commit (its other connections would wait too), nor must the token thread (every
+ * request waits for it): a worker writes it then. Returns TRUE when the job went to a
+ * worker (it is not the caller's any more). */
 static gboolean
 job_audit_refusal (Job *job)
 {
-  if (job->in_listener)
+  if (job->no_wait)
     {
       job->audit_pending = TRUE;
       g_thread_pool_push (job->service->workers, job, NULL);
@@ -549,51 +555,77 @@ job_audit_refusal (Job *job)
   return FALSE;
 }
 
-/* Returns TRUE when the job went to the store's commit or to a worker (the job is not
- * the caller's any more), FALSE when it is answered as it is */
+/* A response or PUK request, authenticated and parsed, goes to the token thread: one
+ * thread makes every call of the token (SoftHSM2 called from several threads at once
+ * costs each call twice the CPU, or more, than from one: tests/bench/bench-unblockd.sh).
+ * The token thread computes the secret, queues the grant in the store's group commit and
+ * takes the next job without waiting. Returns TRUE (the job is not the caller's any more). */
+static gboolean
+job_to_token (Job *job)
+{
+  job->for_token = TRUE;
+  job->no_wait = TRUE;
+  g_thread_pool_push (job->service->token_thread, job, NULL);
+  return TRUE;
+}
+
+/* The key store failed (or the request asks for what it cannot do) */
+static void
+job_refuse_key_store (Job    *job,
+                      GError *error)
+{
+  if (g_error_matches (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_INVALID))
+    job_refuse (job, SOUP_STATUS_BAD_REQUEST, "unsupported", error->message);
+  else
+    {
+      g_warning ("request %s: key store: %s", job->request_id, error->message);
+      job_refuse (job, SOUP_STATUS_SERVICE_UNAVAILABLE, "error",
+                  "the service's key store failed; try again later");
+    }
+}
+
+/* POST /v1/unblock/response. First (a listener or a worker) the credentials and the
+ * body, then (the token thread) the response and its grant. Returns TRUE when the job
+ * went to the token thread, the store's commit or a worker (the job is not the caller's
+ * any more), FALSE when it is answered as it is. */
 static gboolean
 handle_response (Job *job)
 {
   CardpinUnblockd *self = job->service;
-  CardpinUnblockdResponseRequest request;
+  CardpinUnblockdResponseRequest *request = &job->response_request;
   g_autoptr(CardpinSecret) response = NULL;
   g_autoptr(CardpinSecret) response_hex = NULL;
   g_autoptr(GError) error = NULL;
   const guint8 *challenge;
   gsize challenge_length;
 
-  if (!job_authenticate (job, TRUE, TRUE))
-    goto audit;
-
-  if (!cardpin_unblockd_parse_response_request (g_bytes_get_data (job->body, NULL),
-                                                g_bytes_get_size (job->body), &request,
-                                                &error))
+  if (!job->for_token)
     {
-      job_refuse (job, SOUP_STATUS_BAD_REQUEST, "malformed", error->message);
-      goto audit;
+      if (!job_authenticate (job, TRUE, TRUE))
+        goto audit;
+      if (!cardpin_unblockd_parse_response_request (g_bytes_get_data (job->body, NULL),
+                                                    g_bytes_get_size (job->body), request,
+                                                    &error))
+        {
+          job_refuse (job, SOUP_STATUS_BAD_REQUEST, "malformed", error->message);
+          goto audit;
+        }
+      job->serial = g_strdup (request->serial);
+      job->challenge_sha256 = cardpin_unblockd_sha256_hex (request->challenge);
+      return job_to_token (job);
     }
-  job->serial = g_strdup (request.serial);
-  job->challenge_sha256 = cardpin_unblockd_sha256_hex (request.challenge);
 
   /* computed before the grant: a refusal of the token costs no quota */
-  challenge = g_bytes_get_data (request.challenge, &challenge_length);
-  response = cardpin_master_key_respond (self->master_key, request.serial, request.algorithm,
-                                         challenge, challenge_length, &error);
+  challenge = g_bytes_get_data (request->challenge, &challenge_length);
+  response = cardpin_master_key_respond (self->master_key, request->serial,
+                                         request->algorithm, challenge, challenge_length,
+                                         &error);
+  cardpin_unblockd_response_request_clear (request);
   if (response == NULL)
     {
-      if (g_error_matches (error, CARDPIN_MASTER_KEY_ERROR, CARDPIN_MASTER_KEY_ERROR_INVALID))
-        job_refuse (job, SOUP_STATUS_BAD_REQUEST, "unsupported", error->message);
-      else
-        {
-          g_warning ("request %s: key store: %s", job->request_id, error->message);
-          job_refuse (job, SOUP_STATUS_SERVICE_UNAVAILABLE, "error",
-                      "the service's key store failed; try again later");
-        }
-      cardpin_unblockd_response_request_clear (&request);
+      job_refuse_key_store (job, error);
       goto audit;
     }
-  cardpin_unblockd_response_request_clear (&request);
-
   response_hex = cardpin_master_key_hex (response);
   job_grant (job, "response", response_hex);
   return TRUE;
@@ -603,7 +635,7 @@ audit:
 }
 
 /* POST /v1/unblock/puk: the card's PUK, derived from the master key in the token (it is
- * stored nowhere), under the same rules as a response */
+ * stored nowhere), under the same rules and in the same two steps as a response */
 static gboolean
 handle_puk (Job *job)
 {
@@ -611,24 +643,26 @@ handle_puk (Job *job)
   g_autoptr(CardpinSecret) puk = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!job_authenticate (job, TRUE, TRUE))
-    goto audit;
-
-  job->serial = cardpin_unblockd_parse_puk_request (g_bytes_get_data (job->body, NULL),
-                                                    g_bytes_get_size (job->body), &error);
-  if (job->serial == NULL)
+  if (!job->for_token)
     {
-      job_refuse (job, SOUP_STATUS_BAD_REQUEST, "malformed", error->message);
-      goto audit;
+      if (!job_authenticate (job, TRUE, TRUE))
+        goto audit;
+      job->serial = cardpin_unblockd_parse_puk_request (g_bytes_get_data (job->body, NULL),
+                                                        g_bytes_get_size (job->body),
+                                                        &error);
+      if (job->serial == NULL)
+        {
+          job_refuse (job, SOUP_STATUS_BAD_REQUEST, "malformed", error->message);
+          goto audit;
+        }
+      return job_to_token (job);
     }
 
   /* computed before the grant: a refusal of the token costs no quota */
   puk = cardpin_master_key_puk (self->master_key, job->serial, &error);
   if (puk == NULL)
     {
-      g_warning ("request %s: key store: %s", job->request_id, error->message);
-      job_refuse (job, SOUP_STATUS_SERVICE_UNAVAILABLE, "error",
-                  "the service's key store failed; try again later");
+      job_refuse_key_store (job, error);
       goto audit;
     }
   job_grant (job, "puk", puk);
@@ -1219,7 +1253,7 @@ handler_cb (SoupServer        *server,
   if (self->fast_path && job->auth == CARDPIN_UNBLOCKD_AUTH_BEARER && job->allow == NULL &&
       (job->route == ROUTE_RESPONSE || job->route == ROUTE_PUK))
     {
-      job->in_listener = TRUE;
+      job->no_wait = TRUE;
       job_run (job);
     }
   else
@@ -1442,6 +1476,9 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
 
   self->loop = g_main_loop_new (NULL, FALSE);
   self->fast_path = g_str_equal (cardpin_store_get_backend (self->store), "sqlite");
+  self->token_thread = g_thread_pool_new (job_thread, NULL, 1, TRUE, error);
+  if (self->token_thread == NULL)
+    return NULL;
   self->workers = g_thread_pool_new (job_thread, NULL,
                                      g_str_equal (cardpin_store_get_backend (self->store),
                                                   "postgresql") ? WORKERS_POSTGRESQL
@@ -1546,6 +1583,8 @@ cardpin_unblockd_free (CardpinUnblockd *self)
   g_clear_pointer (&self->loop, g_main_loop_unref);
   if (self->workers != NULL && g_atomic_int_get (&self->in_flight) == 0)
     g_thread_pool_free (self->workers, FALSE, TRUE);
+  if (self->token_thread != NULL && g_atomic_int_get (&self->in_flight) == 0)
+    g_thread_pool_free (self->token_thread, FALSE, TRUE);
   if (g_atomic_int_get (&self->in_flight) == 0)
     {
       g_clear_pointer (&self->store, cardpin_store_free);
