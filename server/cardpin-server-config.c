@@ -216,6 +216,11 @@ cardpin_server_config_load (const char  *path,
   if (!get_number (config, "threads", MIN (g_get_num_processors (), CARDPIN_SERVER_MAX_THREADS),
                    CARDPIN_SERVER_MAX_THREADS, TRUE, &config->threads, error))
     return NULL;
+  /* optional: the threads that call the token, one by default (SoftHSM2 and most local
+   * tokens are slower called from several threads at once) */
+  if (!get_number (config, "token-threads", 1, CARDPIN_SERVER_MAX_THREADS, TRUE,
+                   &config->token_threads, error))
+    return NULL;
 
   return g_steal_pointer (&config);
 }

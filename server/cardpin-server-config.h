@@ -23,6 +23,7 @@ typedef struct {
   guint     request_timeout;    /* seconds for a request's head and body (optional key) */
   guint     idle_timeout;       /* seconds a kept-alive connection may idle (optional key) */
   guint     threads;            /* threads that serve HTTPS (optional key) */
+  guint     token_threads;      /* threads that call the master key's token (optional key) */
 } CardpinServerConfig;
 
 /* the most threads that serve HTTPS (also the default's cap) */

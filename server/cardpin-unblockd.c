@@ -556,8 +556,9 @@ job_audit_refusal (Job *job)
 }
 
 /* A response or PUK request, authenticated and parsed, goes to the token thread: one
- * thread makes every call of the token (SoftHSM2 called from several threads at once
- * costs each call twice the CPU, or more, than from one: tests/bench/bench-unblockd.sh).
+ * thread (`token-threads`) makes every call of the token (SoftHSM2 called from several
+ * threads at once costs each call twice the CPU, or more, than from one:
+ * tests/bench/bench-unblockd.sh; a network HSM that answers calls in parallel may use more).
  * The token thread computes the secret, queues the grant in the store's group commit and
  * takes the next job without waiting. Returns TRUE (the job is not the caller's any more). */
 static gboolean
@@ -1476,7 +1477,8 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
 
   self->loop = g_main_loop_new (NULL, FALSE);
   self->fast_path = g_str_equal (cardpin_store_get_backend (self->store), "sqlite");
-  self->token_thread = g_thread_pool_new (job_thread, NULL, 1, TRUE, error);
+  self->token_thread = g_thread_pool_new (job_thread, NULL, (gint) config->token_threads,
+                                          TRUE, error);
   if (self->token_thread == NULL)
     return NULL;
   self->workers = g_thread_pool_new (job_thread, NULL,
