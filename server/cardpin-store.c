@@ -206,6 +206,10 @@ static gboolean grant_cb (Conn      *conn,
 static gboolean grants_by_function (Conn       *conn,
                                     GPtrArray  *batch,
                                     GError    **error);
+static gboolean resolve_tokens     (Conn       *conn,
+                                    GPtrArray  *batch,
+                                    GError    **error);
+static gboolean grant_bad_token    (Write      *write);
 
 /* The commit thread: runs @batch (of Write) in one transaction on the writer connection, again
  * from the start when the database asks for it (busy, deadlock, serialization failure)
@@ -230,8 +234,24 @@ commit_batch (CardpinStore *store,
       Write *failed = NULL;
       gboolean ok = store->backend->begin (conn->db, TRUE, &local_error);
 
+      if (ok)
+        ok = resolve_tokens (conn, batch, &local_error);
       if (ok && one_statement && batch->len > 1)
-        ok = grants_by_function (conn, batch, &local_error);
+        {
+          g_autoptr(GPtrArray) granting = g_ptr_array_new ();
+
+          for (guint i = 0; ok && i < batch->len; i++)
+            {
+              Write *write = g_ptr_array_index (batch, i);
+
+              if (grant_bad_token (write))
+                ok = write->func (conn, write->data, &local_error);   /* its audit */
+              else
+                g_ptr_array_add (granting, write);
+            }
+          if (ok && granting->len > 0)
+            ok = grants_by_function (conn, granting, &local_error);
+        }
       else
         for (guint i = 0; ok && i < batch->len; i++)
           {
@@ -1014,7 +1034,88 @@ typedef struct {
   const CardpinAuditRecord *audit;
   CardpinGrant outcome;
   guint retry_after;
+
+  /* a grant for a device token (cardpin_store_grant_token_async()): its hash; the
+   * commit looks it up, then grants for its user */
+  gboolean by_token;
+  char token_hash[65];
+  char *token_user;                 /* found, or NULL: CARDPIN_GRANT_BAD_TOKEN */
+  CardpinAuditRecord token_audit;   /* @audit with user = token_user */
 } GrantData;
+
+static gboolean token_hash  (const char  *token,
+                             char         hash[65]);
+static gboolean token_valid (Conn        *conn,
+                             GPtrArray   *rows,
+                             guint        row,
+                             const char  *hash);
+
+/* The users of the device tokens that @batch's grants came with, for all in ONE
+ * statement (one round trip to a server), in the grant's transaction: a token revoked
+ * by another instance a moment before is refused. A grant whose token is unknown,
+ * expired or revoked is decided here (CARDPIN_GRANT_BAD_TOKEN): the grant itself skips
+ * it and only audits it. */
+static gboolean
+resolve_tokens (Conn       *conn,
+                GPtrArray  *batch,
+                GError    **error)
+{
+  g_autoptr(GString) sql = g_string_new ("SELECT hash, username, expires, revoked"
+                                         " FROM device_tokens WHERE hash IN (");
+  g_autoptr(GString) types = g_string_new (NULL);
+  g_autoptr(GPtrArray) params = g_ptr_array_new ();
+  g_autoptr(GPtrArray) rows = NULL;
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Write *write = g_ptr_array_index (batch, i);
+      GrantData *grant = write->data;
+
+      if (write->func != grant_cb || !grant->by_token)
+        continue;
+      g_clear_pointer (&grant->token_user, g_free);
+      grant->user = NULL;
+      grant->outcome = CARDPIN_GRANT_BAD_TOKEN;
+      g_string_append_printf (sql, params->len > 0 ? ", $%u" : "$%u", params->len + 1);
+      g_string_append_c (types, 's');
+      g_ptr_array_add (params, grant->token_hash);
+    }
+  if (params->len == 0)
+    return TRUE;
+  g_string_append_c (sql, ')');
+  if (!query (conn, sql->str, types->str, (const char **) params->pdata, &rows, NULL, error))
+    return FALSE;
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      Write *write = g_ptr_array_index (batch, i);
+      GrantData *grant = write->data;
+
+      if (write->func != grant_cb || !grant->by_token)
+        continue;
+      for (guint r = 0; r < rows->len && grant->token_user == NULL; r++)
+        if (token_valid (conn, rows, r, grant->token_hash))
+          grant->token_user = g_strdup (cell (rows, r, 1));
+      grant->token_audit = *grant->audit;
+      grant->token_audit.user = grant->token_user;
+      grant->audit = &grant->token_audit;
+      if (grant->token_user != NULL)
+        {
+          grant->user = grant->token_user;
+          grant->outcome = CARDPIN_GRANT_GRANTED;   /* decided by the grant */
+        }
+    }
+  return TRUE;
+}
+
+/* A grant of @batch whose token resolve_tokens() refused */
+static gboolean
+grant_bad_token (Write *write)
+{
+  GrantData *grant = write->data;
+
+  return write->func == grant_cb && grant->by_token && grant->token_user == NULL;
+}
 
 /* Counts one grant on the counter of @kind/@key for @day if it is below @quota (creating
  * it at 1): ONE statement, atomic by itself and, on PostgreSQL, holding the row's lock to
@@ -1169,6 +1270,12 @@ grant_cb (Conn          *conn,
   g_autofree char *day = g_strdup_printf ("%" G_GINT64_FORMAT, now / SECONDS_PER_DAY);
 
   grant->retry_after = 0;
+  if (grant->by_token)
+    {
+      if (grant->token_user == NULL)
+        return insert_audit (conn, grant->audit,
+                             cardpin_grant_to_string (CARDPIN_GRANT_BAD_TOKEN), error);
+    }
   if (conn->store->backend->grant_function_sql != NULL)
     {
       g_autoptr(GPtrArray) one = g_ptr_array_new ();
@@ -1278,9 +1385,43 @@ grant_finish (Write *write)
   GrantWrite *grant = (GrantWrite *) write;
 
   grant->callback (write->ok ? NULL : write->error, grant->data.outcome,
-                   grant->data.retry_after, grant->user_data);
+                   grant->data.retry_after, grant->data.user, grant->user_data);
   g_clear_error (&write->error);
+  g_free (grant->data.token_user);
   g_free (grant);
+}
+
+/* Queues a grant for the next group commit: for @user, or for the holder of @token */
+static void
+grant_queue (CardpinStore              *store,
+             const char                *serial,
+             const char                *user,
+             const char                *token,
+             guint                      quota_card_per_day,
+             guint                      quota_user_per_day,
+             const CardpinAuditRecord  *audit,
+             CardpinStoreGrantFunc      callback,
+             gpointer                   user_data)
+{
+  GrantWrite *grant = g_new0 (GrantWrite, 1);
+
+  grant->write.func = grant_cb;
+  grant->write.data = &grant->data;
+  grant->write.finish = grant_finish;
+  grant->data = (GrantData) { serial, user, quota_card_per_day, quota_user_per_day, audit };
+  if (token != NULL)
+    {
+      grant->data.by_token = TRUE;
+      /* a malformed token has no hash: it matches no row (hashes are hex) */
+      if (!token_hash (token, grant->data.token_hash))
+        g_strlcpy (grant->data.token_hash, "-", sizeof grant->data.token_hash);
+    }
+  grant->callback = callback;
+  grant->user_data = user_data;
+
+  g_mutex_lock (&store->mutex);
+  queue_write (store, &grant->write);
+  g_mutex_unlock (&store->mutex);
 }
 
 /**
@@ -1313,25 +1454,38 @@ cardpin_store_grant_async (CardpinStore              *store,
                            gpointer                   user_data)
 {
   g_autoptr(GError) error = NULL;
-  GrantWrite *grant;
 
   g_return_if_fail (audit != NULL && callback != NULL);
   if (!check_grant (serial, user, audit, &error))
     {
-      callback (error, CARDPIN_GRANT_UNKNOWN_CARD, 0, user_data);
+      callback (error, CARDPIN_GRANT_UNKNOWN_CARD, 0, user, user_data);
       return;
     }
-  grant = g_new0 (GrantWrite, 1);
-  grant->write.func = grant_cb;
-  grant->write.data = &grant->data;
-  grant->write.finish = grant_finish;
-  grant->data = (GrantData) { serial, user, quota_card_per_day, quota_user_per_day, audit };
-  grant->callback = callback;
-  grant->user_data = user_data;
+  grant_queue (store, serial, user, NULL, quota_card_per_day, quota_user_per_day, audit,
+               callback, user_data);
+}
 
-  g_mutex_lock (&store->mutex);
-  queue_write (store, &grant->write);
-  g_mutex_unlock (&store->mutex);
+void
+cardpin_store_grant_token_async (CardpinStore              *store,
+                                 const char                *serial,
+                                 const char                *token,
+                                 guint                      quota_card_per_day,
+                                 guint                      quota_user_per_day,
+                                 const CardpinAuditRecord  *audit,
+                                 CardpinStoreGrantFunc      callback,
+                                 gpointer                   user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (audit != NULL && callback != NULL);
+  /* the user is the token's: any well-formed name stands in for the check */
+  if (!check_grant (serial, "-", audit, &error))
+    {
+      callback (error, CARDPIN_GRANT_UNKNOWN_CARD, 0, NULL, user_data);
+      return;
+    }
+  grant_queue (store, serial, NULL, token, quota_card_per_day, quota_user_per_day, audit,
+               callback, user_data);
 }
 
 const char *
@@ -1345,6 +1499,7 @@ cardpin_grant_to_string (CardpinGrant grant)
     case CARDPIN_GRANT_DISABLED:     return "disabled";
     case CARDPIN_GRANT_QUOTA_CARD:   return "quota-card";
     case CARDPIN_GRANT_QUOTA_USER:   return "quota-user";
+    case CARDPIN_GRANT_BAD_TOKEN:    return "bad-token";
     default:                         return "unknown";
     }
 }
@@ -1478,6 +1633,20 @@ typedef struct {
   gboolean revoked;
 } TokenData;
 
+/* Row @row of (hash, username, expires, revoked) is the token of @hash (compared in
+ * constant time), neither expired nor revoked */
+static gboolean
+token_valid (Conn        *conn,
+             GPtrArray   *rows,
+             guint        row,
+             const char  *hash)
+{
+  return strlen (cell (rows, row, 0)) == 64 &&
+         CRYPTO_memcmp (cell (rows, row, 0), hash, 64) == 0 &&
+         cell_int (rows, row, 2) > now_seconds (conn->store) &&
+         cell_int (rows, row, 3) == 0;
+}
+
 /* The hash of a well-formed token's text, else FALSE */
 static gboolean
 token_hash (const char *token,
@@ -1593,11 +1762,7 @@ token_check_cb (Conn          *conn,
               "SELECT hash, username, expires, revoked FROM device_tokens WHERE hash = $1",
               "s", params, &rows, NULL, error))
     return FALSE;
-  if (rows->len == 1 &&
-      strlen (cell (rows, 0, 0)) == 64 &&
-      CRYPTO_memcmp (cell (rows, 0, 0), token->hash, 64) == 0 &&
-      cell_int (rows, 0, 2) > now_seconds (conn->store) &&
-      cell_int (rows, 0, 3) == 0)
+  if (rows->len == 1 && token_valid (conn, rows, 0, token->hash))
     token->found_user = g_strdup (cell (rows, 0, 1));
   return TRUE;
 }

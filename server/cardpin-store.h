@@ -73,6 +73,8 @@ typedef struct {
  * @CARDPIN_GRANT_DISABLED: the card is disabled (403)
  * @CARDPIN_GRANT_QUOTA_CARD: the card's quota for today is used up (429, Retry-After)
  * @CARDPIN_GRANT_QUOTA_USER: the user's quota for today is used up (429, Retry-After)
+ * @CARDPIN_GRANT_BAD_TOKEN: the device token is unknown, expired or revoked (401; only
+ *   from cardpin_store_grant_token_async())
  *
  * The outcome of cardpin_store_grant(). Quotas count granted responses per UTC day.
  */
@@ -83,6 +85,7 @@ typedef enum {
   CARDPIN_GRANT_DISABLED,
   CARDPIN_GRANT_QUOTA_CARD,
   CARDPIN_GRANT_QUOTA_USER,
+  CARDPIN_GRANT_BAD_TOKEN,
 } CardpinGrant;
 
 /**
@@ -163,10 +166,13 @@ gboolean      cardpin_store_grant            (CardpinStore        *store,
                                               GError             **error);
 /* cardpin_store_grant() without waiting: @callback gets the outcome once the grant is
  * committed (group commit), or the error (nothing counted or audited); it runs in the
- * store's commit thread and must not call the store's other writes. */
+ * store's commit thread and must not call the store's other writes. @user is the
+ * account granted for (for a device token: the token's, or %NULL when it is not valid),
+ * valid during the call. */
 typedef void (*CardpinStoreGrantFunc) (const GError *error,
                                        CardpinGrant  outcome,
                                        guint         retry_after,
+                                       const char   *user,
                                        gpointer      user_data);
 void          cardpin_store_grant_async      (CardpinStore              *store,
                                               const char                *serial,
@@ -176,7 +182,21 @@ void          cardpin_store_grant_async      (CardpinStore              *store,
                                               const CardpinAuditRecord  *audit,
                                               CardpinStoreGrantFunc      callback,
                                               gpointer                   user_data);
-/* "granted", "unknown-card", "not-yours", "disabled", "quota-card", "quota-user" */
+/* cardpin_store_grant_async() for the holder of the device token @token (its text as
+ * the client sent it), looked up in the grant's own transaction (for a whole group
+ * commit in one statement): CARDPIN_GRANT_BAD_TOKEN, audited with no user, when it is
+ * unknown, malformed, expired or revoked. @audit's user is ignored: the token's is
+ * audited. */
+void          cardpin_store_grant_token_async (CardpinStore             *store,
+                                               const char               *serial,
+                                               const char               *token,
+                                               guint                     quota_card_per_day,
+                                               guint                     quota_user_per_day,
+                                               const CardpinAuditRecord *audit,
+                                               CardpinStoreGrantFunc     callback,
+                                               gpointer                  user_data);
+/* "granted", "unknown-card", "not-yours", "disabled", "quota-card", "quota-user",
+ * "bad-token" */
 const char   *cardpin_grant_to_string        (CardpinGrant         grant);
 
 /* The audit's challenge_sha256: lowercase hex SHA-256 of the challenge's bytes */

@@ -53,7 +53,6 @@ struct _CardpinUnblockd
   GThreadPool         *token_thread;  /* every call of the master key's token */
   gint                 in_flight;     /* atomic */
   gint                 stopping;      /* atomic */
-  gboolean             fast_path;     /* token requests in the listener threads */
   guint                signal_sources[2];
   guint                stop_poll;
   gint64               stop_deadline; /* monotonic: SIGTERM + STOP_GRACE_SECONDS */
@@ -352,6 +351,13 @@ store_failed (Job        *job,
               "the service's database failed; try again later");
 }
 
+static void
+job_refuse_bad_token (Job *job)
+{
+  job_refuse (job, SOUP_STATUS_UNAUTHORIZED, "bad-token",
+              "the device token is unknown, expired or revoked; sign in with your password");
+}
+
 /* Sets job->user; on refusal sets the answer (audited by the caller) and returns FALSE */
 static gboolean
 job_authenticate (Job      *job,
@@ -395,9 +401,7 @@ job_authenticate (Job      *job,
           }
         if (user == NULL)
           {
-            job_refuse (job, SOUP_STATUS_UNAUTHORIZED, "bad-token",
-                        "the device token is unknown, expired or revoked; sign in with "
-                        "your password");
+            job_refuse_bad_token (job);
             return FALSE;
           }
         job->user = user;
@@ -477,9 +481,13 @@ static void
 grant_done_cb (const GError *error,
                CardpinGrant  grant,
                guint         retry_after,
+               const char   *user,
                gpointer      user_data)
 {
   Job *job = user_data;
+
+  if (job->user == NULL && user != NULL)
+    job->user = g_strdup (user);   /* the device token's */
 
   if (error != NULL)
     {
@@ -505,6 +513,9 @@ grant_done_cb (const GError *error,
       job_refuse (job, STATUS_TOO_MANY_REQUESTS, job->outcome,
                   "too many unblock requests today; try again later or call the helpdesk");
       job->outcome = cardpin_grant_to_string (grant);
+      break;
+    case CARDPIN_GRANT_BAD_TOKEN:
+      job_refuse_bad_token (job);
       break;
     case CARDPIN_GRANT_UNKNOWN_CARD:
     case CARDPIN_GRANT_NOT_YOURS:
@@ -532,10 +543,18 @@ job_grant (Job                 *job,
   job->grant_audit = job_record (job);   /* the store sets its outcome */
   job->grant_name = name;
   job->grant_secret = cardpin_secret_ref ((CardpinSecret *) secret);
-  cardpin_store_grant_async (self->store, job->serial, job->user,
-                             self->config->quota_card_per_day,
-                             self->config->quota_user_per_day, &job->grant_audit,
-                             grant_done_cb, job);
+  if (job->auth == CARDPIN_UNBLOCKD_AUTH_BEARER)
+    /* a device token: checked in the grant's transaction, with the others of its commit */
+    cardpin_store_grant_token_async (self->store, job->serial,
+                                     cardpin_secret_as_string (job->credential),
+                                     self->config->quota_card_per_day,
+                                     self->config->quota_user_per_day, &job->grant_audit,
+                                     grant_done_cb, job);
+  else
+    cardpin_store_grant_async (self->store, job->serial, job->user,
+                               self->config->quota_card_per_day,
+                               self->config->quota_user_per_day, &job->grant_audit,
+                               grant_done_cb, job);
 }
 
 /* A refused response or PUK request: its audit record. A listener thread must not wait
@@ -602,7 +621,8 @@ handle_response (Job *job)
 
   if (!job->for_token)
     {
-      if (!job_authenticate (job, TRUE, TRUE))
+      /* a device token is checked by the grant (job_grant()), a password here */
+      if (job->auth != CARDPIN_UNBLOCKD_AUTH_BEARER && !job_authenticate (job, TRUE, TRUE))
         goto audit;
       if (!cardpin_unblockd_parse_response_request (g_bytes_get_data (job->body, NULL),
                                                     g_bytes_get_size (job->body), request,
@@ -646,7 +666,8 @@ handle_puk (Job *job)
 
   if (!job->for_token)
     {
-      if (!job_authenticate (job, TRUE, TRUE))
+      /* a device token is checked by the grant (job_grant()), a password here */
+      if (job->auth != CARDPIN_UNBLOCKD_AUTH_BEARER && !job_authenticate (job, TRUE, TRUE))
         goto audit;
       job->serial = cardpin_unblockd_parse_puk_request (g_bytes_get_data (job->body, NULL),
                                                         g_bytes_get_size (job->body),
@@ -730,7 +751,7 @@ handle_device_revoke (Job *job)
   job_audit (job);
 }
 
-/* Handles @job (a worker, or its listener for the fast path); the answer goes back to
+/* Handles @job (a worker, its listener for the fast path, or the token thread); the answer goes back to
  * the listener thread through job_finish() */
 static void
 job_run (Job *job)
@@ -1247,11 +1268,12 @@ handler_cb (SoupServer        *server,
 
   g_atomic_int_inc (&self->in_flight);
   soup_server_message_pause (msg);
-  /* the fast path: a response or PUK for a device token on SQLite neither sleeps (PAM)
-   * nor waits for a server (reads do not wait for the writer in WAL mode), so its listener
-   * thread handles it, saving two thread switches per request (bench-unblockd); the grant
-   * still joins the group commit, and a refusal's audit goes to a worker */
-  if (self->fast_path && job->auth == CARDPIN_UNBLOCKD_AUTH_BEARER && job->allow == NULL &&
+  /* the fast path: a response or PUK for a device token neither sleeps (PAM) nor waits
+   * for the database (its token is checked in its grant's transaction), so its listener
+   * thread parses it and hands it to the token thread, saving a worker's two thread
+   * switches and, on PostgreSQL, a round trip per request (bench-unblockd); a refusal's
+   * audit goes to a worker */
+  if (job->auth == CARDPIN_UNBLOCKD_AUTH_BEARER && job->allow == NULL &&
       (job->route == ROUTE_RESPONSE || job->route == ROUTE_PUK))
     {
       job->no_wait = TRUE;
@@ -1476,7 +1498,6 @@ cardpin_unblockd_new (CardpinServerConfig  *config,
     return NULL;
 
   self->loop = g_main_loop_new (NULL, FALSE);
-  self->fast_path = g_str_equal (cardpin_store_get_backend (self->store), "sqlite");
   self->token_thread = g_thread_pool_new (job_thread, NULL, (gint) config->token_threads,
                                           TRUE, error);
   if (self->token_thread == NULL)

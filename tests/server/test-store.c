@@ -543,6 +543,7 @@ static void
 async_grant_cb (const GError *error,
                 CardpinGrant  outcome,
                 guint         retry_after,
+                const char   *user,
                 gpointer      user_data)
 {
   AsyncTally *tally = user_data;
@@ -763,6 +764,167 @@ test_tokens (Fixture       *fixture,
   g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_INVALID);
 }
 
+/* Grants for device tokens: each token is looked up in its grant's transaction, a whole
+ * group commit's in one statement; the token's user is granted for and audited, a token
+ * that is not valid is refused (and audited) without counting anything */
+typedef struct {
+  GMutex mutex;
+  GCond cond;
+  guint told;
+  CardpinGrant outcome[8];
+  char *user[8];
+} TokenTally;
+
+typedef struct {
+  TokenTally *tally;
+  guint index;
+} TokenCall;
+
+static void
+token_grant_cb (const GError *error,
+                CardpinGrant  outcome,
+                guint         retry_after,
+                const char   *user,
+                gpointer      user_data)
+{
+  TokenCall *call = user_data;
+  TokenTally *tally = call->tally;
+
+  g_assert_no_error ((GError *) error);
+  g_mutex_lock (&tally->mutex);
+  tally->outcome[call->index] = outcome;
+  tally->user[call->index] = g_strdup (user);
+  tally->told++;
+  g_cond_broadcast (&tally->cond);
+  g_mutex_unlock (&tally->mutex);
+}
+
+/* Queues the grants of @tokens[i] for @serials[i] at once, waits for all */
+static void
+grant_tokens (Fixture            *fixture,
+              TokenTally         *tally,
+              guint               n,
+              const char * const *tokens,
+              const char * const *serials)
+{
+  CardpinAuditRecord audits[8];
+  TokenCall calls[8];
+
+  g_assert_cmpuint (n, <=, G_N_ELEMENTS (audits));
+  tally->told = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      g_clear_pointer (&tally->user[i], g_free);
+      /* the user named here is not the one audited: the token's is */
+      audits[i] = request ("not-audited", serials[i], "by-token");
+      calls[i] = (TokenCall) { tally, i };
+      cardpin_store_grant_token_async (fixture->store, serials[i], tokens[i], 100, 100,
+                                       &audits[i], token_grant_cb, &calls[i]);
+    }
+  g_mutex_lock (&tally->mutex);
+  while (tally->told < n)
+    g_cond_wait (&tally->cond, &tally->mutex);
+  g_mutex_unlock (&tally->mutex);
+}
+
+static void
+test_grant_token (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CardpinSecret) alice = NULL;
+  g_autoptr(CardpinSecret) bob = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  g_autofree char *wrong = NULL;
+  TokenTally tally = { 0 };
+  gboolean revoked = FALSE;
+  guint bad = 0, granted = 0;
+
+  g_mutex_init (&tally.mutex);
+  g_cond_init (&tally.cond);
+  add_card (fixture->store, "TOKEN-A", "alice");
+  add_card (fixture->store, "TOKEN-B", "bob");
+  alice = cardpin_store_token_issue (fixture->store, "alice", 3600, NULL, &error);
+  g_assert_no_error (error);
+  bob = cardpin_store_token_issue (fixture->store, "bob", 3600, NULL, &error);
+  g_assert_no_error (error);
+  wrong = g_strdup (cardpin_secret_as_string (alice));
+  wrong[3] = wrong[3] == '0' ? '1' : '0';
+
+  {
+    const char *tokens[] = {
+      cardpin_secret_as_string (alice), cardpin_secret_as_string (alice), wrong,
+      "not a token", cardpin_secret_as_string (bob), cardpin_secret_as_string (alice),
+    };
+    const char *serials[] = { "TOKEN-A", "TOKEN-B", "TOKEN-A", "TOKEN-A", "TOKEN-B", "NONE" };
+
+    grant_tokens (fixture, &tally, G_N_ELEMENTS (tokens), tokens, serials);
+  }
+  g_assert_cmpint (tally.outcome[0], ==, CARDPIN_GRANT_GRANTED);
+  g_assert_cmpstr (tally.user[0], ==, "alice");
+  g_assert_cmpint (tally.outcome[1], ==, CARDPIN_GRANT_NOT_YOURS);
+  g_assert_cmpstr (tally.user[1], ==, "alice");
+  g_assert_cmpint (tally.outcome[2], ==, CARDPIN_GRANT_BAD_TOKEN);
+  g_assert_null (tally.user[2]);
+  g_assert_cmpint (tally.outcome[3], ==, CARDPIN_GRANT_BAD_TOKEN);
+  g_assert_null (tally.user[3]);
+  g_assert_cmpint (tally.outcome[4], ==, CARDPIN_GRANT_GRANTED);
+  g_assert_cmpstr (tally.user[4], ==, "bob");
+  g_assert_cmpint (tally.outcome[5], ==, CARDPIN_GRANT_UNKNOWN_CARD);
+
+  /* expired, then revoked: refused; bob's token still good */
+  cardpin_store_set_now (fixture->store, NOW + 3600);
+  {
+    const char *tokens[] = { cardpin_secret_as_string (alice) };
+    const char *serials[] = { "TOKEN-A" };
+
+    grant_tokens (fixture, &tally, 1, tokens, serials);
+    g_assert_cmpint (tally.outcome[0], ==, CARDPIN_GRANT_BAD_TOKEN);
+  }
+  cardpin_store_set_now (fixture->store, NOW);
+  g_assert_true (cardpin_store_token_revoke (fixture->store, cardpin_secret_as_string (alice),
+                                             &revoked, &error));
+  g_assert_true (revoked);
+  {
+    const char *tokens[] = { cardpin_secret_as_string (alice), cardpin_secret_as_string (bob) };
+    const char *serials[] = { "TOKEN-A", "TOKEN-B" };
+
+    grant_tokens (fixture, &tally, 2, tokens, serials);
+    g_assert_cmpint (tally.outcome[0], ==, CARDPIN_GRANT_BAD_TOKEN);
+    g_assert_cmpint (tally.outcome[1], ==, CARDPIN_GRANT_GRANTED);
+    g_assert_cmpstr (tally.user[1], ==, "bob");
+  }
+
+  /* every grant audited once, with the token's user (none for a bad token) */
+  records = cardpin_store_audit_list (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, 9);
+  for (guint i = 0; i < records->len; i++)
+    {
+      CardpinAuditRecord *record = g_ptr_array_index (records, i);
+
+      g_assert_cmpstr (record->request_id, ==, "by-token");
+      g_assert_cmpstr (record->user, !=, "not-audited");
+      if (g_str_equal (record->outcome, "bad-token"))
+        {
+          g_assert_null (record->user);
+          bad++;
+        }
+      else if (g_str_equal (record->outcome, "granted"))
+        {
+          g_assert_true (g_str_equal (record->user, "alice") || g_str_equal (record->user, "bob"));
+          granted++;
+        }
+    }
+  g_assert_cmpuint (bad, ==, 4);
+  g_assert_cmpuint (granted, ==, 3);
+
+  for (guint i = 0; i < G_N_ELEMENTS (tally.user); i++)
+    g_free (tally.user[i]);
+  g_mutex_clear (&tally.mutex);
+  g_cond_clear (&tally.cond);
+}
+
 static void
 test_throttle (Fixture       *fixture,
                gconstpointer  data)
@@ -970,6 +1132,7 @@ add_cases (const Backend *backend)
     { "grant-async", test_grant_async },
     { "race-processes", test_race_processes },
     { "tokens", test_tokens },
+    { "grant-token", test_grant_token },
     { "throttle", test_throttle },
     { "audit", test_audit },
   };
