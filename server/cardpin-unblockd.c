@@ -70,7 +70,8 @@ struct _Listener
   GHashTable          *idle;          /* GSocket of a kept-alive connection -> its timer */
   GMutex               done_lock;
   GQueue               done;          /* of Job, finished, for this thread to answer */
-  GSource             *done_source;   /* ready when done is not empty */
+  gint                 done_pending;  /* atomic; set under done_lock: done is not empty */
+  GSource             *done_source;   /* ready when done_pending */
 };
 
 typedef enum {
@@ -808,11 +809,18 @@ job_finish (Job *job)
 {
   Listener *listener = job->listener;
 
+  gboolean wake;
+
   g_mutex_lock (&listener->done_lock);
   g_queue_push_tail (&listener->done, job);
+  wake = !g_atomic_int_get (&listener->done_pending);
+  g_atomic_int_set (&listener->done_pending, TRUE);
   g_mutex_unlock (&listener->done_lock);
-  /* wakes the listener's context only when the source is not ready yet */
-  g_source_set_ready_time (listener->done_source, 0);
+  /* one wakeup for the answers finished until the listener takes them (a ready time
+   * would cost a wakeup per job, and another as the listener clears it: GLib 2.74
+   * signals the context on every change) */
+  if (wake)
+    g_main_context_wakeup (listener->context);
 }
 
 static void
@@ -892,6 +900,26 @@ job_answer (CardpinUnblockd *self,
   soup_server_message_unpause (job->msg);
 }
 
+/* The source of the answers finished for a listener: ready while done_pending */
+typedef struct {
+  GSource   source;
+  Listener *listener;
+} DoneSource;
+
+static gboolean
+done_prepare (GSource *source,
+              gint    *timeout)
+{
+  *timeout = -1;
+  return g_atomic_int_get (&((DoneSource *) source)->listener->done_pending);
+}
+
+static gboolean
+done_check (GSource *source)
+{
+  return g_atomic_int_get (&((DoneSource *) source)->listener->done_pending);
+}
+
 static gboolean
 done_dispatch (GSource     *source,
                GSourceFunc  callback,
@@ -901,6 +929,8 @@ done_dispatch (GSource     *source,
 }
 
 static GSourceFuncs done_source_funcs = {
+  .prepare = done_prepare,
+  .check = done_check,
   .dispatch = done_dispatch,
 };
 
@@ -912,8 +942,8 @@ done_cb (gpointer user_data)
   GQueue done = G_QUEUE_INIT;
   Job *job;
 
-  g_source_set_ready_time (listener->done_source, -1);
   g_mutex_lock (&listener->done_lock);
+  g_atomic_int_set (&listener->done_pending, FALSE);
   done = listener->done;
   g_queue_init (&listener->done);
   g_mutex_unlock (&listener->done_lock);
@@ -1363,7 +1393,8 @@ listener_new (CardpinUnblockd *self)
   listener->idle = g_hash_table_new (NULL, NULL);
   g_mutex_init (&listener->done_lock);
   g_queue_init (&listener->done);
-  listener->done_source = g_source_new (&done_source_funcs, sizeof (GSource));
+  listener->done_source = g_source_new (&done_source_funcs, sizeof (DoneSource));
+  ((DoneSource *) listener->done_source)->listener = listener;
   g_source_set_callback (listener->done_source, done_cb, listener, NULL);
   g_source_set_name (listener->done_source, "cardpin-unblockd answers");
   g_source_attach (listener->done_source, listener->context);
