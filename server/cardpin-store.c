@@ -1391,7 +1391,8 @@ grant_finish (Write *write)
   g_free (grant);
 }
 
-/* Queues a grant for the next group commit: for @user, or for the holder of @token */
+/* Queues a grant for the next group commit: for @user, or for the holder of @token; a
+ * malformed argument is refused at once, through @callback, nothing queued */
 static void
 grant_queue (CardpinStore              *store,
              const char                *serial,
@@ -1403,8 +1404,17 @@ grant_queue (CardpinStore              *store,
              CardpinStoreGrantFunc      callback,
              gpointer                   user_data)
 {
-  GrantWrite *grant = g_new0 (GrantWrite, 1);
+  g_autoptr(GError) error = NULL;
+  GrantWrite *grant;
 
+  g_return_if_fail (audit != NULL && callback != NULL);
+  /* for a token the user is the token's: any well-formed name stands in for the check */
+  if (!check_grant (serial, token != NULL ? "-" : user, audit, &error))
+    {
+      callback (error, CARDPIN_GRANT_UNKNOWN_CARD, 0, user, user_data);
+      return;
+    }
+  grant = g_new0 (GrantWrite, 1);
   grant->write.func = grant_cb;
   grant->write.data = &grant->data;
   grant->write.finish = grant_finish;
@@ -1453,14 +1463,6 @@ cardpin_store_grant_async (CardpinStore              *store,
                            CardpinStoreGrantFunc      callback,
                            gpointer                   user_data)
 {
-  g_autoptr(GError) error = NULL;
-
-  g_return_if_fail (audit != NULL && callback != NULL);
-  if (!check_grant (serial, user, audit, &error))
-    {
-      callback (error, CARDPIN_GRANT_UNKNOWN_CARD, 0, user, user_data);
-      return;
-    }
   grant_queue (store, serial, user, NULL, quota_card_per_day, quota_user_per_day, audit,
                callback, user_data);
 }
@@ -1475,15 +1477,6 @@ cardpin_store_grant_token_async (CardpinStore              *store,
                                  CardpinStoreGrantFunc      callback,
                                  gpointer                   user_data)
 {
-  g_autoptr(GError) error = NULL;
-
-  g_return_if_fail (audit != NULL && callback != NULL);
-  /* the user is the token's: any well-formed name stands in for the check */
-  if (!check_grant (serial, "-", audit, &error))
-    {
-      callback (error, CARDPIN_GRANT_UNKNOWN_CARD, 0, NULL, user_data);
-      return;
-    }
   grant_queue (store, serial, NULL, token, quota_card_per_day, quota_user_per_day, audit,
                callback, user_data);
 }
