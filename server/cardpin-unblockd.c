@@ -759,7 +759,19 @@ job_run (Job *job)
 {
   if (job->audit_pending)
     {
-      /* refused in a listener thread, or the grant failed in the store's commit thread */
+      /* refused in a listener thread or the token thread, or the grant failed in the
+       * store's commit thread. A device token refused before its grant (a malformed body,
+       * a key store failure) is looked up now, so the record names its user. */
+      if (job->user == NULL && job->auth == CARDPIN_UNBLOCKD_AUTH_BEARER &&
+          job->credential != NULL)
+        {
+          g_autoptr(GError) error = NULL;
+
+          if (!cardpin_store_token_check (job->service->store,
+                                          cardpin_secret_as_string (job->credential),
+                                          &job->user, &error))
+            g_warning ("request %s: database: %s", job->request_id, error->message);
+        }
       job_audit (job);
       job_finish (job);
       return;

@@ -1086,6 +1086,7 @@ test_device_token (void)
   g_autoptr(Reply) stale = NULL;
   g_autoptr(Reply) again = NULL;
   g_autoptr(Reply) bogus = NULL;
+  g_autoptr(Reply) malformed = NULL;
   g_autoptr(GPtrArray) records = NULL;
 
   g_assert_cmpuint (issued->status, ==, 200);
@@ -1095,6 +1096,10 @@ test_device_token (void)
 
   used = call ("POST", "/v1/unblock/response", token_auth, body);
   g_assert_cmpuint (used->status, ==, 200);
+  /* the token is checked with the grant: a malformed body is 400, audited under the
+   * token's user all the same */
+  malformed = call ("POST", "/v1/unblock/response", token_auth, "{\"serial\": 7}");
+  g_assert_cmpuint (malformed->status, ==, 400);
   /* a token cannot mint tokens */
   mint = call ("POST", "/v1/devices", token_auth, NULL);
   g_assert_cmpuint (mint->status, ==, 401);
@@ -1115,6 +1120,10 @@ test_device_token (void)
   g_assert_cmpstr (audit_find (records, used->request_id)->user, ==, "alice");
   g_assert_cmpstr (audit_find (records, revoked->request_id)->method, ==, "device-revoke");
   g_assert_cmpstr (audit_find (records, stale->request_id)->outcome, ==, "bad-token");
+  g_assert_null (audit_find (records, stale->request_id)->user);
+  g_assert_cmpstr (audit_find (records, bogus->request_id)->outcome, ==, "bad-token");
+  g_assert_cmpstr (audit_find (records, malformed->request_id)->outcome, ==, "malformed");
+  g_assert_cmpstr (audit_find (records, malformed->request_id)->user, ==, "alice");
 }
 
 /* The service stopped (SIGTERM, exit 0) and started again loses nothing */
