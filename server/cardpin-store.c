@@ -1063,6 +1063,7 @@ resolve_tokens (Conn       *conn,
   g_autoptr(GString) sql = g_string_new ("SELECT hash, username, expires, revoked"
                                          " FROM device_tokens WHERE hash IN (");
   g_autoptr(GString) types = g_string_new (NULL);
+  g_autoptr(GPtrArray) grants = g_ptr_array_new ();    /* of GrantData, with a token */
   g_autoptr(GPtrArray) params = g_ptr_array_new ();
   g_autoptr(GPtrArray) rows = NULL;
 
@@ -1073,37 +1074,32 @@ resolve_tokens (Conn       *conn,
 
       if (write->func != grant_cb || !grant->by_token)
         continue;
-      g_clear_pointer (&grant->token_user, g_free);
-      grant->user = NULL;
-      grant->outcome = CARDPIN_GRANT_BAD_TOKEN;
+      g_ptr_array_add (grants, grant);
       g_string_append_printf (sql, params->len > 0 ? ", $%u" : "$%u", params->len + 1);
       g_string_append_c (types, 's');
       g_ptr_array_add (params, grant->token_hash);
     }
-  if (params->len == 0)
+  if (grants->len == 0)
     return TRUE;
   g_string_append_c (sql, ')');
   if (!query (conn, sql->str, types->str, (const char **) params->pdata, &rows, NULL, error))
     return FALSE;
 
-  for (guint i = 0; i < batch->len; i++)
+  for (guint i = 0; i < grants->len; i++)
     {
-      Write *write = g_ptr_array_index (batch, i);
-      GrantData *grant = write->data;
+      GrantData *grant = g_ptr_array_index (grants, i);
 
-      if (write->func != grant_cb || !grant->by_token)
-        continue;
+      /* again from the start when the batch is run again */
+      g_clear_pointer (&grant->token_user, g_free);
       for (guint r = 0; r < rows->len && grant->token_user == NULL; r++)
         if (token_valid (conn, rows, r, grant->token_hash))
           grant->token_user = g_strdup (cell (rows, r, 1));
+      grant->user = grant->token_user;
+      if (grant->token_user == NULL)
+        grant->outcome = CARDPIN_GRANT_BAD_TOKEN;
       grant->token_audit = *grant->audit;
       grant->token_audit.user = grant->token_user;
       grant->audit = &grant->token_audit;
-      if (grant->token_user != NULL)
-        {
-          grant->user = grant->token_user;
-          grant->outcome = CARDPIN_GRANT_GRANTED;   /* decided by the grant */
-        }
     }
   return TRUE;
 }
@@ -1270,12 +1266,9 @@ grant_cb (Conn          *conn,
   g_autofree char *day = g_strdup_printf ("%" G_GINT64_FORMAT, now / SECONDS_PER_DAY);
 
   grant->retry_after = 0;
-  if (grant->by_token)
-    {
-      if (grant->token_user == NULL)
-        return insert_audit (conn, grant->audit,
-                             cardpin_grant_to_string (CARDPIN_GRANT_BAD_TOKEN), error);
-    }
+  if (grant->by_token && grant->token_user == NULL)
+    return insert_audit (conn, grant->audit,
+                         cardpin_grant_to_string (CARDPIN_GRANT_BAD_TOKEN), error);
   if (conn->store->backend->grant_function_sql != NULL)
     {
       g_autoptr(GPtrArray) one = g_ptr_array_new ();

@@ -575,6 +575,14 @@ job_audit_refusal (Job *job)
   return FALSE;
 }
 
+/* A response's or PUK's credentials, before its body: a password now, a device token
+ * in its grant's transaction (job_grant()). On refusal as job_authenticate(). */
+static gboolean
+job_authenticate_grant (Job *job)
+{
+  return job->auth == CARDPIN_UNBLOCKD_AUTH_BEARER || job_authenticate (job, TRUE, TRUE);
+}
+
 /* A response or PUK request, authenticated and parsed, goes to the token thread: one
  * thread (`token-threads`) makes every call of the token (SoftHSM2 called from several
  * threads at once costs each call twice the CPU, or more, than from one:
@@ -622,8 +630,7 @@ handle_response (Job *job)
 
   if (!job->for_token)
     {
-      /* a device token is checked by the grant (job_grant()), a password here */
-      if (job->auth != CARDPIN_UNBLOCKD_AUTH_BEARER && !job_authenticate (job, TRUE, TRUE))
+      if (!job_authenticate_grant (job))
         goto audit;
       if (!cardpin_unblockd_parse_response_request (g_bytes_get_data (job->body, NULL),
                                                     g_bytes_get_size (job->body), request,
@@ -667,8 +674,7 @@ handle_puk (Job *job)
 
   if (!job->for_token)
     {
-      /* a device token is checked by the grant (job_grant()), a password here */
-      if (job->auth != CARDPIN_UNBLOCKD_AUTH_BEARER && !job_authenticate (job, TRUE, TRUE))
+      if (!job_authenticate_grant (job))
         goto audit;
       job->serial = cardpin_unblockd_parse_puk_request (g_bytes_get_data (job->body, NULL),
                                                         g_bytes_get_size (job->body),
@@ -752,8 +758,8 @@ handle_device_revoke (Job *job)
   job_audit (job);
 }
 
-/* Handles @job (a worker, its listener for the fast path, or the token thread); the answer goes back to
- * the listener thread through job_finish() */
+/* Handles @job (a worker, its listener for the fast path, or the token thread); the
+ * answer goes back to the listener thread through job_finish() */
 static void
 job_run (Job *job)
 {
@@ -820,7 +826,6 @@ static void
 job_finish (Job *job)
 {
   Listener *listener = job->listener;
-
   gboolean wake;
 
   g_mutex_lock (&listener->done_lock);
