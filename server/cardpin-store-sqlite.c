@@ -33,20 +33,25 @@ set_error (sqlite3     *db,
   return FALSE;
 }
 
-/* Pages in the WAL after which a checkpoint copies them into the database file */
+/* Pages written to the WAL after which a checkpoint copies them into the database file */
 #define CHECKPOINT_PAGES 1000
 /* Pages after which the checkpoint also waits (briefly holding up writes) until the WAL
  * can start over: under steady reads a PASSIVE one never catches up, the WAL grows, and
  * every commit's fsync then has to extend the file (slow and jittery) */
-#define RESTART_PAGES    4096
+#define RESTART_PAGES    (4 * CHECKPOINT_PAGES)
 
 /* A connection and its prepared statements, by their SQL text */
 typedef struct {
   sqlite3    *db;
   GHashTable *statements;
   char       *path;
-  GThread    *checkpointer;   /* a checkpoint in progress (or finished, not yet joined) */
-  gint        checkpointing;  /* atomic: 1 while it runs */
+  /* checkpoints: one thread with a connection of its own, started by the first */
+  GThread    *checkpointer;
+  GMutex      checkpoint_mutex;
+  GCond       checkpoint_cond;
+  gboolean    checkpoint_wanted;   /* guarded by checkpoint_mutex */
+  gboolean    checkpoint_stop;     /* guarded by checkpoint_mutex */
+  int         checkpoint_mark;     /* the WAL's pages at the last request (writer only) */
 } Connection;
 
 static void
@@ -175,37 +180,70 @@ sqlite_rollback (gpointer data)
     sqlite3_exec (connection->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* A checkpoint on a connection of its own, off the writer's path: SQLite would run it
- * inside a COMMIT (and fsync the database file there), holding up every write of the
- * group commit. PASSIVE: it never waits for readers or the writer (RESTART, rarely: see
- * RESTART_PAGES). */
+/* One checkpoint on @db, the checkpointer's own connection (opened now if need be): off
+ * the writer's path, since SQLite would run it inside a COMMIT (and fsync the database
+ * file there), holding up every write of the group commit. PASSIVE: it never waits for
+ * readers or the writer (RESTART, rarely: see RESTART_PAGES). */
+static void
+checkpoint (Connection  *connection,
+            sqlite3    **db)
+{
+  int pages = 0;
+  int rc;
+
+  if (*db == NULL)
+    {
+      rc = sqlite3_open_v2 (connection->path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                            NULL);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_exec (*db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+      if (rc != SQLITE_OK)
+        {
+          g_warning ("%s: checkpoint: %s", connection->path,
+                     *db != NULL ? sqlite3_errmsg (*db) : sqlite3_errstr (rc));
+          g_clear_pointer (db, sqlite3_close_v2);
+          return;
+        }
+    }
+  rc = sqlite3_wal_checkpoint_v2 (*db, NULL, SQLITE_CHECKPOINT_PASSIVE, &pages, NULL);
+  if (rc == SQLITE_OK && pages >= RESTART_PAGES)
+    {
+      sqlite3_busy_timeout (*db, BUSY_TIMEOUT_MS);
+      rc = sqlite3_wal_checkpoint_v2 (*db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+      sqlite3_busy_timeout (*db, 0);
+    }
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    g_warning ("%s: checkpoint: %s", connection->path, sqlite3_errmsg (*db));
+}
+
+/* The checkpointer: a checkpoint whenever wal_hook() asks, until the connection closes.
+ * One thread and one connection for all (a thread and a connection per checkpoint cost
+ * more than the checkpoint: measured with tests/bench/bench-unblockd.sh). */
 static gpointer
 checkpoint_thread (gpointer data)
 {
   Connection *connection = data;
   sqlite3 *db = NULL;
 
-  if (sqlite3_open_v2 (connection->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                       NULL) == SQLITE_OK &&
-      sqlite3_exec (db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) == SQLITE_OK)
+  g_mutex_lock (&connection->checkpoint_mutex);
+  for (;;)
     {
-      int pages = 0;
-      int rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &pages, NULL);
-
-      if (rc == SQLITE_OK && pages >= RESTART_PAGES)
-        {
-          sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
-          rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-        }
-      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        g_warning ("%s: checkpoint: %s", connection->path, sqlite3_errmsg (db));
+      while (!connection->checkpoint_wanted && !connection->checkpoint_stop)
+        g_cond_wait (&connection->checkpoint_cond, &connection->checkpoint_mutex);
+      if (connection->checkpoint_stop)
+        break;
+      connection->checkpoint_wanted = FALSE;
+      g_mutex_unlock (&connection->checkpoint_mutex);
+      checkpoint (connection, &db);
+      g_mutex_lock (&connection->checkpoint_mutex);
     }
+  g_mutex_unlock (&connection->checkpoint_mutex);
   sqlite3_close_v2 (db);
-  g_atomic_int_set (&connection->checkpointing, 0);
   return NULL;
 }
 
-/* After each commit of this connection (the writer) */
+/* After each commit of this connection (the writer): a checkpoint for every
+ * CHECKPOINT_PAGES pages written to the WAL since the last one was asked for */
 static int
 wal_hook (gpointer  data,
           sqlite3  *db,
@@ -214,14 +252,21 @@ wal_hook (gpointer  data,
 {
   Connection *connection = data;
 
-  if (pages >= CHECKPOINT_PAGES &&
-      g_atomic_int_compare_and_exchange (&connection->checkpointing, 0, 1))
-    {
-      if (connection->checkpointer != NULL)
-        g_thread_join (connection->checkpointer);
-      connection->checkpointer = g_thread_new ("cardpin-checkpoint", checkpoint_thread,
-                                               connection);
-    }
+  /* fewer pages than at the last request: the WAL started over */
+  if (pages < connection->checkpoint_mark)
+    connection->checkpoint_mark = 0;
+  if (pages < connection->checkpoint_mark + CHECKPOINT_PAGES)
+    return SQLITE_OK;
+  connection->checkpoint_mark = pages;
+
+  g_mutex_lock (&connection->checkpoint_mutex);
+  connection->checkpoint_wanted = TRUE;
+  if (connection->checkpointer == NULL)
+    connection->checkpointer = g_thread_new ("cardpin-checkpoint", checkpoint_thread,
+                                             connection);
+  else
+    g_cond_signal (&connection->checkpoint_cond);
+  g_mutex_unlock (&connection->checkpoint_mutex);
   return SQLITE_OK;
 }
 
@@ -230,8 +275,14 @@ sqlite_close (gpointer data)
 {
   Connection *connection = data;
 
+  g_mutex_lock (&connection->checkpoint_mutex);
+  connection->checkpoint_stop = TRUE;
+  g_cond_signal (&connection->checkpoint_cond);
+  g_mutex_unlock (&connection->checkpoint_mutex);
   if (connection->checkpointer != NULL)
     g_thread_join (connection->checkpointer);
+  g_mutex_clear (&connection->checkpoint_mutex);
+  g_cond_clear (&connection->checkpoint_cond);
   g_free (connection->path);
 
   g_hash_table_unref (connection->statements);
@@ -315,6 +366,8 @@ cardpin_store_sqlite_open (const char                 *path,
   connection = g_new0 (Connection, 1);
   connection->db = db;
   connection->path = g_strdup (path);
+  g_mutex_init (&connection->checkpoint_mutex);
+  g_cond_init (&connection->checkpoint_cond);
   /* checkpoints in a thread of their own (wal_hook), not inside a commit */
   sqlite3_wal_hook (db, wal_hook, connection);
   connection->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
