@@ -2,8 +2,8 @@
 # Benchmark (not a test): cardpin-unblockd's responses per second and p50/p99 latency at
 # 1, 8 and 32 concurrent TLS keep-alive clients (wrk on loopback, POST
 # /v1/unblock/response), next to the raw rate of derive + encrypt in SoftHSM2 measured in
-# the same run just before, on SQLite and on a private PostgreSQL server that is durable
-# (fsync on, synchronous commits) like a production one.
+# the same run just before and just after, on SQLite and on a private PostgreSQL server
+# that is durable (fsync on, synchronous commits) like a production one.
 #
 # Clients authenticate as deployed clients mostly do: with a device token (Bearer; the
 # service looks its hash up in the database on every request). One more line per backend
@@ -11,8 +11,12 @@
 # pam_wrapper + pam_matrix on every request). Every granted response is a durable commit
 # of its quota count and audit record before the answer (group commit).
 #
-# Columns: "% raw" = responses/s over the better of the two raw SoftHSM2 rates (1 and 8
-# threads) measured just before that backend; "cpu us" = the service's CPU time (user +
+# Columns: "% raw" = responses/s over the raw SoftHSM2 rate: the better of 1 and 8
+# threads, measured just before that backend's rows ("before") and again just after
+# ("after"), the mean of the two. The speed of a shared or virtual machine drifts within
+# a minute (seen: by a third); measuring on both sides cancels a steady drift, where one
+# raw rate measured before made the ratio swing with it. The service's rows are printed
+# once the second is known. "cpu us" = the service's CPU time (user +
 # system) per response, next to the raw rate's CPU per derive + encrypt (load-independent).
 # The machine's load (uptime) is printed with each table: absolute figures on a shared
 # machine are inflated by it; the ratios are what counts.
@@ -127,17 +131,19 @@ stop_service () {
   service_pid=
 }
 
-# The raw rate of derive + encrypt in the token, 1 and 8 threads: sets raw (the better)
+# The raw rate of derive + encrypt in the token, 1 and 8 threads, two rows (auth column:
+# $1, "before" or "after"): adds the better to raws
 measure_raw () {
-  local one eight
+  local one eight best auth_name=$1
   one=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master "$seconds" 1)
   eight=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master "$seconds" 8)
   row softhsm2 1 "$(field "$one" 2)" - - 0 - "$(field "$one" 8)"
   row softhsm2 8 "$(field "$eight" 2)" - - 0 - "$(field "$eight" 8)"
-  raw=$(field "$one" 2)
-  if [ "$(field "$eight" 2)" -gt "$raw" ]; then
-    raw=$(field "$eight" 2)
+  best=$(field "$one" 2)
+  if [ "$(field "$eight" 2)" -gt "$best" ]; then
+    best=$(field "$eight" 2)
   fi
+  raws+=("$best")
 }
 field () { awk -v n="$2" '{print $n}' <<<"$1"; }
 format='%-11s %-6s %7s %12s %8s %8s %7s %6s %7s %6s %5s\n'
@@ -185,11 +191,22 @@ run_wrk () {
     db=$(awk -v c=$((db1 - db0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
            'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')
   fi
-  row "$backend" "$clients" "$rate" "$p50" "$p99" "$errors" \
-    "$(awk -v r="$rate" -v raw="$raw" 'BEGIN { printf "%.0f%%", 100 * r / raw }')" \
-    "$(awk -v c=$((cpu1 - cpu0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
-         'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')" "$db" \
-    "$(awk -v c=$((cs1 - cs0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? c / n : 0 }')"
+  # printed by print_rows(), once the raw rate after is known
+  rows+=("$auth_name|$clients|$rate|$p50|$p99|$errors|$(awk -v c=$((cpu1 - cpu0)) -v n="$n" \
+           -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')|$db|$(
+         awk -v c=$((cs1 - cs0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? c / n : 0 }')")
+}
+
+# The rows run_wrk() kept, with "% raw" over the mean of the raw rates before and after
+print_rows () {
+  local raw line auth_name clients rate p50 p99 errors cpu db cs
+  raw=$(printf '%s\n' "${raws[@]}" | awk '{ n += $1 } END { print n / NR }')
+  for line in "${rows[@]}"; do
+    IFS='|' read -r auth_name clients rate p50 p99 errors cpu db cs <<<"$line"
+    row "$backend" "$clients" "$rate" "$p50" "$p99" "$errors" \
+      "$(awk -v r="$rate" -v raw="$raw" 'BEGIN { printf "%.0f%%", 100 * r / raw }')" \
+      "$cpu" "$db" "$cs"
+  done
 }
 
 run_backend () {
@@ -199,8 +216,9 @@ run_backend () {
   # shellcheck disable=SC2059
   printf "$format" backend auth clients "responses/s" "p50 ms" "p99 ms" errors "% raw" \
     "cpu us" "db us" cs
-  auth_name=-
-  measure_raw
+  raws=()
+  rows=()
+  measure_raw before
   start_service "$backend"
   # a device token, issued once with the password
   token=$(curl -sf --cacert ca.pem -H "Authorization: $(cat basic)" -X POST \
@@ -215,6 +233,8 @@ run_backend () {
   auth_name=basic
   run_wrk basic 32
   stop_service
+  measure_raw after
+  print_rows
 }
 
 backends="${CARDPIN_BENCH_BACKENDS:-sqlite postgresql}"
