@@ -17,6 +17,9 @@
 typedef struct {
   PGconn     *conn;
   GHashTable *prepared;   /* SQL text -> statement name */
+  /* the BEGIN of a transaction whose first statement is still to come: both are sent
+   * together, one round trip (pg_begin(), pg_query()) */
+  const char *pending_begin;
 } PgConn;
 
 /* SQLSTATEs after which the whole transaction may simply be tried again */
@@ -70,33 +73,16 @@ prepared_name (PgConn      *pg,
   return g_steal_pointer (&new_name);
 }
 
+/* A statement's @result (freed here) as pg_query() returns it */
 static gboolean
-pg_query (gpointer             data,
-          const char          *sql,
-          const char          *types,
-          const char * const  *params,
-          GPtrArray          **rows,
-          guint               *changes,
-          GError             **error)
+take_result (PGconn     *conn,
+             PGresult   *result,
+             GPtrArray **rows,
+             guint      *changes,
+             GError    **error)
 {
-  PgConn *pg = data;
-  PGconn *conn = pg->conn;
-  PGresult *result;
-  ExecStatusType status;
-  int n_params = types != NULL ? strlen (types) : 0;
+  ExecStatusType status = PQresultStatus (result);
 
-  if (n_params > 0)
-    {
-      const char *name = prepared_name (pg, sql, n_params, error);
-
-      if (name == NULL)
-        return FALSE;
-      result = PQexecPrepared (conn, name, n_params, (const char * const *) params, NULL,
-                               NULL, 0);
-    }
-  else
-    result = PQexec (conn, sql);
-  status = PQresultStatus (result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
     {
       set_error (conn, result, error);
@@ -128,6 +114,137 @@ pg_query (gpointer             data,
     }
   PQclear (result);
   return TRUE;
+}
+
+static gboolean pg_reconnect (gpointer data);
+
+/* @begin and the statement @name (prepared; else @sql, without parameters) in ONE round
+ * trip (libpq's pipeline mode): the result of the statement, or %NULL with an error
+ * (the server's, or a lost connection's) */
+static PGresult *
+exec_with_begin (PgConn              *pg,
+                 const char          *begin,
+                 const char          *name,
+                 const char          *sql,
+                 int                  n_params,
+                 const char * const  *params,
+                 GError             **error)
+{
+  PGconn *conn = pg->conn;
+  PGresult *begun = NULL;
+  PGresult *result = NULL;
+  PGresult *next;
+  gboolean sent;
+
+  if (!PQenterPipelineMode (conn))
+    {
+      set_error (conn, NULL, error);
+      return NULL;
+    }
+  sent = PQsendQueryParams (conn, begin, 0, NULL, NULL, NULL, NULL, 0) &&
+         (name != NULL ? PQsendQueryPrepared (conn, name, n_params, params, NULL, NULL, 0)
+                       : PQsendQueryParams (conn, sql, 0, NULL, NULL, NULL, NULL, 0)) &&
+         PQpipelineSync (conn);
+  if (sent)
+    {
+      /* BEGIN's result, then the statement's, each ended by NULL, then the sync */
+      begun = PQgetResult (conn);
+      while ((next = PQgetResult (conn)) != NULL)
+        PQclear (next);
+      result = PQgetResult (conn);
+      while ((next = PQgetResult (conn)) != NULL)
+        PQclear (next);
+      next = PQgetResult (conn);
+      sent = PQresultStatus (next) == PGRES_PIPELINE_SYNC;
+      PQclear (next);
+    }
+  PQexitPipelineMode (conn);
+
+  if (!sent || begun == NULL || result == NULL || PQresultStatus (begun) != PGRES_COMMAND_OK)
+    {
+      /* BEGIN's error comes first; a statement after it was not run */
+      if (begun != NULL && PQresultStatus (begun) == PGRES_FATAL_ERROR)
+        set_error (conn, begun, error);
+      else
+        set_error (conn, result != NULL && PQresultStatus (result) == PGRES_FATAL_ERROR
+                         ? result : NULL, error);
+      PQclear (begun);
+      PQclear (result);
+      return NULL;
+    }
+  PQclear (begun);
+  return result;
+}
+
+/* The first statement of a transaction, with its BEGIN: connects again, once, when the
+ * connection was lost (nothing of the transaction ran) */
+static gboolean
+query_with_begin (PgConn              *pg,
+                  const char          *sql,
+                  int                  n_params,
+                  const char * const  *params,
+                  GPtrArray          **rows,
+                  guint               *changes,
+                  GError             **error)
+{
+  const char *begin = g_steal_pointer (&pg->pending_begin);
+
+  for (gboolean again = TRUE; ; again = FALSE)
+    {
+      g_autoptr(GError) local_error = NULL;
+      const char *name = NULL;
+      PGresult *result = NULL;
+
+      if (PQstatus (pg->conn) == CONNECTION_OK &&
+          (n_params == 0 || (name = prepared_name (pg, sql, n_params, &local_error)) != NULL))
+        result = exec_with_begin (pg, begin, name, sql, n_params, params, &local_error);
+      if (result != NULL)
+        return take_result (pg->conn, result, rows, changes, error);
+      if (PQstatus (pg->conn) == CONNECTION_OK || !again || !pg_reconnect (pg))
+        {
+          if (PQstatus (pg->conn) == CONNECTION_OK)
+            {
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return FALSE;
+            }
+          g_autofree char *text = g_strstrip (g_strdup (PQerrorMessage (pg->conn)));
+
+          g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+                       _("Lost the connection to the PostgreSQL database and cannot connect "
+                         "again: %s. Check that the server runs."), text);
+          return FALSE;
+        }
+    }
+}
+
+static gboolean
+pg_query (gpointer             data,
+          const char          *sql,
+          const char          *types,
+          const char * const  *params,
+          GPtrArray          **rows,
+          guint               *changes,
+          GError             **error)
+{
+  PgConn *pg = data;
+  PGconn *conn = pg->conn;
+  PGresult *result;
+  int n_params = types != NULL ? strlen (types) : 0;
+
+  if (pg->pending_begin != NULL)
+    return query_with_begin (pg, sql, n_params, params, rows, changes, error);
+  if (n_params > 0)
+    {
+      const char *name = prepared_name (pg, sql, n_params, error);
+
+      if (name == NULL)
+        return FALSE;
+      result = PQexecPrepared (conn, name, n_params, (const char * const *) params, NULL,
+                               NULL, 0);
+    }
+  else
+    result = PQexec (conn, sql);
+  return take_result (conn, result, rows, changes, error);
 }
 
 static gboolean
@@ -170,44 +287,33 @@ pg_begin (gpointer   data,
           GError   **error)
 {
   PgConn *pg = data;
-  PGconn *conn = pg->conn;
+
   /* READ COMMITTED; the quota counters are counted with one atomic upsert each, which
-   * holds the row's lock to the end of the transaction */
-  const char *begin = write ? "BEGIN" : "BEGIN READ ONLY";
-  g_autoptr(GError) local_error = NULL;
-
-  if (PQstatus (conn) == CONNECTION_OK && pg_exec (pg, begin, &local_error))
-    return TRUE;
-
-  /* outside any transaction: connect again, once, and go on */
-  if (!pg_reconnect (pg))
-    {
-      if (PQstatus (conn) == CONNECTION_OK)
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-      g_autofree char *text = g_strstrip (g_strdup (PQerrorMessage (conn)));
-
-      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
-                   _("Lost the connection to the PostgreSQL database and cannot connect "
-                     "again: %s. Check that the server runs."), text);
-      return FALSE;
-    }
-  return pg_exec (pg, begin, error);
+   * holds the row's lock to the end of the transaction. Sent with the transaction's
+   * first statement, one round trip (pg_query()): a lost connection is made again
+   * there. */
+  pg->pending_begin = write ? "BEGIN" : "BEGIN READ ONLY";
+  return TRUE;
 }
 
 static gboolean
 pg_commit (gpointer   data,
            GError   **error)
 {
-  return pg_exec (data, "COMMIT", error);
+  PgConn *pg = data;
+
+  /* a transaction without a statement: nothing was sent */
+  if (g_steal_pointer (&pg->pending_begin) != NULL)
+    return TRUE;
+  return pg_exec (pg, "COMMIT", error);
 }
 
 static void
 pg_rollback (gpointer data)
 {
   PGconn *conn = ((PgConn *) data)->conn;
+
+  ((PgConn *) data)->pending_begin = NULL;
 
   if (PQtransactionStatus (conn) != PQTRANS_IDLE)
     PQclear (PQexec (conn, "ROLLBACK"));
