@@ -118,21 +118,23 @@ take_result (PGconn     *conn,
 
 static gboolean pg_reconnect (gpointer data);
 
-/* @begin and the statement @name (prepared; else @sql, without parameters) in ONE round
- * trip (libpq's pipeline mode): the result of the statement, or %NULL with an error
- * (the server's, or a lost connection's) */
+/* The statement @name (prepared; else @sql, without parameters), after @begin and
+ * before @commit (each may be %NULL), in ONE round trip (libpq's pipeline mode): the
+ * statement's result, or %NULL with an error (the first of BEGIN's, the statement's and
+ * COMMIT's, or a lost connection's). A statement that fails ends the transaction's
+ * work: COMMIT is not run. */
 static PGresult *
-exec_with_begin (PgConn              *pg,
-                 const char          *begin,
-                 const char          *name,
-                 const char          *sql,
-                 int                  n_params,
-                 const char * const  *params,
-                 GError             **error)
+exec_pipeline (PgConn              *pg,
+               const char          *begin,
+               const char          *name,
+               const char          *sql,
+               int                  n_params,
+               const char * const  *params,
+               const char          *commit,
+               GError             **error)
 {
   PGconn *conn = pg->conn;
-  PGresult *begun = NULL;
-  PGresult *result = NULL;
+  PGresult *results[3] = { NULL, NULL, NULL };   /* BEGIN's, the statement's, COMMIT's */
   PGresult *next;
   gboolean sent;
 
@@ -141,55 +143,63 @@ exec_with_begin (PgConn              *pg,
       set_error (conn, NULL, error);
       return NULL;
     }
-  sent = PQsendQueryParams (conn, begin, 0, NULL, NULL, NULL, NULL, 0) &&
+  sent = (begin == NULL || PQsendQueryParams (conn, begin, 0, NULL, NULL, NULL, NULL, 0)) &&
          (name != NULL ? PQsendQueryPrepared (conn, name, n_params, params, NULL, NULL, 0)
                        : PQsendQueryParams (conn, sql, 0, NULL, NULL, NULL, NULL, 0)) &&
+         (commit == NULL || PQsendQueryParams (conn, commit, 0, NULL, NULL, NULL, NULL, 0)) &&
          PQpipelineSync (conn);
   if (sent)
     {
-      /* BEGIN's result, then the statement's, each ended by NULL, then the sync */
-      begun = PQgetResult (conn);
-      while ((next = PQgetResult (conn)) != NULL)
-        PQclear (next);
-      result = PQgetResult (conn);
-      while ((next = PQgetResult (conn)) != NULL)
-        PQclear (next);
+      /* each result ended by NULL, then the sync */
+      for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+        {
+          if ((i == 0 && begin == NULL) || (i == 2 && commit == NULL))
+            continue;
+          results[i] = PQgetResult (conn);
+          while ((next = PQgetResult (conn)) != NULL)
+            PQclear (next);
+        }
       next = PQgetResult (conn);
       sent = PQresultStatus (next) == PGRES_PIPELINE_SYNC;
       PQclear (next);
     }
   PQexitPipelineMode (conn);
 
-  if (!sent || begun == NULL || result == NULL || PQresultStatus (begun) != PGRES_COMMAND_OK)
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     {
-      /* BEGIN's error comes first; a statement after it was not run */
-      if (begun != NULL && PQresultStatus (begun) == PGRES_FATAL_ERROR)
-        set_error (conn, begun, error);
-      else
-        set_error (conn, result != NULL && PQresultStatus (result) == PGRES_FATAL_ERROR
-                         ? result : NULL, error);
-      PQclear (begun);
-      PQclear (result);
-      return NULL;
+      ExecStatusType status = PQresultStatus (results[i]);
+
+      if ((i == 0 && begin == NULL) || (i == 2 && commit == NULL))
+        continue;
+      if (!sent || results[i] == NULL || status == PGRES_FATAL_ERROR)
+        {
+          set_error (conn, status == PGRES_FATAL_ERROR ? results[i] : NULL, error);
+          for (guint j = 0; j < G_N_ELEMENTS (results); j++)
+            PQclear (results[j]);
+          return NULL;
+        }
     }
-  PQclear (begun);
-  return result;
+  PQclear (results[0]);
+  PQclear (results[2]);
+  return results[1];
 }
 
-/* The first statement of a transaction, with its BEGIN: connects again, once, when the
- * connection was lost (nothing of the transaction ran) */
+/* A statement in one round trip with the transaction's BEGIN (if still to be sent) and
+ * @commit (or %NULL); with BEGIN, connects again, once, when the connection was lost
+ * (nothing of the transaction ran) */
 static gboolean
-query_with_begin (PgConn              *pg,
-                  const char          *sql,
-                  int                  n_params,
-                  const char * const  *params,
-                  GPtrArray          **rows,
-                  guint               *changes,
-                  GError             **error)
+query_pipelined (PgConn              *pg,
+                 const char          *sql,
+                 int                  n_params,
+                 const char * const  *params,
+                 const char          *commit,
+                 GPtrArray          **rows,
+                 guint               *changes,
+                 GError             **error)
 {
   const char *begin = g_steal_pointer (&pg->pending_begin);
 
-  for (gboolean again = TRUE; ; again = FALSE)
+  for (gboolean again = begin != NULL; ; again = FALSE)
     {
       g_autoptr(GError) local_error = NULL;
       const char *name = NULL;
@@ -197,7 +207,7 @@ query_with_begin (PgConn              *pg,
 
       if (PQstatus (pg->conn) == CONNECTION_OK &&
           (n_params == 0 || (name = prepared_name (pg, sql, n_params, &local_error)) != NULL))
-        result = exec_with_begin (pg, begin, name, sql, n_params, params, &local_error);
+        result = exec_pipeline (pg, begin, name, sql, n_params, params, commit, &local_error);
       if (result != NULL)
         return take_result (pg->conn, result, rows, changes, error);
       if (PQstatus (pg->conn) == CONNECTION_OK || !again || !pg_reconnect (pg))
@@ -232,7 +242,7 @@ pg_query (gpointer             data,
   int n_params = types != NULL ? strlen (types) : 0;
 
   if (pg->pending_begin != NULL)
-    return query_with_begin (pg, sql, n_params, params, rows, changes, error);
+    return query_pipelined (pg, sql, n_params, params, NULL, rows, changes, error);
   if (n_params > 0)
     {
       const char *name = prepared_name (pg, sql, n_params, error);
@@ -306,6 +316,18 @@ pg_commit (gpointer   data,
   if (g_steal_pointer (&pg->pending_begin) != NULL)
     return TRUE;
   return pg_exec (pg, "COMMIT", error);
+}
+
+static gboolean
+pg_query_commit (gpointer             data,
+                 const char          *sql,
+                 const char          *types,
+                 const char * const  *params,
+                 GPtrArray          **rows,
+                 GError             **error)
+{
+  return query_pipelined (data, sql, types != NULL ? strlen (types) : 0, params, "COMMIT",
+                          rows, NULL, error);
 }
 
 static void
@@ -392,6 +414,7 @@ static const CardpinStoreBackend pg_backend = {
   .grant_function_sql = pg_grant_function,
   .begin = pg_begin,
   .commit = pg_commit,
+  .query_commit = pg_query_commit,
   .rollback = pg_rollback,
   .query = pg_query,
   .reconnect = pg_reconnect,

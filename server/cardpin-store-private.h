@@ -49,6 +49,14 @@ struct _CardpinStoreBackend
                         GPtrArray          **rows,
                         guint               *changes,
                         GError             **error);
+  /* query() that also commits the transaction, in one round trip with the statement,
+   * or %NULL. On failure the transaction is still to be rolled back. */
+  gboolean (*query_commit) (gpointer             db,
+                            const char          *sql,
+                            const char          *types,
+                            const char * const  *params,
+                            GPtrArray          **rows,
+                            GError             **error);
   /* Whether the connection was lost (a server restart) and is made again now; %NULL
    * when a connection cannot be lost (SQLite) */
   gboolean (*reconnect) (gpointer db);

@@ -205,6 +205,7 @@ static gboolean grant_cb (Conn      *conn,
                           GError   **error);
 static gboolean grants_by_function (Conn       *conn,
                                     GPtrArray  *batch,
+                                    gboolean   *committed,
                                     GError    **error);
 static gboolean resolve_tokens     (Conn       *conn,
                                     GPtrArray  *batch,
@@ -221,8 +222,9 @@ commit_batch (CardpinStore *store,
   g_autoptr(GPtrArray) batch = g_ptr_array_copy (all, NULL, NULL);
   Conn *conn = &store->writer;
   guint attempt = 1;
-  /* a database server: grants together in one statement (one round trip) */
-  gboolean one_statement = store->backend->grant_function_sql != NULL && batch->len > 1;
+  /* a database server: grants together in one statement (one round trip, with the
+   * commit where the backend can) */
+  gboolean one_statement = store->backend->grant_function_sql != NULL;
 
   for (guint i = 0; i < batch->len; i++)
     if (((Write *) g_ptr_array_index (batch, i))->func != grant_cb)
@@ -232,11 +234,12 @@ commit_batch (CardpinStore *store,
     {
       g_autoptr(GError) local_error = NULL;
       Write *failed = NULL;
+      gboolean committed = FALSE;
       gboolean ok = store->backend->begin (conn->db, TRUE, &local_error);
 
       if (ok)
         ok = resolve_tokens (conn, batch, &local_error);
-      if (ok && one_statement && batch->len > 1)
+      if (ok && one_statement)
         {
           g_autoptr(GPtrArray) granting = g_ptr_array_new ();
 
@@ -250,7 +253,7 @@ commit_batch (CardpinStore *store,
                 g_ptr_array_add (granting, write);
             }
           if (ok && granting->len > 0)
-            ok = grants_by_function (conn, granting, &local_error);
+            ok = grants_by_function (conn, granting, &committed, &local_error);
         }
       else
         for (guint i = 0; ok && i < batch->len; i++)
@@ -263,10 +266,18 @@ commit_batch (CardpinStore *store,
                 ok = FALSE;
               }
           }
-      if (ok && store->backend->commit (conn->db, &local_error))
+      if (ok && (committed || store->backend->commit (conn->db, &local_error)))
         {
           for (guint i = 0; i < batch->len; i++)
             ((Write *) g_ptr_array_index (batch, i))->ok = TRUE;
+          return;
+        }
+      if (committed)
+        {
+          /* committed, but its answer made no sense (a schema of another cardpin): never
+           * again, every write fails */
+          for (guint i = 0; i < batch->len; i++)
+            finish_error (g_ptr_array_index (batch, i), g_error_copy (local_error));
           return;
         }
       store->backend->rollback (conn->db);
@@ -1213,10 +1224,13 @@ grant_function_outcome (GrantData   *grant,
 /* The grants of @batch (of Write, each a grant_cb()), audit records included, as ONE
  * statement of the backend's function, one round trip to the server:
  * SELECT cardpin_grant(…), cardpin_grant(…), … — the calls run one after the other in
- * the transaction, each seeing the counts of the ones before it */
+ * the transaction, each seeing the counts of the ones before it. With @committed, and a
+ * backend that can (query_commit), the transaction is committed in the same round trip:
+ * *@committed says whether it was. */
 static gboolean
 grants_by_function (Conn       *conn,
                     GPtrArray  *batch,
+                    gboolean   *committed,
                     GError    **error)
 {
   gint64 now = now_seconds (conn->store);
@@ -1239,7 +1253,14 @@ grants_by_function (Conn       *conn,
       g_string_append_c (sql, ')');
       g_string_append (types, GRANT_ARG_TYPES);
     }
-  if (!query (conn, sql->str, types->str, args, &rows, NULL, error))
+  if (committed != NULL && conn->store->backend->query_commit != NULL)
+    {
+      if (!conn->store->backend->query_commit (conn->db, sql->str, types->str, args, &rows,
+                                               error))
+        return FALSE;
+      *committed = TRUE;
+    }
+  else if (!query (conn, sql->str, types->str, args, &rows, NULL, error))
     return FALSE;
   for (guint i = 0; i < batch->len; i++)
     {
@@ -1275,7 +1296,7 @@ grant_cb (Conn          *conn,
       Write write = { .func = grant_cb, .data = grant };
 
       g_ptr_array_add (one, &write);
-      return grants_by_function (conn, one, error);
+      return grants_by_function (conn, one, NULL, error);
     }
 
   if (!query (conn, "SELECT username, active FROM cards WHERE serial = $1", "s", params,
