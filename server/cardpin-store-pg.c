@@ -210,20 +210,20 @@ query_pipelined (PgConn              *pg,
         result = exec_pipeline (pg, begin, name, sql, n_params, params, commit, &local_error);
       if (result != NULL)
         return take_result (pg->conn, result, rows, changes, error);
-      if (PQstatus (pg->conn) == CONNECTION_OK || !again || !pg_reconnect (pg))
+      if (PQstatus (pg->conn) == CONNECTION_OK)
         {
-          if (PQstatus (pg->conn) == CONNECTION_OK)
-            {
-              g_propagate_error (error, g_steal_pointer (&local_error));
-              return FALSE;
-            }
-          g_autofree char *text = g_strstrip (g_strdup (PQerrorMessage (pg->conn)));
-
-          g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
-                       _("Lost the connection to the PostgreSQL database and cannot connect "
-                         "again: %s. Check that the server runs."), text);
+          g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
+      if (again && pg_reconnect (pg))
+        continue;
+
+      g_autofree char *text = g_strstrip (g_strdup (PQerrorMessage (pg->conn)));
+
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+                   _("Lost the connection to the PostgreSQL database and cannot connect "
+                     "again: %s. Check that the server runs."), text);
+      return FALSE;
     }
 }
 
@@ -333,12 +333,11 @@ pg_query_commit (gpointer             data,
 static void
 pg_rollback (gpointer data)
 {
-  PGconn *conn = ((PgConn *) data)->conn;
+  PgConn *pg = data;
 
-  ((PgConn *) data)->pending_begin = NULL;
-
-  if (PQtransactionStatus (conn) != PQTRANS_IDLE)
-    PQclear (PQexec (conn, "ROLLBACK"));
+  pg->pending_begin = NULL;
+  if (PQtransactionStatus (pg->conn) != PQTRANS_IDLE)
+    PQclear (PQexec (pg->conn, "ROLLBACK"));
 }
 
 static void
