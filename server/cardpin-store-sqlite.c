@@ -33,12 +33,14 @@ set_error (sqlite3     *db,
   return FALSE;
 }
 
-/* Pages written to the WAL after which a checkpoint copies them into the database file */
-#define CHECKPOINT_PAGES 1000
-/* Pages after which the checkpoint also waits (briefly holding up writes) until the WAL
- * can start over: under steady reads a PASSIVE one never catches up, the WAL grows, and
- * every commit's fsync then has to extend the file (slow and jittery) */
-#define RESTART_PAGES    (4 * CHECKPOINT_PAGES)
+/* Pages written to the WAL after which a checkpoint (in the checkpointer's thread) copies
+ * them into the database file */
+#define CHECKPOINT_PAGES    1000
+/* Pages in the WAL after which the writer itself completes the checkpoint, so that the
+ * WAL starts over (see wal_hook()); and how many more pages it lets pass before it tries
+ * again when it could not */
+#define RESTART_PAGES       (4 * CHECKPOINT_PAGES)
+#define RESTART_RETRY_PAGES 100
 
 /* A connection and its prepared statements, by their SQL text */
 typedef struct {
@@ -52,6 +54,7 @@ typedef struct {
   gboolean    checkpoint_wanted;   /* guarded by checkpoint_mutex */
   gboolean    checkpoint_stop;     /* guarded by checkpoint_mutex */
   int         checkpoint_mark;     /* the WAL's pages at the last request (writer only) */
+  int         restart_mark;        /* the WAL's pages at the writer's last try (writer only) */
 } Connection;
 
 static void
@@ -183,12 +186,11 @@ sqlite_rollback (gpointer data)
 /* One checkpoint on @db, the checkpointer's own connection (opened now if need be): off
  * the writer's path, since SQLite would run it inside a COMMIT (and fsync the database
  * file there), holding up every write of the group commit. PASSIVE: it never waits for
- * readers or the writer (RESTART, rarely: see RESTART_PAGES). */
+ * readers or the writer. */
 static void
 checkpoint (Connection  *connection,
             sqlite3    **db)
 {
-  int pages = 0;
   int rc;
 
   if (*db == NULL)
@@ -205,13 +207,7 @@ checkpoint (Connection  *connection,
           return;
         }
     }
-  rc = sqlite3_wal_checkpoint_v2 (*db, NULL, SQLITE_CHECKPOINT_PASSIVE, &pages, NULL);
-  if (rc == SQLITE_OK && pages >= RESTART_PAGES)
-    {
-      sqlite3_busy_timeout (*db, BUSY_TIMEOUT_MS);
-      rc = sqlite3_wal_checkpoint_v2 (*db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-      sqlite3_busy_timeout (*db, 0);
-    }
+  rc = sqlite3_wal_checkpoint_v2 (*db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     g_warning ("%s: checkpoint: %s", connection->path, sqlite3_errmsg (*db));
 }
@@ -242,8 +238,21 @@ checkpoint_thread (gpointer data)
   return NULL;
 }
 
-/* After each commit of this connection (the writer): a checkpoint for every
- * CHECKPOINT_PAGES pages written to the WAL since the last one was asked for */
+/* After each commit of this connection (the writer), its write lock released: a
+ * checkpoint in the checkpointer's thread for every CHECKPOINT_PAGES pages written to the
+ * WAL since the last one was asked for.
+ *
+ * Those never let the WAL start over under steady writes: SQLite starts it over at a
+ * write that finds every page of it copied, and a checkpoint in another thread copies
+ * up to the last page it saw while the writer goes on appending. A RESTART checkpoint
+ * there waits for a moment without a writer, which back-to-back commits do not leave
+ * (seen: it waited out the 10 s busy timeout while the WAL grew to 17000 pages; every
+ * commit's fsync then extends the file). So once the WAL holds RESTART_PAGES, the writer
+ * completes the checkpoint here, where no write of this process can start until this
+ * returns: it copies what the checkpointer has not yet (about CHECKPOINT_PAGES at most),
+ * and the next write starts the WAL over. PASSIVE, it waits for no one: while the
+ * checkpointer runs, or a reader still reads an older snapshot, the writer tries again
+ * RESTART_RETRY_PAGES later. */
 static int
 wal_hook (gpointer  data,
           sqlite3  *db,
@@ -251,10 +260,23 @@ wal_hook (gpointer  data,
           int       pages)
 {
   Connection *connection = data;
+  int rc;
 
   /* fewer pages than at the last request: the WAL started over */
   if (pages < connection->checkpoint_mark)
     connection->checkpoint_mark = 0;
+  if (pages < connection->restart_mark)
+    connection->restart_mark = 0;
+  if (pages >= RESTART_PAGES)
+    {
+      if (pages < connection->restart_mark + RESTART_RETRY_PAGES)
+        return SQLITE_OK;
+      connection->restart_mark = pages;
+      rc = sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        g_warning ("%s: checkpoint: %s", connection->path, sqlite3_errmsg (db));
+      return SQLITE_OK;
+    }
   if (pages < connection->checkpoint_mark + CHECKPOINT_PAGES)
     return SQLITE_OK;
   connection->checkpoint_mark = pages;
