@@ -521,6 +521,7 @@ watch_post (Watch *watch)
   g_autoptr(GError) pcsc_error = NULL;
   GPtrArray *infos;
   Result *result;
+  GSource *source;
 
   infos = enumerate (watch->modules, watch->flags, FALSE, &pcsc_error, NULL, &error);
   if (infos == NULL)
@@ -534,8 +535,16 @@ watch_post (Watch *watch)
   result->manager = g_atomic_rc_box_acquire (watch->manager);
   result->infos = infos;
   result->pcsc_error = g_steal_pointer (&pcsc_error);
-  g_main_context_invoke_full (watch->main_context, G_PRIORITY_DEFAULT, apply_result_cb,
-                              result, result_free);
+  /* always in the thread that runs the manager's context: g_main_context_invoke() would
+   * run it right here whenever no thread owns that context at the moment (a caller
+   * between two iterations of its own loop), and the manager's signals would reach its
+   * callers, GTK widgets among them, in this thread */
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, apply_result_cb, result, result_free);
+  g_source_set_static_name (source, "[cardpin] token changes");
+  g_source_attach (source, watch->main_context);
+  g_source_unref (source);
 }
 
 static SCARD_READERSTATE *

@@ -264,6 +264,8 @@ typedef struct {
   guint removed;
   guint items_changed;
   char *last_serial;
+  GThread *test_thread;
+  GThread *thread;   /* the one the signals came in, when it is not test_thread */
 } Events;
 
 static void
@@ -271,6 +273,8 @@ token_added_cb (CardpinManager *manager,
                 CardpinToken   *token,
                 Events         *events)
 {
+  if (events->test_thread != NULL && g_thread_self () != events->test_thread)
+    events->thread = g_thread_self ();
   events->added++;
   g_free (events->last_serial);
   events->last_serial = g_strdup (cardpin_token_get_serial (token));
@@ -355,6 +359,42 @@ test_watch (CardpinTestFixture *fixture,
   wait_for (&events.removed, 3);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 0);
   g_assert_cmpuint (events.items_changed, ==, events.added + events.removed);
+
+  cardpin_manager_stop_watching (manager);
+  g_signal_handlers_disconnect_by_data (manager, &events);
+  g_free (events.last_serial);
+  g_assert_finalize_object (g_steal_pointer (&manager));
+}
+
+/* The manager's signals come in the thread that runs its main context, also while that
+ * thread is not iterating it (between two iterations of its own loop, when no thread
+ * owns the context): never in the thread that watches the readers, where a GTK window
+ * taking them would be changed from a second thread (seen: test-window's window
+ * disposed in the watch thread, which then joined itself). */
+static void
+test_watch_thread (CardpinTestFixture *fixture,
+                   gconstpointer       data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  Events events = { .test_thread = g_thread_self () };
+  gint64 end;
+
+  manager = new_manager ();
+  g_signal_connect (manager, "token-added", G_CALLBACK (token_added_cb), &events);
+  cardpin_manager_start_watching (manager);
+
+  /* a card comes while this thread does not iterate: its change waits until it does */
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_A, NULL });
+  end = g_get_monotonic_time () + (gint64) CARDPIN_TEST_WAIT_MS * 1000;
+  while (g_atomic_int_get (&events.added) == 0 && !g_main_context_pending (NULL) &&
+         g_get_monotonic_time () < end)
+    g_usleep (10 * 1000);
+  g_assert_null (events.thread);
+  g_assert_cmpuint (g_atomic_int_get (&events.added), ==, 0);
+
+  wait_for (&events.added, 1);
+  g_assert_null (events.thread);
+  g_assert_cmpstr (events.last_serial, ==, SERIAL_A);
 
   cardpin_manager_stop_watching (manager);
   g_signal_handlers_disconnect_by_data (manager, &events);
@@ -453,6 +493,7 @@ main (int   argc,
   ADD ("puk-blocked", test_puk_blocked);
   ADD ("two-cards", test_two_cards);
   ADD ("watch", test_watch);
+  ADD ("watch-thread", test_watch_thread);
   ADD ("softhsm", test_softhsm);
 
 #undef ADD
