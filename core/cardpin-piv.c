@@ -112,6 +112,16 @@ cardpin_piv_sw_means_no_applet (guint16 sw)
     }
 }
 
+/* Nothing known of a counter yet */
+static void
+tries_unknown (CardpinPivTries *tries)
+{
+  tries->tries_left = -1;
+  tries->tries_max = -1;
+  tries->is_default = -1;
+  tries->algorithm = -1;
+}
+
 /**
  * cardpin_piv_parse_metadata:
  * @data: the data of a GET METADATA answer
@@ -130,10 +140,7 @@ cardpin_piv_parse_metadata (const guint8    *data,
   const guint8 *value;
   gsize value_len;
 
-  tries->tries_left = -1;
-  tries->tries_max = -1;
-  tries->is_default = -1;
-  tries->algorithm = -1;
+  tries_unknown (tries);
 
   value = cardpin_tlv_find (data, len, 0x01, &value_len);
   if (value != NULL && value_len == 1)
@@ -172,10 +179,7 @@ cardpin_piv_get_tries (const CardpinCardIo  *io,
 {
   g_autoptr(CardpinApduResponse) response = NULL;
 
-  tries->tries_left = -1;
-  tries->tries_max = -1;
-  tries->is_default = -1;
-  tries->algorithm = -1;
+  tries_unknown (tries);
 
   response = send_command (io, INS_GET_METADATA, 0x00, key_ref, NULL, 0, 256, error);
   if (response == NULL)
@@ -196,6 +200,38 @@ cardpin_piv_get_tries (const CardpinCardIo  *io,
   if (key_ref != CARDPIN_PIV_KEY_PIN)
     return TRUE;
   return get_pin_tries_by_verify (io, tries, error);
+}
+
+/**
+ * cardpin_piv_get_selected_pin_tries:
+ * @io: the card, any application selected
+ * @tries: (out): the PIN's counter, when @found
+ * @found: (out): whether the card answered: the PIV application is selected, and has
+ *   metadata
+ * @error: return location
+ *
+ * GET METADATA of the PIN, without a SELECT: one command that leaves the card's security
+ * state alone. Only PIV answers GET METADATA of key 80 with a well-formed retry counter.
+ *
+ * Returns: %FALSE only when the card could not be asked
+ */
+gboolean
+cardpin_piv_get_selected_pin_tries (const CardpinCardIo  *io,
+                                    CardpinPivTries      *tries,
+                                    gboolean             *found,
+                                    GError              **error)
+{
+  g_autoptr(CardpinApduResponse) response = NULL;
+
+  *found = FALSE;
+  tries_unknown (tries);
+  response = send_command (io, INS_GET_METADATA, 0x00, CARDPIN_PIV_KEY_PIN, NULL, 0, 256,
+                           error);
+  if (response == NULL)
+    return FALSE;
+  *found = cardpin_sw_is_ok (response->sw) &&
+           cardpin_piv_parse_metadata (response->data, response->len, tries);
+  return TRUE;
 }
 
 /**
@@ -235,10 +271,7 @@ cardpin_piv_read_pin_tries (const CardpinCardIo  *io,
   /* a card without metadata is asked with an empty VERIFY at once */
   if (response->sw == CARDPIN_SW_INS_NOT_SUPPORTED)
     {
-      tries->tries_left = -1;
-      tries->tries_max = -1;
-      tries->is_default = -1;
-      tries->algorithm = -1;
+      tries_unknown (tries);
       return get_pin_tries_by_verify (io, tries, error);
     }
   return cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PIN, tries, error);

@@ -45,6 +45,10 @@ gboolean  cardpin_piv_get_tries       (const CardpinCardIo  *io,
                                        guint8                key_ref,
                                        CardpinPivTries      *tries,
                                        GError              **error);
+gboolean  cardpin_piv_get_selected_pin_tries (const CardpinCardIo  *io,
+                                              CardpinPivTries      *tries,
+                                              gboolean             *found,
+                                              GError              **error);
 gboolean  cardpin_piv_read_pin_tries  (const CardpinCardIo  *io,
                                        CardpinPivTries      *tries,
                                        GError              **error);

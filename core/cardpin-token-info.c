@@ -124,8 +124,15 @@ _cardpin_token_info_read_card (CardpinTokenInfo     *info,
   g_autoptr(GError) local_error = NULL;
   g_autofree char *serial = NULL;
   CardpinPivTries tries;
+  gboolean selected;
 
-  if (!cardpin_piv_select (io, &local_error))
+  /* PIV still selected (as OpenSC or an earlier read leave it): no SELECT, which on
+   * YubiKey-like cards would end another program's PIN login between its C_Login and its
+   * C_Sign (a status poll while it signs) */
+  if (!cardpin_piv_get_selected_pin_tries (io, &tries, &selected, error))
+    return FALSE;
+
+  if (!selected && !cardpin_piv_select (io, &local_error))
     {
       if (!g_error_matches (local_error, CARDPIN_ERROR, CARDPIN_ERROR_NOT_SUPPORTED))
         {
@@ -138,7 +145,7 @@ _cardpin_token_info_read_card (CardpinTokenInfo     *info,
     }
   info->is_piv = TRUE;
 
-  if (!cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PIN, &tries, error))
+  if (!selected && !cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PIN, &tries, error))
     return FALSE;
   info->pin_tries_left = tries.tries_left;
   info->pin_tries_max = tries.tries_max;

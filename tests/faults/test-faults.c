@@ -523,7 +523,8 @@ test_io_error (void)
   g_auto(GStrv) lines = NULL;
   Fixture f = { 0 };
   CardpinTestCard *card;
-  guint base, n = 0, select_at = 0, change_at = 0, last_select = 0;
+  guint base, n = 0, read_at = 0, change_at = 0, last_select = 0;
+  guint selects_before_read = 0, selects_after_read = 0;
 
   f.stack = cardpin_test_stack_new (2, &error);
   g_assert_no_error (error);
@@ -537,7 +538,7 @@ test_io_error (void)
     cardpin_test_card_remove (card);
   }
 
-  /* probe: where is the SELECT of the status read after the verify? */
+  /* probe: where is the first command of the status read after the verify? */
   probe_state = g_build_filename (cardpin_test_stack_get_dir (f.stack), "probe", NULL);
   card = insert_copy (&f, f.templates[0], probe_state, NULL);
   probe = run_io_child (&f);
@@ -555,25 +556,36 @@ test_io_error (void)
       n++;
       if (n <= base)
         continue;
-      /* the verify's commands, its status read (from a SELECT), then the change (from
-       * its own SELECT, right before CHANGE REFERENCE DATA) */
+      /* the verify's commands (from its SELECT), its status read (from GET METADATA of
+       * the PIN: PIV is still selected, so no SELECT that would end another program's
+       * login), then the change (from its own SELECT, right before CHANGE REFERENCE
+       * DATA) */
       if (g_str_has_prefix (lines[i], "vcard: 00 24 00 80"))
         {
           change_at = last_select;
           break;
         }
+      if (read_at == 0 && g_str_has_prefix (lines[i], "vcard: 00 F7 00 80"))
+        read_at = n;
       if (g_str_has_prefix (lines[i], "vcard: 00 A4 04 00"))
         {
-          select_at = last_select;
           last_select = n;
+          if (read_at != 0)
+            selects_after_read++;
+          else if (n > base + 1)
+            selects_before_read++;
         }
     }
-  g_assert_cmpuint (select_at, >, base + 1);
+  g_assert_cmpuint (read_at, >, base + 1);
+  /* the verify's SELECT and the change's own: the status read selected nothing */
+  g_assert_cmpuint (selects_before_read, ==, 0);
+  g_assert_cmpuint (selects_after_read, ==, 1);
   g_assert_cmpuint (change_at, ==, n - 1);
+  g_assert_cmpuint (change_at, >, read_at);
 
-  /* garble that SELECT, and the change's first command: right after it, since the read
-   * stops at its SELECT */
-  garble = g_strdup_printf ("%u,%u", select_at, select_at + 1);
+  /* garble that command, and the change's first command: right after it, since the
+   * read stops at its first command */
+  garble = g_strdup_printf ("%u,%u", read_at, read_at + 1);
   state = g_build_filename (cardpin_test_stack_get_dir (f.stack), "garbled", NULL);
   {
     g_autofree char *contents = NULL;
