@@ -208,6 +208,7 @@ cardpin_piv_get_tries (const CardpinCardIo  *io,
  * @tries: (out): the PIN's counter, when @found
  * @found: (out): whether the card answered: the PIV application is selected, and has
  *   metadata
+ * @sw: (out) (optional): the status word of the answer
  * @error: return location
  *
  * GET METADATA of the PIN, without a SELECT: one command that leaves the card's security
@@ -219,6 +220,7 @@ gboolean
 cardpin_piv_get_selected_pin_tries (const CardpinCardIo  *io,
                                     CardpinPivTries      *tries,
                                     gboolean             *found,
+                                    guint16              *sw,
                                     GError              **error)
 {
   g_autoptr(CardpinApduResponse) response = NULL;
@@ -229,6 +231,8 @@ cardpin_piv_get_selected_pin_tries (const CardpinCardIo  *io,
                            error);
   if (response == NULL)
     return FALSE;
+  if (sw != NULL)
+    *sw = response->sw;
   *found = cardpin_sw_is_ok (response->sw) &&
            cardpin_piv_parse_metadata (response->data, response->len, tries);
   return TRUE;
@@ -255,25 +259,20 @@ cardpin_piv_read_pin_tries (const CardpinCardIo  *io,
                             CardpinPivTries      *tries,
                             GError              **error)
 {
-  g_autoptr(CardpinApduResponse) response = NULL;
+  gboolean found;
+  guint16 sw;
 
-  /* only PIV answers GET METADATA of key 80 with a well-formed retry counter */
-  response = send_command (io, INS_GET_METADATA, 0x00, CARDPIN_PIV_KEY_PIN, NULL, 0, 256,
-                           error);
-  if (response == NULL)
+  if (!cardpin_piv_get_selected_pin_tries (io, tries, &found, &sw, error))
     return FALSE;
-  if (cardpin_sw_is_ok (response->sw) &&
-      cardpin_piv_parse_metadata (response->data, response->len, tries))
+  if (found)
     return TRUE;
 
   if (!cardpin_piv_select (io, error))
     return FALSE;
-  /* a card without metadata is asked with an empty VERIFY at once */
-  if (response->sw == CARDPIN_SW_INS_NOT_SUPPORTED)
-    {
-      tries_unknown (tries);
-      return get_pin_tries_by_verify (io, tries, error);
-    }
+  /* a card without metadata is asked with an empty VERIFY at once (@tries is still
+   * unknown: the answer was no metadata) */
+  if (sw == CARDPIN_SW_INS_NOT_SUPPORTED)
+    return get_pin_tries_by_verify (io, tries, error);
   return cardpin_piv_get_tries (io, CARDPIN_PIV_KEY_PIN, tries, error);
 }
 

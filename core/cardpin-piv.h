@@ -48,6 +48,7 @@ gboolean  cardpin_piv_get_tries       (const CardpinCardIo  *io,
 gboolean  cardpin_piv_get_selected_pin_tries (const CardpinCardIo  *io,
                                               CardpinPivTries      *tries,
                                               gboolean             *found,
+                                              guint16              *sw,
                                               GError              **error);
 gboolean  cardpin_piv_read_pin_tries  (const CardpinCardIo  *io,
                                        CardpinPivTries      *tries,

@@ -129,7 +129,7 @@ _cardpin_token_info_read_card (CardpinTokenInfo     *info,
   /* PIV still selected (as OpenSC or an earlier read leave it): no SELECT, which on
    * YubiKey-like cards would end another program's PIN login between its C_Login and its
    * C_Sign (a status poll while it signs) */
-  if (!cardpin_piv_get_selected_pin_tries (io, &tries, &selected, error))
+  if (!cardpin_piv_get_selected_pin_tries (io, &tries, &selected, NULL, error))
     return FALSE;
 
   if (!selected && !cardpin_piv_select (io, &local_error))
