@@ -135,6 +135,7 @@ exec_pipeline (PgConn              *pg,
 {
   PGconn *conn = pg->conn;
   PGresult *results[3] = { NULL, NULL, NULL };   /* BEGIN's, the statement's, COMMIT's */
+  const gboolean sent_part[3] = { begin != NULL, TRUE, commit != NULL };
   PGresult *next;
   gboolean sent;
 
@@ -153,7 +154,7 @@ exec_pipeline (PgConn              *pg,
       /* each result ended by NULL, then the sync */
       for (guint i = 0; i < G_N_ELEMENTS (results); i++)
         {
-          if ((i == 0 && begin == NULL) || (i == 2 && commit == NULL))
+          if (!sent_part[i])
             continue;
           results[i] = PQgetResult (conn);
           while ((next = PQgetResult (conn)) != NULL)
@@ -169,7 +170,7 @@ exec_pipeline (PgConn              *pg,
     {
       ExecStatusType status = PQresultStatus (results[i]);
 
-      if ((i == 0 && begin == NULL) || (i == 2 && commit == NULL))
+      if (!sent_part[i])
         continue;
       if (!sent || results[i] == NULL || status == PGRES_FATAL_ERROR)
         {
