@@ -319,6 +319,45 @@ test_drop_after (Fixture       *fixture,
   assert_exchange (fixture, "00 20 00 80", "63C2");
 }
 
+/* --mute-file FILE: while FILE exists the card answers every command with one byte and
+ * applies none, yet stays connected; once FILE is gone it answers again */
+static void
+test_mute_file (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *mute = g_build_filename (fixture->dir, "mute", NULL);
+  g_autofree char *extra = g_strdup_printf ("--mute-file %s", mute);
+  g_autoptr(GError) error = NULL;
+
+  /* the card of the set-up has no --mute-file: this one does */
+  g_io_stream_close (G_IO_STREAM (fixture->connection), NULL, NULL);
+  g_assert_cmpint (wait_card (fixture), ==, 0);
+  g_clear_object (&fixture->connection);
+  g_clear_object (&fixture->card);
+  start_card (fixture, extra);
+
+  send_frame (fixture, "01");
+  assert_exchange (fixture, SELECT, SELECTED);
+
+  g_assert_true (g_file_set_contents (mute, "", 0, &error));
+  g_assert_no_error (error);
+  assert_exchange (fixture, SELECT, "6F");
+  assert_exchange (fixture, VERIFY_WRONG, "6F");
+  assert_exchange (fixture, "00 20 00 80", "6F");
+
+  /* readable again, in the same session: the wrong PIN was never applied */
+  g_assert_cmpint (g_unlink (mute), ==, 0);
+  assert_exchange (fixture, "00 20 00 80", "63C3");
+  assert_exchange (fixture, VERIFY_RIGHT, "9000");
+
+  g_io_stream_close (G_IO_STREAM (fixture->connection), NULL, NULL);
+  g_assert_cmpint (wait_card (fixture), ==, 0);
+  g_assert_nonnull (strstr (fixture->stderr_text, "garbling the answer to command 2\n"));
+  g_assert_nonnull (strstr (fixture->stderr_text, "garbling the answer to command 4\n"));
+  g_assert_null (strstr (fixture->stderr_text, "garbling the answer to command 5\n"));
+  g_assert_cmpuint (saved_pin_tries (fixture), ==, 3);
+}
+
 static void
 test_sigterm (Fixture       *fixture,
               gconstpointer  data)
@@ -377,6 +416,8 @@ main (int   argc,
               fixture_setup, test_drop_before, fixture_teardown);
   g_test_add ("/cardpin/vcard-vpcd/drop-after", Fixture, "--drop-after 3:after",
               fixture_setup, test_drop_after, fixture_teardown);
+  g_test_add ("/cardpin/vcard-vpcd/mute-file", Fixture, NULL,
+              fixture_setup, test_mute_file, fixture_teardown);
   g_test_add ("/cardpin/vcard-vpcd/sigterm", Fixture, NULL,
               fixture_setup, test_sigterm, fixture_teardown);
   g_test_add_func ("/cardpin/vcard-vpcd/bad-options", test_bad_options);

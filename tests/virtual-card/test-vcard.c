@@ -1306,6 +1306,7 @@ test_options (void)
     "--port 1 --apdu-delay-ms ''",
     "--port 1 --subject ''",
     "--port 1 --state ''",
+    "--port 1 --mute-file ''",
     "--port 1 extra",
     "--port 1 --no-such-option",
   };
@@ -1334,6 +1335,7 @@ test_options (void)
   g_assert_cmpstr (options->subject, ==, "Virtual Card User");
   g_assert_cmpuint (options->drop_after, ==, 0);
   g_assert_cmpuint (options->apdu_delay_ms, ==, 0);
+  g_assert_null (options->mute_path);
   pad_pin ("123456", pin);
   g_assert_cmpmem (options->pin, 8, pin, 8);
   pad_pin ("12345678", pin);
@@ -1366,6 +1368,41 @@ test_options (void)
   g_assert_true (options->verbose);
   g_assert_cmpstr (options->state_path, ==, "/tmp/x");
   g_assert_cmpuint (options->apdu_delay_ms, ==, 10000);
+}
+
+/* --mute-file FILE: while FILE exists, every command's answer is cut to one byte */
+static void
+test_mute_file (void)
+{
+  g_autoptr(VcardOptions) options = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("test-vcard-mute-XXXXXX", &error);
+  g_autofree char *mute = NULL;
+  g_autofree char *line = NULL;
+
+  g_assert_no_error (error);
+  mute = g_build_filename (dir, "mute", NULL);
+  line = g_strdup_printf ("--port 1 --garble 3 --mute-file '%s'", mute);
+  g_assert_true (parse_line (line, &options));
+  g_assert_cmpstr (options->mute_path, ==, mute);
+
+  /* no file yet: only what --garble names */
+  g_assert_false (vcard_options_garbles (options, 1));
+  g_assert_true (vcard_options_garbles (options, 3));
+
+  /* the file is looked at for each command: made and removed while the card runs */
+  g_assert_true (g_file_set_contents (mute, "", 0, &error));
+  g_assert_no_error (error);
+  g_assert_true (vcard_options_garbles (options, 1));
+  g_assert_true (vcard_options_garbles (options, 2));
+  g_assert_true (vcard_options_garbles (options, 1000));
+
+  g_assert_cmpint (g_unlink (mute), ==, 0);
+  g_assert_false (vcard_options_garbles (options, 1));
+  g_assert_false (vcard_options_garbles (options, 4));
+  g_assert_true (vcard_options_garbles (options, 3));
+
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
 static void
@@ -1449,6 +1486,7 @@ main (int   argc,
   g_test_add_func ("/cardpin/vcard/serial-guid", test_serial_guid);
   g_test_add_func ("/cardpin/vcard/drop-after", test_drop_after);
   g_test_add_func ("/cardpin/vcard/garble", test_garble);
+  g_test_add_func ("/cardpin/vcard/mute-file", test_mute_file);
   g_test_add_func ("/cardpin/vcard/options", test_options);
   g_test_add_func ("/cardpin/vcard/tlv", test_tlv);
 

@@ -55,6 +55,28 @@ parse_uint (const char  *option,
   return TRUE;
 }
 
+/* A file name option: moves *@text (if given) to *@out; an empty name is an error */
+static gboolean
+take_file_name (const char  *option,
+                char       **text,
+                char       **out,
+                GError     **error)
+{
+  if (*text == NULL)
+    return TRUE;
+
+  if (**text == '\0')
+    {
+      g_set_error (error, VCARD_ERROR, VCARD_ERROR_OPTION,
+                   _("%s: the file name is empty"), option);
+      return FALSE;
+    }
+
+  g_free (*out);
+  *out = g_steal_pointer (text);
+  return TRUE;
+}
+
 static gboolean
 parse_hex (const char  *option,
            const char  *text,
@@ -235,8 +257,12 @@ vcard_options_parse_garble (const char  *text,
  * @self: options
  * @command: the number of a command in the card's life, from 1
  *
- * Returns: whether `--garble` names @command: it is not applied, and its answer is
- *   cut to one byte (a transmission error; the card stays in the reader)
+ * Whether @command is not applied, and its answer is cut to one byte (a transmission
+ * error; the card stays in the reader): `--garble` names it, or the file of
+ * `--mute-file` exists now. That file is looked at for every command, so a test can
+ * make the card unreadable and readable again while it stays inserted.
+ *
+ * Returns: whether the answer to @command is garbled
  */
 gboolean
 vcard_options_garbles (const VcardOptions *self,
@@ -245,7 +271,7 @@ vcard_options_garbles (const VcardOptions *self,
   for (guint i = 0; self->garble != NULL && i < self->garble->len; i++)
     if (g_array_index (self->garble, guint, i) == command)
       return TRUE;
-  return FALSE;
+  return self->mute_path != NULL && g_file_test (self->mute_path, G_FILE_TEST_EXISTS);
 }
 
 /**
@@ -290,6 +316,7 @@ vcard_options_free (VcardOptions *self)
   g_free (self->serial);
   g_free (self->state_path);
   g_free (self->subject);
+  g_free (self->mute_path);
   g_clear_pointer (&self->garble, g_array_unref);
   explicit_bzero (self, sizeof *self);
   g_free (self);
@@ -325,6 +352,7 @@ vcard_options_parse (VcardOptions  *self,
   g_autofree char *drop_after = NULL;
   g_autofree char *apdu_delay = NULL;
   g_autofree char *garble = NULL;
+  g_autofree char *mute_path = NULL;
   char *pin = NULL;
   char *puk = NULL;
   char *admin_key = NULL;
@@ -359,6 +387,9 @@ vcard_options_parse (VcardOptions  *self,
     { "garble", 0, 0, G_OPTION_ARG_STRING, &garble,
       N_("Answer these commands (numbered from 1) with one byte, without applying them: "
          "a transmission error, the card stays in the reader"), "N[,N…]" },
+    { "mute-file", 0, 0, G_OPTION_ARG_FILENAME, &mute_path,
+      N_("While FILE exists, answer every command with one byte, without applying it: "
+         "the card stays in the reader but cannot be read until FILE is removed"), "FILE" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
       N_("Log each command header and status word"), NULL },
     { NULL }
@@ -436,17 +467,9 @@ vcard_options_parse (VcardOptions  *self,
       (garble != NULL && !vcard_options_parse_garble (garble, self->garble, error)))
     goto out;
 
-  if (state_path != NULL)
-    {
-      if (*state_path == '\0')
-        {
-          g_set_error_literal (error, VCARD_ERROR, VCARD_ERROR_OPTION,
-                               _("--state: the file name is empty"));
-          goto out;
-        }
-      g_free (self->state_path);
-      self->state_path = g_steal_pointer (&state_path);
-    }
+  if (!take_file_name ("--state", &state_path, &self->state_path, error) ||
+      !take_file_name ("--mute-file", &mute_path, &self->mute_path, error))
+    goto out;
 
   if (atr != NULL)
     {

@@ -65,6 +65,7 @@ typedef struct
   VcardDropMode drop_mode;
   guint         apdu_delay_ms;     /* delay of each APDU answer; 0: none */
   GArray       *garble;            /* guint command numbers answered with one byte */
+  char         *mute_path;         /* while this file exists, every answer is one byte */
   gboolean      verbose;
 } VcardOptions;
 

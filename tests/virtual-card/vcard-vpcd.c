@@ -209,7 +209,8 @@ vcard_vpcd_run (VcardCard           *card,
 
       if (vcard_options_garbles (options, apdu_count))
         {
-          /* --garble: lost in transit; the reader gets one byte, no status word */
+          /* --garble, --mute-file: lost in transit; the reader gets one byte, no status
+           * word */
           static const guint8 garbled[] = { 0x6F };
 
           if (options->verbose)
