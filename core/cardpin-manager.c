@@ -63,6 +63,9 @@ typedef struct {
   CardpinManagerFlags flags;
   GMainContext       *main_context;
   ManagerRef         *manager;       /* atomic rc box */
+  /* a card was there but could not be read (another program had it, it was being reset):
+   * read again this many more times, one sample apart (watch thread only) */
+  guint               retries;
 } Watch;
 
 struct _CardpinManager {
@@ -276,12 +279,13 @@ enumerate_p11 (CardpinP11Modules   *modules,
 }
 
 /* The cards in the readers, PIV ones over PC/SC alone (see #CardpinManagerFlags).
- * @strict, @pcsc_error_out as for enumerate_p11(). */
+ * @strict, @pcsc_error_out as for enumerate_p11(); @unreadable as for enumerate(). */
 static gboolean
 enumerate_pcsc (Modules             *modules,
                 CardpinManagerFlags  flags,
                 gboolean             strict,
                 GPtrArray           *infos,
+                GPtrArray           *unreadable,
                 GError             **pcsc_error_out,
                 GCancellable        *cancellable,
                 GError             **error)
@@ -322,6 +326,8 @@ enumerate_pcsc (Modules             *modules,
               return FALSE;
             }
           g_debug ("Reading the card in “%s”: %s", present[i], card_error->message);
+          if (unreadable != NULL)
+            g_ptr_array_add (unreadable, g_strdup (present[i]));
           continue;
         }
       /* a PIV card stays on PC/SC, on a PIN pad reader too: core drives the keypad
@@ -351,11 +357,14 @@ enumerate_pcsc (Modules             *modules,
                         cancellable, error);
 }
 
-/* Lists the tokens as @flags say. Blocking. */
+/* Lists the tokens as @flags say. Blocking. When not @strict, the readers whose card is
+ * there but could not be read this time are added to @unreadable (if not %NULL): a card
+ * another program holds, or one being reset, is not a removed card. */
 static GPtrArray *
 enumerate (Modules             *modules,
            CardpinManagerFlags  flags,
            gboolean             strict,
+           GPtrArray           *unreadable,
            GError             **pcsc_error_out,
            GCancellable        *cancellable,
            GError             **error)
@@ -366,8 +375,8 @@ enumerate (Modules             *modules,
 
   if (flags & (CARDPIN_MANAGER_FLAGS_PCSC_FIRST | CARDPIN_MANAGER_FLAGS_PCSC_ONLY))
     {
-      ok = enumerate_pcsc (modules, flags, strict, infos, pcsc_error_out, cancellable,
-                           error);
+      ok = enumerate_pcsc (modules, flags, strict, infos, unreadable, pcsc_error_out,
+                           cancellable, error);
     }
   else
     {
@@ -399,10 +408,13 @@ take_info (GPtrArray  *infos,
   return NULL;
 }
 
-/* Takes a full enumeration: updates known tokens, removes gone ones, adds new ones. */
+/* Takes a full enumeration: updates known tokens, removes gone ones, adds new ones. A
+ * token in a reader of @unreadable (its card is there, but could not be read this time)
+ * stays as it was: the card was not removed. */
 static void
 apply (CardpinManager *self,
        GPtrArray      *infos,
+       GPtrArray      *unreadable,
        const GError   *pcsc_error)
 {
   guint i;
@@ -419,6 +431,13 @@ apply (CardpinManager *self,
       if (info != NULL)
         {
           _cardpin_token_update (token, info);
+        }
+      else if (unreadable != NULL && cardpin_token_get_reader (token) != NULL &&
+               g_ptr_array_find_with_equal_func (unreadable, cardpin_token_get_reader (token),
+                                                 g_str_equal, NULL))
+        {
+          g_debug ("Keeping the token in “%s”: its card could not be read now",
+                   cardpin_token_get_reader (token));
         }
       else
         {
@@ -451,6 +470,7 @@ apply (CardpinManager *self,
 typedef struct {
   ManagerRef *manager;
   GPtrArray  *infos;
+  GPtrArray  *unreadable;   /* of reader names */
   GError     *pcsc_error;
 } Result;
 
@@ -461,6 +481,7 @@ result_free (gpointer data)
 
   g_atomic_rc_box_release_full (result->manager, manager_ref_clear);
   g_ptr_array_unref (result->infos);
+  g_ptr_array_unref (result->unreadable);
   g_clear_error (&result->pcsc_error);
   g_free (result);
 }
@@ -472,7 +493,7 @@ apply_result_cb (gpointer data)
   g_autoptr(CardpinManager) self = g_weak_ref_get (&result->manager->ref);
 
   if (self != NULL && self->watch != NULL)
-    apply (self, result->infos, result->pcsc_error);
+    apply (self, result->infos, result->unreadable, result->pcsc_error);
   return G_SOURCE_REMOVE;
 }
 
@@ -514,26 +535,41 @@ watch_sleep (Watch *watch,
   return stop;
 }
 
+/* How many times a card that is there but could not be read is read again, one
+ * WATCH_SAMPLE_MS apart: about a second in all */
+#define WATCH_RETRIES 10
+
+/* Enumerates and posts the result to the manager. A card that could not be read is read
+ * again WATCH_RETRIES times (@retry: this is one of those, which does not start the
+ * count again), so its token is refreshed once it answers. */
 static void
-watch_post (Watch *watch)
+watch_post (Watch    *watch,
+            gboolean  retry)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) pcsc_error = NULL;
+  g_autoptr(GPtrArray) unreadable = g_ptr_array_new_with_free_func (g_free);
   GPtrArray *infos;
   Result *result;
   GSource *source;
 
-  infos = enumerate (watch->modules, watch->flags, FALSE, &pcsc_error, NULL, &error);
+  infos = enumerate (watch->modules, watch->flags, FALSE, unreadable, &pcsc_error, NULL,
+                     &error);
   if (infos == NULL)
     {
       g_debug ("Enumerating tokens: %s", error->message);
       return;
     }
-  g_debug ("Watch: %u tokens", infos->len);
+  g_debug ("Watch: %u tokens, %u card(s) not readable now", infos->len, unreadable->len);
+  if (unreadable->len == 0)
+    watch->retries = 0;
+  else if (!retry)
+    watch->retries = WATCH_RETRIES;
 
   result = g_new0 (Result, 1);
   result->manager = g_atomic_rc_box_acquire (watch->manager);
   result->infos = infos;
+  result->unreadable = g_steal_pointer (&unreadable);
   result->pcsc_error = g_steal_pointer (&pcsc_error);
   /* always in the thread that runs the manager's context: g_main_context_invoke() would
    * run it right here whenever no thread owns that context at the moment (a caller
@@ -680,7 +716,7 @@ watch_thread (gpointer data)
       if (watch->service_lost)
         {
           watch->service_lost = FALSE;
-          watch_post (watch);
+          watch_post (watch, FALSE);
         }
 
       readers = cardpin_pcsc_list_readers (watch->context, &error);
@@ -706,7 +742,7 @@ watch_thread (gpointer data)
       n_states = i;
 
       if (changed)
-        watch_post (watch);
+        watch_post (watch, FALSE);
 
       g_free (own_uses);
       own_uses = g_new0 (guint, n_states);
@@ -728,6 +764,13 @@ watch_thread (gpointer data)
           for (i = 0; i < n_states; i++)
             if (states[i].dwEventState != 0)
               states[i].dwCurrentState = states[i].dwEventState & ~SCARD_STATE_CHANGED;
+          /* a card that could not be read: again, a few times (whoever had it may let
+           * it go without a state change: a reset, a transaction) */
+          if (watch->retries > 0)
+            {
+              watch->retries--;
+              watch_post (watch, TRUE);
+            }
           continue;
         }
       if (rv != SCARD_S_SUCCESS)
@@ -740,7 +783,7 @@ watch_thread (gpointer data)
           if (watch_sleep (watch, 500))
             break;
           /* the service may have restarted: look again */
-          watch_post (watch);
+          watch_post (watch, FALSE);
           continue;
         }
 
@@ -772,7 +815,7 @@ watch_thread (gpointer data)
         states[i].dwCurrentState = states[i].dwEventState & ~SCARD_STATE_CHANGED;
 
       if (changed)
-        watch_post (watch);
+        watch_post (watch, FALSE);
       first = FALSE;
     }
 
@@ -934,10 +977,11 @@ cardpin_manager_new_full (const char * const  *modules,
   self->flags = flags;
   self->modules = modules_new (modules);
 
-  infos = enumerate (self->modules, self->flags, TRUE, &pcsc_error, cancellable, error);
+  infos = enumerate (self->modules, self->flags, TRUE, NULL, &pcsc_error, cancellable,
+                     error);
   if (infos == NULL)
     return NULL;
-  apply (self, infos, pcsc_error);
+  apply (self, infos, NULL, pcsc_error);
 
   return g_steal_pointer (&self);
 }
@@ -1103,10 +1147,11 @@ cardpin_manager_refresh (CardpinManager  *self,
 
   g_return_val_if_fail (CARDPIN_IS_MANAGER (self), FALSE);
 
-  infos = enumerate (self->modules, self->flags, TRUE, &pcsc_error, cancellable, error);
+  infos = enumerate (self->modules, self->flags, TRUE, NULL, &pcsc_error, cancellable,
+                     error);
   if (infos == NULL)
     return FALSE;
-  apply (self, infos, pcsc_error);
+  apply (self, infos, NULL, pcsc_error);
   return TRUE;
 }
 

@@ -20,25 +20,6 @@
 #define SERIAL_A "00112233445566778899AABBCCDDEEFF"
 #define HOLDER   "Alice Example"
 
-/* Commands the card in reader @index received so far (the card runs with -v) */
-static guint
-card_apdus (CardpinTestFixture *fixture,
-            guint               index)
-{
-  g_autofree char *path = g_strdup_printf ("%s/card-%u.log",
-                                           cardpin_test_stack_get_dir (fixture->stack),
-                                           index);
-  g_autofree char *log = NULL;
-  guint n = 0;
-
-  g_assert_true (g_file_get_contents (path, &log, NULL, NULL));
-  for (const char *p = log; (p = strstr (p, "vcard: ")) != NULL; p++)
-    if ((p == log || p[-1] == '\n') && strncmp (p, "vcard: garbling", 15) != 0 &&
-        strncmp (p, "vcard: dropping", 15) != 0)
-      n++;
-  return n;
-}
-
 /* Asserts that no PKCS#11 module is mapped into this process, and (@no_settings) that
  * no GSettings was used: a status read needs none (a PIN change reads its policy) */
 static void
@@ -87,7 +68,7 @@ test_pcsc_only (CardpinTestFixture *fixture,
                                                                     NULL });
   g_assert_cmpint (cardpin_test_yubico_verify (CARDPIN_TEST_READER1, "999999"), !=, 0);
 
-  before = card_apdus (fixture, 0);
+  before = cardpin_test_fixture_card_apdus (fixture, 0);
   manager = cardpin_manager_new_full (cardpin_test_modules (NULL),
                                       CARDPIN_MANAGER_FLAGS_PCSC_ONLY, NULL, &error);
   g_assert_no_error (error);
@@ -96,8 +77,9 @@ test_pcsc_only (CardpinTestFixture *fixture,
 
   /* SELECT, GET METADATA of the PIN and the PUK, the CHUID, the holder's certificate
    * (with its GET RESPONSEs): yubico-piv-tool -a status needs 37 */
-  g_test_message ("APDUs of the PC/SC read: %u", card_apdus (fixture, 0) - before);
-  g_assert_cmpuint (card_apdus (fixture, 0) - before, <=, 10);
+  g_test_message ("APDUs of the PC/SC read: %u",
+                  cardpin_test_fixture_card_apdus (fixture, 0) - before);
+  g_assert_cmpuint (cardpin_test_fixture_card_apdus (fixture, 0) - before, <=, 10);
   assert_lean (TRUE);
   g_assert_false (cardpin_manager_has_modules (manager));
 

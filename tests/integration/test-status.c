@@ -366,6 +366,93 @@ test_watch (CardpinTestFixture *fixture,
   g_assert_finalize_object (g_steal_pointer (&manager));
 }
 
+/* A card that is there but cannot be read for a moment (another program holds it, it is
+ * being reset) when the readers change is not a removed card: its token stays as it was,
+ * and the watch reads the card again by itself once it answers. Before, the token was
+ * removed (and added again at the next change), and the app dropped that card's pages,
+ * a PIN change among them, for the list of cards (test-window "still on the change
+ * page", now and then). The card stops answering through the virtual card's
+ * --mute-file, deterministically: no other program has to win a race for it. */
+static void
+test_watch_card_held (CardpinTestFixture *fixture,
+                      gconstpointer       data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) a = NULL;
+  g_autoptr(CardpinToken) first = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *mute = g_build_filename (cardpin_test_stack_get_dir (fixture->stack),
+                                            "card-0.mute", NULL);
+  Events events = { 0 };
+  guint answered;
+  gint64 end;
+
+  /* as the app watches: PIV cards read over PC/SC alone */
+  manager = cardpin_manager_new_full (cardpin_test_modules (NULL),
+                                      CARDPIN_MANAGER_FLAGS_PCSC_FIRST, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (manager, "token-added", G_CALLBACK (token_added_cb), &events);
+  g_signal_connect (manager, "token-removed", G_CALLBACK (token_removed_cb), &events);
+  cardpin_manager_start_watching (manager);
+
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "-v", "--serial",
+                                                                    SERIAL_A, "--mute-file",
+                                                                    mute, NULL });
+  wait_for (&events.added, 1);
+  g_assert_cmpstr (events.last_serial, ==, SERIAL_A);
+  a = g_list_model_get_item (G_LIST_MODEL (manager), 0);
+
+  /* card A stops answering but stays in; card B comes, and the watch reads every card */
+  g_assert_true (g_file_set_contents (mute, "", 0, &error));
+  g_assert_no_error (error);
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B,
+                                                                    NULL });
+  wait_for (&events.added, 2);
+
+  /* A answers again right away, while the watch still reads it again by itself; what
+   * follows is the model as the read with A mute left it (this thread has not iterated
+   * the context since) */
+  answered = cardpin_test_fixture_card_apdus (fixture, 0);
+  g_assert_cmpint (g_unlink (mute), ==, 0);
+  g_assert_cmpstr (events.last_serial, ==, SERIAL_B_FULL);
+  g_assert_cmpuint (events.removed, ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 2);
+  first = g_list_model_get_item (G_LIST_MODEL (manager), 0);
+  g_assert_true (first == a);
+  g_clear_object (&first);
+  g_assert_cmpstr (cardpin_token_get_serial (a), ==, SERIAL_A);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (a), ==, 3);
+
+  /* read again with no reader change: the card answers commands again */
+  end = g_get_monotonic_time () + (gint64) CARDPIN_TEST_WAIT_MS * 1000;
+  while (cardpin_test_fixture_card_apdus (fixture, 0) == answered &&
+         g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10 * 1000);
+    }
+  g_assert_cmpuint (cardpin_test_fixture_card_apdus (fixture, 0), >, answered);
+
+  /* B pulled: one removal, B's; A is still the token it was, with the card's state */
+  cardpin_test_fixture_pull (fixture, 1);
+  wait_for (&events.removed, 1);
+  g_assert_cmpuint (events.removed, ==, 1);
+  g_assert_cmpuint (events.added, ==, 2);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 1);
+  first = g_list_model_get_item (G_LIST_MODEL (manager), 0);
+  g_assert_true (first == a);
+  g_assert_cmpstr (cardpin_token_get_serial (a), ==, SERIAL_A);
+  g_assert_cmpstr (cardpin_token_get_reader (a), ==, CARDPIN_TEST_READER0);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (a), ==, 3);
+  g_assert_cmpint (cardpin_token_get_pin_tries_max (a), ==, 3);
+  g_assert_cmpint (cardpin_token_get_pin_state (a), ==, CARDPIN_PIN_STATE_OK);
+
+  cardpin_manager_stop_watching (manager);
+  g_signal_handlers_disconnect_by_data (manager, &events);
+  g_free (events.last_serial);
+  g_assert_finalize_object (g_steal_pointer (&manager));
+}
+
 /* The manager's signals come in the thread that runs its main context, also while that
  * thread is not iterating it (between two iterations of its own loop, when no thread
  * owns the context): never in the thread that watches the readers, where a GTK window
@@ -494,6 +581,7 @@ main (int   argc,
   ADD ("two-cards", test_two_cards);
   ADD ("watch", test_watch);
   ADD ("watch-thread", test_watch_thread);
+  ADD ("watch-card-held", test_watch_card_held);
   ADD ("softhsm", test_softhsm);
 
 #undef ADD

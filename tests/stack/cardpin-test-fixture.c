@@ -86,6 +86,26 @@ cardpin_test_fixture_pull (CardpinTestFixture *fixture,
   cardpin_test_card_remove (g_steal_pointer (&fixture->cards[index]));
 }
 
+guint
+cardpin_test_fixture_card_apdus (CardpinTestFixture *fixture,
+                                 guint               index)
+{
+  g_autofree char *path = g_strdup_printf ("%s/card-%u.log",
+                                           cardpin_test_stack_get_dir (fixture->stack),
+                                           index);
+  g_autofree char *log = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents (path, &log, NULL, NULL));
+  lines = g_strsplit (log, "\n", -1);
+  /* "vcard: 00 A4 04 00 -> 9000": a command the card applied and answered */
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "vcard: ") && strstr (lines[i], " -> ") != NULL)
+      n++;
+  return n;
+}
+
 const char * const *
 cardpin_test_modules (const char *extra_module)
 {

@@ -54,6 +54,12 @@ CardpinTestCard *cardpin_test_fixture_insert   (CardpinTestFixture  *fixture,
 void            cardpin_test_fixture_pull      (CardpinTestFixture  *fixture,
                                                 guint                index);
 
+/* The commands the card in reader @index answered so far, counted in its log (the card
+ * runs with -v): a command answered with one byte (--garble, --mute-file) or dropped at
+ * is not counted. */
+guint           cardpin_test_fixture_card_apdus (CardpinTestFixture *fixture,
+                                                 guint               index);
+
 /* OpenSC's module, then @extra_module (may be %NULL): a %NULL-terminated static array */
 const char * const *cardpin_test_modules       (const char          *extra_module);
 

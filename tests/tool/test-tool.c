@@ -699,21 +699,6 @@ status_with_opensc_log (const char *opensc_log,
   return json_object_ref (json_array_get_object_element (array, 0));
 }
 
-static guint
-card_apdus (CardpinTestFixture *fixture)
-{
-  g_autofree char *path = g_strdup_printf ("%s/card-0.log",
-                                           cardpin_test_stack_get_dir (fixture->stack));
-  g_autofree char *log = NULL;
-  guint n = 0;
-
-  g_assert_true (g_file_get_contents (path, &log, NULL, NULL));
-  for (const char *p = log; (p = strstr (p, "vcard: ")) != NULL; p++)
-    if (p == log || p[-1] == '\n')
-      n++;
-  return n;
-}
-
 /* `status` reads a PIV card over PC/SC alone: a few APDUs, no PKCS#11 module loaded (no
  * OpenSC log appears), the same JSON fields; --all-tokens reads through PKCS#11 */
 static void
@@ -732,12 +717,13 @@ test_tool_status_lean (CardpinTestFixture *fixture,
 
   cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "-v", "--serial",
                                                                     SERIAL_A, NULL });
-  before = card_apdus (fixture);
+  before = cardpin_test_fixture_card_apdus (fixture, 0);
   lean = status_with_opensc_log (opensc_log, NULL, &exit_status);
   g_assert_cmpint (exit_status, ==, 0);
-  g_test_message ("status: %u APDUs", card_apdus (fixture) - before);
+  g_test_message ("status: %u APDUs",
+                  cardpin_test_fixture_card_apdus (fixture, 0) - before);
   /* yubico-piv-tool -a status sends 37 to the same card */
-  g_assert_cmpuint (card_apdus (fixture) - before, <=, 10);
+  g_assert_cmpuint (cardpin_test_fixture_card_apdus (fixture, 0) - before, <=, 10);
   g_assert_false (g_file_test (opensc_log, G_FILE_TEST_EXISTS));
 
   g_assert_cmpuint (json_object_get_size (lean), ==, G_N_ELEMENTS (fields));
