@@ -74,6 +74,10 @@ struct _CardpinManager {
   Modules            *modules;
   CardpinManagerFlags flags;
   GPtrArray          *tokens;
+  /* reader -> pcsc-lite's count of card insertions and removals there when its card was
+   * last read (GUINT_TO_POINTER): what tells the card that cannot be read now from the
+   * one its token came from (apply()) */
+  GHashTable         *card_events;
 
   Watch              *watch;
   GThread            *watch_thread;
@@ -279,13 +283,15 @@ enumerate_p11 (CardpinP11Modules   *modules,
 }
 
 /* The cards in the readers, PIV ones over PC/SC alone (see #CardpinManagerFlags).
- * @strict, @pcsc_error_out as for enumerate_p11(); @unreadable as for enumerate(). */
+ * @strict, @pcsc_error_out as for enumerate_p11(); @unreadable, @events as for
+ * enumerate(). */
 static gboolean
 enumerate_pcsc (Modules             *modules,
                 CardpinManagerFlags  flags,
                 gboolean             strict,
                 GPtrArray           *infos,
                 GPtrArray           *unreadable,
+                GHashTable          *events,
                 GError             **pcsc_error_out,
                 GCancellable        *cancellable,
                 GError             **error)
@@ -295,10 +301,12 @@ enumerate_pcsc (Modules             *modules,
   g_auto(GStrv) readers = NULL;
   g_auto(GStrv) present = NULL;
   g_auto(GStrv) other_readers = NULL;
+  g_autofree guint *counts = NULL;
   g_autoptr(CardpinP11Modules) loaded = NULL;
   guint i;
 
-  if (!cardpin_pcsc_readers_with_card (&readers, &present, pcsc_error_out, &local_error))
+  if (!cardpin_pcsc_readers_with_card (&readers, &present, &counts, pcsc_error_out,
+                                       &local_error))
     {
       if (strict)
         {
@@ -317,6 +325,8 @@ enumerate_pcsc (Modules             *modules,
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
 
+      /* counted before the read: a card swapped during it shows at the next one */
+      g_hash_table_insert (events, g_strdup (present[i]), GUINT_TO_POINTER (counts[i]));
       info = _cardpin_token_info_read_pcsc (present[i], cancellable, &card_error);
       if (info == NULL)
         {
@@ -359,12 +369,16 @@ enumerate_pcsc (Modules             *modules,
 
 /* Lists the tokens as @flags say. Blocking. When not @strict, the readers whose card is
  * there but could not be read this time are added to @unreadable (if not %NULL): a card
- * another program holds, or one being reset, is not a removed card. */
+ * another program holds, or one being reset, is not a removed card. With PC/SC
+ * (%CARDPIN_MANAGER_FLAGS_PCSC_FIRST, _ONLY) each reader with a card goes into @events
+ * (reader -> GUINT_TO_POINTER), with pcsc-lite's count of insertions and removals there
+ * just before its card was read. */
 static GPtrArray *
 enumerate (Modules             *modules,
            CardpinManagerFlags  flags,
            gboolean             strict,
            GPtrArray           *unreadable,
+           GHashTable          *events,
            GError             **pcsc_error_out,
            GCancellable        *cancellable,
            GError             **error)
@@ -375,8 +389,8 @@ enumerate (Modules             *modules,
 
   if (flags & (CARDPIN_MANAGER_FLAGS_PCSC_FIRST | CARDPIN_MANAGER_FLAGS_PCSC_ONLY))
     {
-      ok = enumerate_pcsc (modules, flags, strict, infos, unreadable, pcsc_error_out,
-                           cancellable, error);
+      ok = enumerate_pcsc (modules, flags, strict, infos, unreadable, events,
+                           pcsc_error_out, cancellable, error);
     }
   else
     {
@@ -408,13 +422,45 @@ take_info (GPtrArray  *infos,
   return NULL;
 }
 
+/* reader -> count, as enumerate() fills and the manager keeps them */
+static GHashTable *
+card_events_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+/* Whether the card in @reader, in @unreadable, is still the one its token was read from.
+ * pcsc-lite counts every insertion and removal in a reader, so a card pulled and another
+ * put in between two reads, even within one wait of the watch, moved the count (and so
+ * did the same card pulled and put in again: it is read again like a new one). A reader
+ * with no count of a read (PKCS#11 alone, pcscd gone at the last enumeration) proves
+ * nothing: not the same card. */
+static gboolean
+same_card (CardpinManager *self,
+           GPtrArray      *unreadable,
+           GHashTable     *events,
+           const char     *reader)
+{
+  gpointer read_at;
+  gpointer now;
+
+  return unreadable != NULL && reader != NULL &&
+         g_ptr_array_find_with_equal_func (unreadable, reader, g_str_equal, NULL) &&
+         g_hash_table_lookup_extended (self->card_events, reader, NULL, &read_at) &&
+         g_hash_table_lookup_extended (events, reader, NULL, &now) && read_at == now;
+}
+
 /* Takes a full enumeration: updates known tokens, removes gone ones, adds new ones. A
  * token in a reader of @unreadable (its card is there, but could not be read this time)
- * stays as it was: the card was not removed. */
+ * stays as it was while that card is the one it was read from (same_card()): the card
+ * was not removed. Another card there is: the token of the card that went must not show
+ * as the new one's, which comes once the new card is read. @events (enumerate()) becomes
+ * what the next enumeration is compared with. */
 static void
 apply (CardpinManager *self,
        GPtrArray      *infos,
        GPtrArray      *unreadable,
+       GHashTable     *events,
        const GError   *pcsc_error)
 {
   guint i;
@@ -432,9 +478,7 @@ apply (CardpinManager *self,
         {
           _cardpin_token_update (token, info);
         }
-      else if (unreadable != NULL && cardpin_token_get_reader (token) != NULL &&
-               g_ptr_array_find_with_equal_func (unreadable, cardpin_token_get_reader (token),
-                                                 g_str_equal, NULL))
+      else if (same_card (self, unreadable, events, cardpin_token_get_reader (token)))
         {
           g_debug ("Keeping the token in “%s”: its card could not be read now",
                    cardpin_token_get_reader (token));
@@ -463,6 +507,39 @@ apply (CardpinManager *self,
       g_list_model_items_changed (G_LIST_MODEL (self), self->tokens->len - 1, 0, 1);
       g_signal_emit (self, signals[TOKEN_ADDED], 0, token);
     }
+
+  /* a card that could not be read keeps the count it was read at only while it is the
+   * same card; then it has none until it is read */
+  for (i = 0; unreadable != NULL && i < unreadable->len; i++)
+    {
+      const char *reader = g_ptr_array_index (unreadable, i);
+
+      if (!same_card (self, unreadable, events, reader))
+        g_hash_table_remove (events, reader);
+    }
+  g_hash_table_unref (self->card_events);
+  self->card_events = g_hash_table_ref (events);
+}
+
+/* The strict enumeration of the first load and of cardpin_manager_refresh(). Every card
+ * it lists was read, over PC/SC with its reader's count (enumerate()): so the watch,
+ * which starts after the first load, knows from the start which card each token came
+ * from, a card swapped before its first enumeration too. Blocking. */
+static gboolean
+load (CardpinManager  *self,
+      GCancellable    *cancellable,
+      GError         **error)
+{
+  g_autoptr(GPtrArray) infos = NULL;
+  g_autoptr(GHashTable) events = card_events_new ();
+  g_autoptr(GError) pcsc_error = NULL;
+
+  infos = enumerate (self->modules, self->flags, TRUE, NULL, events, &pcsc_error,
+                     cancellable, error);
+  if (infos == NULL)
+    return FALSE;
+  apply (self, infos, NULL, events, pcsc_error);
+  return TRUE;
 }
 
 /* Watching */
@@ -471,6 +548,7 @@ typedef struct {
   ManagerRef *manager;
   GPtrArray  *infos;
   GPtrArray  *unreadable;   /* of reader names */
+  GHashTable *events;
   GError     *pcsc_error;
 } Result;
 
@@ -482,6 +560,7 @@ result_free (gpointer data)
   g_atomic_rc_box_release_full (result->manager, manager_ref_clear);
   g_ptr_array_unref (result->infos);
   g_ptr_array_unref (result->unreadable);
+  g_hash_table_unref (result->events);
   g_clear_error (&result->pcsc_error);
   g_free (result);
 }
@@ -493,7 +572,7 @@ apply_result_cb (gpointer data)
   g_autoptr(CardpinManager) self = g_weak_ref_get (&result->manager->ref);
 
   if (self != NULL && self->watch != NULL)
-    apply (self, result->infos, result->unreadable, result->pcsc_error);
+    apply (self, result->infos, result->unreadable, result->events, result->pcsc_error);
   return G_SOURCE_REMOVE;
 }
 
@@ -549,12 +628,13 @@ watch_post (Watch    *watch,
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) pcsc_error = NULL;
   g_autoptr(GPtrArray) unreadable = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) events = card_events_new ();
   GPtrArray *infos;
   Result *result;
   GSource *source;
 
-  infos = enumerate (watch->modules, watch->flags, FALSE, unreadable, &pcsc_error, NULL,
-                     &error);
+  infos = enumerate (watch->modules, watch->flags, FALSE, unreadable, events, &pcsc_error,
+                     NULL, &error);
   if (infos == NULL)
     {
       g_debug ("Enumerating tokens: %s", error->message);
@@ -570,6 +650,7 @@ watch_post (Watch    *watch,
   result->manager = g_atomic_rc_box_acquire (watch->manager);
   result->infos = infos;
   result->unreadable = g_steal_pointer (&unreadable);
+  result->events = g_steal_pointer (&events);
   result->pcsc_error = g_steal_pointer (&pcsc_error);
   /* always in the thread that runs the manager's context: g_main_context_invoke() would
    * run it right here whenever no thread owns that context at the moment (a caller
@@ -882,6 +963,7 @@ cardpin_manager_finalize (GObject *object)
   CardpinManager *self = CARDPIN_MANAGER (object);
 
   g_clear_pointer (&self->tokens, g_ptr_array_unref);
+  g_clear_pointer (&self->card_events, g_hash_table_unref);
   g_clear_pointer (&self->modules, modules_unref);
   g_clear_error (&self->pcsc_error);
 
@@ -922,6 +1004,7 @@ static void
 cardpin_manager_init (CardpinManager *self)
 {
   self->tokens = g_ptr_array_new_with_free_func (g_object_unref);
+  self->card_events = card_events_new ();
 }
 
 /* Public API */
@@ -970,19 +1053,13 @@ cardpin_manager_new_full (const char * const  *modules,
                           GError             **error)
 {
   g_autoptr(CardpinManager) self = NULL;
-  g_autoptr(GPtrArray) infos = NULL;
-  g_autoptr(GError) pcsc_error = NULL;
 
   self = g_object_new (CARDPIN_TYPE_MANAGER, NULL);
   self->flags = flags;
   self->modules = modules_new (modules);
 
-  infos = enumerate (self->modules, self->flags, TRUE, NULL, &pcsc_error, cancellable,
-                     error);
-  if (infos == NULL)
+  if (!load (self, cancellable, error))
     return NULL;
-  apply (self, infos, NULL, pcsc_error);
-
   return g_steal_pointer (&self);
 }
 
@@ -1142,17 +1219,9 @@ cardpin_manager_refresh (CardpinManager  *self,
                          GCancellable    *cancellable,
                          GError         **error)
 {
-  g_autoptr(GPtrArray) infos = NULL;
-  g_autoptr(GError) pcsc_error = NULL;
-
   g_return_val_if_fail (CARDPIN_IS_MANAGER (self), FALSE);
 
-  infos = enumerate (self->modules, self->flags, TRUE, NULL, &pcsc_error, cancellable,
-                     error);
-  if (infos == NULL)
-    return FALSE;
-  apply (self, infos, NULL, pcsc_error);
-  return TRUE;
+  return load (self, cancellable, error);
 }
 
 /**

@@ -190,6 +190,9 @@ cardpin_pcsc_list_readers (SCARDCONTEXT   context,
  * @readers_out: (out) (transfer full): every reader
  * @present_out: (out) (transfer full): the readers that hold a card that can be talked
  *   to (not mute)
+ * @events_out: (out) (optional) (transfer full) (array): for each reader of
+ *   @present_out, pcsc-lite's count of card insertions and removals in it (the high 16
+ *   bits of its event state): a card that is still the same one keeps its count
  * @pcsc_error_out: (nullable): why pcscd could not be reached, if it could not; that is
  *   no failure (no card)
  * @error: return location
@@ -201,10 +204,12 @@ cardpin_pcsc_list_readers (SCARDCONTEXT   context,
 gboolean
 cardpin_pcsc_readers_with_card (char   ***readers_out,
                                 char   ***present_out,
+                                guint   **events_out,
                                 GError  **pcsc_error_out,
                                 GError  **error)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GArray) events = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autofree SCARD_READERSTATE *states = NULL;
   g_autoptr(GError) local_error = NULL;
   g_auto(GStrv) readers = NULL;
@@ -237,6 +242,8 @@ cardpin_pcsc_readers_with_card (char   ***readers_out,
 
   for (i = 0; i < n; i++)
     {
+      guint count = (states[i].dwEventState >> 16) & 0xFFFF;
+
       if (!(states[i].dwEventState & SCARD_STATE_PRESENT))
         continue;
       if (states[i].dwEventState & SCARD_STATE_MUTE)
@@ -245,9 +252,12 @@ cardpin_pcsc_readers_with_card (char   ***readers_out,
           continue;
         }
       g_strv_builder_add (builder, readers[i]);
+      g_array_append_val (events, count);
     }
   *readers_out = g_steal_pointer (&readers);
   *present_out = g_strv_builder_end (builder);
+  if (events_out != NULL)
+    *events_out = (guint *) g_array_free (g_steal_pointer (&events), FALSE);
   return TRUE;
 
 failed:
@@ -258,6 +268,8 @@ failed:
       g_propagate_error (pcsc_error_out, g_steal_pointer (&local_error));
       *readers_out = g_new0 (char *, 1);
       *present_out = g_new0 (char *, 1);
+      if (events_out != NULL)
+        *events_out = NULL;
       return TRUE;
     }
   g_propagate_error (error, g_steal_pointer (&local_error));

@@ -62,6 +62,7 @@ char            **cardpin_pcsc_list_readers           (SCARDCONTEXT          con
 guint             cardpin_pcsc_get_own_uses           (const char           *reader);
 gboolean          cardpin_pcsc_readers_with_card      (char               ***readers_out,
                                                        char               ***present_out,
+                                                       guint               **events_out,
                                                        GError              **pcsc_error_out,
                                                        GError              **error);
 

@@ -90,7 +90,7 @@ cardpin_pam_check_cards (void)
   g_auto(GStrv) readers = NULL;
   g_auto(GStrv) present = NULL;
 
-  if (!cardpin_pcsc_readers_with_card (&readers, &present, &pcsc_error, &error))
+  if (!cardpin_pcsc_readers_with_card (&readers, &present, NULL, &pcsc_error, &error))
     {
       g_debug ("PC/SC: %s", error->message);
       return cards;

@@ -12,6 +12,7 @@
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <PCSC/winscard.h>
 
 #include "cardpin-error.h"
 #include "cardpin-manager.h"
@@ -21,6 +22,7 @@
 #define SERIAL_A "00112233445566778899AABBCCDDEEFF"
 #define SERIAL_B "C0FFEE"
 #define SERIAL_B_FULL "00000000000000000000000000C0FFEE"
+#define SERIAL_C "0C0C0C0C0C0C0C0C0C0C0C0C0C0C0C0C"
 
 static CardpinManager *
 new_manager (void)
@@ -307,17 +309,41 @@ timeout_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-wait_for (guint *counter,
-          guint  value)
+/* Iterates until *@counter reaches @value; %FALSE when CARDPIN_TEST_WAIT_MS passed first */
+static gboolean
+reaches (guint *counter,
+         guint  value)
 {
   gboolean timed_out = FALSE;
   guint id = g_timeout_add (CARDPIN_TEST_WAIT_MS, timeout_cb, &timed_out);
 
   while (*counter < value && !timed_out)
     g_main_context_iteration (NULL, TRUE);
-  g_assert_false (timed_out);
-  g_source_remove (id);
+  if (!timed_out)
+    g_source_remove (id);
+  return !timed_out;
+}
+
+static void
+wait_for (guint *counter,
+          guint  value)
+{
+  g_assert_true (reaches (counter, value));
+}
+
+/* The token with @serial, or %NULL */
+static CardpinToken *
+find_serial (CardpinManager *manager,
+             const char     *serial)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (manager)); i++)
+    {
+      g_autoptr(CardpinToken) token = g_list_model_get_item (G_LIST_MODEL (manager), i);
+
+      if (g_strcmp0 (cardpin_token_get_serial (token), serial) == 0)
+        return g_steal_pointer (&token);
+    }
+  return NULL;
 }
 
 static void
@@ -366,6 +392,41 @@ test_watch (CardpinTestFixture *fixture,
   g_assert_finalize_object (g_steal_pointer (&manager));
 }
 
+/* A manager as the app's: PIV cards read over PC/SC alone, watching, its signals counted
+ * in @events */
+static CardpinManager *
+watch_as_the_app (Events *events)
+{
+  g_autoptr(GError) error = NULL;
+  CardpinManager *manager;
+
+  manager = cardpin_manager_new_full (cardpin_test_modules (NULL),
+                                      CARDPIN_MANAGER_FLAGS_PCSC_FIRST, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (manager, "token-added", G_CALLBACK (token_added_cb), events);
+  g_signal_connect (manager, "token-removed", G_CALLBACK (token_removed_cb), events);
+  cardpin_manager_start_watching (manager);
+  return manager;
+}
+
+/* Waits until the card in reader @index has answered more than @answered commands,
+ * iterating the context meanwhile */
+static void
+wait_for_apdus (CardpinTestFixture *fixture,
+                guint               index,
+                guint               answered)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) CARDPIN_TEST_WAIT_MS * 1000;
+
+  while (cardpin_test_fixture_card_apdus (fixture, index) == answered &&
+         g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10 * 1000);
+    }
+  g_assert_cmpuint (cardpin_test_fixture_card_apdus (fixture, index), >, answered);
+}
+
 /* A card that is there but cannot be read for a moment (another program holds it, it is
  * being reset) when the readers change is not a removed card: its token stays as it was,
  * and the watch reads the card again by itself once it answers. Before, the token was
@@ -385,15 +446,8 @@ test_watch_card_held (CardpinTestFixture *fixture,
                                             "card-0.mute", NULL);
   Events events = { 0 };
   guint answered;
-  gint64 end;
 
-  /* as the app watches: PIV cards read over PC/SC alone */
-  manager = cardpin_manager_new_full (cardpin_test_modules (NULL),
-                                      CARDPIN_MANAGER_FLAGS_PCSC_FIRST, NULL, &error);
-  g_assert_no_error (error);
-  g_signal_connect (manager, "token-added", G_CALLBACK (token_added_cb), &events);
-  g_signal_connect (manager, "token-removed", G_CALLBACK (token_removed_cb), &events);
-  cardpin_manager_start_watching (manager);
+  manager = watch_as_the_app (&events);
 
   cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "-v", "--serial",
                                                                     SERIAL_A, "--mute-file",
@@ -424,14 +478,7 @@ test_watch_card_held (CardpinTestFixture *fixture,
   g_assert_cmpint (cardpin_token_get_pin_tries_left (a), ==, 3);
 
   /* read again with no reader change: the card answers commands again */
-  end = g_get_monotonic_time () + (gint64) CARDPIN_TEST_WAIT_MS * 1000;
-  while (cardpin_test_fixture_card_apdus (fixture, 0) == answered &&
-         g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (10 * 1000);
-    }
-  g_assert_cmpuint (cardpin_test_fixture_card_apdus (fixture, 0), >, answered);
+  wait_for_apdus (fixture, 0, answered);
 
   /* B pulled: one removal, B's; A is still the token it was, with the card's state */
   cardpin_test_fixture_pull (fixture, 1);
@@ -450,6 +497,108 @@ test_watch_card_held (CardpinTestFixture *fixture,
   cardpin_manager_stop_watching (manager);
   g_signal_handlers_disconnect_by_data (manager, &events);
   g_free (events.last_serial);
+  g_assert_finalize_object (g_steal_pointer (&manager));
+}
+
+/* A card swapped for another in the same reader while the watch was busy (reading the
+ * other cards after a change), so that it never saw the reader empty: when the new card
+ * cannot be read yet, the token of the card that went goes too, instead of staying as
+ * if it were the new card's (its serial, its tries) until the next change. pcsc-lite's
+ * count of insertions and removals in the reader tells the two cards apart. The swap
+ * lands between two waits of the watch deterministically: this test holds a PC/SC
+ * transaction on the card in reader 1, so the watch's read of the cards stops there,
+ * after it saw A in reader 0, until the swap is done; and this test's own connection to
+ * A, released, is what starts that read. C cannot be read from the start
+ * (--mute-file). */
+static void
+test_watch_card_swapped (CardpinTestFixture *fixture,
+                         gconstpointer       data)
+{
+  g_autoptr(CardpinManager) manager = NULL;
+  g_autoptr(CardpinToken) a = NULL;
+  g_autoptr(CardpinToken) c = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *mute = g_build_filename (cardpin_test_stack_get_dir (fixture->stack),
+                                            "card-0.mute", NULL);
+  /* another card: not A's state file, which reader 0 would load by default */
+  g_autofree char *c_state = g_build_filename (cardpin_test_stack_get_dir (fixture->stack),
+                                               "card-c.state", NULL);
+  Events events = { 0 };
+  SCARDCONTEXT context = 0;
+  SCARDHANDLE on_a = 0;
+  SCARDHANDLE on_b = 0;
+  DWORD protocol = 0;
+  guint answered;
+
+  manager = watch_as_the_app (&events);
+
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "-v", "--serial",
+                                                                    SERIAL_A, NULL });
+  wait_for (&events.added, 1);
+  a = find_serial (manager, SERIAL_A);
+  g_assert_nonnull (a);
+
+  /* A in use by this test when B comes: the watch reads both and from then on knows
+   * reader 0 as in use */
+  g_assert_cmpint (SCardEstablishContext (SCARD_SCOPE_SYSTEM, NULL, NULL, &context), ==,
+                   SCARD_S_SUCCESS);
+  g_assert_cmpint (SCardConnect (context, CARDPIN_TEST_READER0, SCARD_SHARE_SHARED,
+                                 SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &on_a, &protocol),
+                   ==, SCARD_S_SUCCESS);
+  cardpin_test_fixture_insert (fixture, 1, (const char * const[]) { "--serial", SERIAL_B,
+                                                                    NULL });
+  wait_for (&events.added, 2);
+
+  /* the watch's next read of the cards waits at B until this transaction ends; A let
+   * go starts that read, and once A answers, the watch has seen A in reader 0 */
+  g_assert_cmpint (SCardConnect (context, CARDPIN_TEST_READER1, SCARD_SHARE_SHARED,
+                                 SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &on_b, &protocol),
+                   ==, SCARD_S_SUCCESS);
+  g_assert_cmpint (SCardBeginTransaction (on_b), ==, SCARD_S_SUCCESS);
+  answered = cardpin_test_fixture_card_apdus (fixture, 0);
+  g_assert_cmpint (SCardDisconnect (on_a, SCARD_LEAVE_CARD), ==, SCARD_S_SUCCESS);
+  wait_for_apdus (fixture, 0, answered);
+
+  /* A swapped for C, which cannot be read, while the watch waits */
+  cardpin_test_fixture_pull (fixture, 0);
+  g_assert_true (g_file_set_contents (mute, "", 0, &error));
+  g_assert_no_error (error);
+  cardpin_test_fixture_insert (fixture, 0, (const char * const[]) { "--serial", SERIAL_C,
+                                                                    "--state", c_state,
+                                                                    "--mute-file", mute,
+                                                                    NULL });
+  g_assert_cmpint (SCardEndTransaction (on_b, SCARD_LEAVE_CARD), ==, SCARD_S_SUCCESS);
+  g_assert_cmpint (SCardDisconnect (on_b, SCARD_LEAVE_CARD), ==, SCARD_S_SUCCESS);
+  g_assert_cmpint (SCardReleaseContext (context), ==, SCARD_S_SUCCESS);
+
+  /* the watch then finds a card in reader 0 that is not A and cannot be read: A's token
+   * goes, and no token shows A's serial */
+  reaches (&events.removed, 1);
+  g_assert_cmpuint (events.removed, ==, 1);
+  g_assert_null (find_serial (manager, SERIAL_A));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 1);
+  g_assert_cmpuint (events.added, ==, 2);
+
+  /* C answers: its token comes, from the watch's retries or at the latest at the next
+   * reader change (B pulled), whichever reads C first */
+  g_assert_cmpint (g_unlink (mute), ==, 0);
+  cardpin_test_fixture_pull (fixture, 1);
+  wait_for (&events.added, 3);
+  g_assert_cmpstr (events.last_serial, ==, SERIAL_C);
+  wait_for (&events.removed, 2);
+  g_assert_cmpuint (events.added, ==, 3);
+  g_assert_cmpuint (events.removed, ==, 2);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 1);
+  c = find_serial (manager, SERIAL_C);
+  g_assert_nonnull (c);
+  g_assert_true (c != a);
+  g_assert_cmpstr (cardpin_token_get_reader (c), ==, CARDPIN_TEST_READER0);
+  g_assert_cmpint (cardpin_token_get_pin_tries_left (c), ==, 3);
+
+  cardpin_manager_stop_watching (manager);
+  g_signal_handlers_disconnect_by_data (manager, &events);
+  g_free (events.last_serial);
+  g_clear_object (&c);
   g_assert_finalize_object (g_steal_pointer (&manager));
 }
 
@@ -582,6 +731,7 @@ main (int   argc,
   ADD ("watch", test_watch);
   ADD ("watch-thread", test_watch_thread);
   ADD ("watch-card-held", test_watch_card_held);
+  ADD ("watch-card-swapped", test_watch_card_swapped);
   ADD ("softhsm", test_softhsm);
 
 #undef ADD
