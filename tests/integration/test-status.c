@@ -346,6 +346,18 @@ find_serial (CardpinManager *manager,
   return NULL;
 }
 
+/* The end of a watch test: stops watching, drops the handlers counting into @events and
+ * asserts that nothing else still holds *@manager as it finalizes it */
+static void
+stop_watching (CardpinManager **manager,
+               Events          *events)
+{
+  cardpin_manager_stop_watching (*manager);
+  g_signal_handlers_disconnect_by_data (*manager, events);
+  g_free (events->last_serial);
+  g_assert_finalize_object (g_steal_pointer (manager));
+}
+
 static void
 test_watch (CardpinTestFixture *fixture,
             gconstpointer  data)
@@ -386,10 +398,7 @@ test_watch (CardpinTestFixture *fixture,
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (manager)), ==, 0);
   g_assert_cmpuint (events.items_changed, ==, events.added + events.removed);
 
-  cardpin_manager_stop_watching (manager);
-  g_signal_handlers_disconnect_by_data (manager, &events);
-  g_free (events.last_serial);
-  g_assert_finalize_object (g_steal_pointer (&manager));
+  stop_watching (&manager, &events);
 }
 
 /* A manager as the app's: PIV cards read over PC/SC alone, watching, its signals counted
@@ -494,10 +503,7 @@ test_watch_card_held (CardpinTestFixture *fixture,
   g_assert_cmpint (cardpin_token_get_pin_tries_max (a), ==, 3);
   g_assert_cmpint (cardpin_token_get_pin_state (a), ==, CARDPIN_PIN_STATE_OK);
 
-  cardpin_manager_stop_watching (manager);
-  g_signal_handlers_disconnect_by_data (manager, &events);
-  g_free (events.last_serial);
-  g_assert_finalize_object (g_steal_pointer (&manager));
+  stop_watching (&manager, &events);
 }
 
 /* A card swapped for another in the same reader while the watch was busy (reading the
@@ -595,11 +601,8 @@ test_watch_card_swapped (CardpinTestFixture *fixture,
   g_assert_cmpstr (cardpin_token_get_reader (c), ==, CARDPIN_TEST_READER0);
   g_assert_cmpint (cardpin_token_get_pin_tries_left (c), ==, 3);
 
-  cardpin_manager_stop_watching (manager);
-  g_signal_handlers_disconnect_by_data (manager, &events);
-  g_free (events.last_serial);
   g_clear_object (&c);
-  g_assert_finalize_object (g_steal_pointer (&manager));
+  stop_watching (&manager, &events);
 }
 
 /* The manager's signals come in the thread that runs its main context, also while that
@@ -632,10 +635,7 @@ test_watch_thread (CardpinTestFixture *fixture,
   g_assert_null (events.thread);
   g_assert_cmpstr (events.last_serial, ==, SERIAL_A);
 
-  cardpin_manager_stop_watching (manager);
-  g_signal_handlers_disconnect_by_data (manager, &events);
-  g_free (events.last_serial);
-  g_assert_finalize_object (g_steal_pointer (&manager));
+  stop_watching (&manager, &events);
 }
 
 static void
