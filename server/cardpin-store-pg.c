@@ -361,49 +361,112 @@ static const char * const pg_append_only[] = {
   NULL
 };
 
-/* One grant in one round trip: the same decisions, in the same order, as grant_cb() in
- * cardpin-store.c makes statement by statement (the card, its user, active; the card's
- * quota counted first, then the user's, the card's count taken back when the user's
- * quota is used up; the audit record with the outcome). Each count is an atomic upsert
- * that holds the row's lock to the end of the transaction. */
-static const char pg_grant_function[] =
-  "CREATE OR REPLACE FUNCTION cardpin_grant(p_serial TEXT, p_user TEXT, p_day BIGINT,"
-  " p_quota_card BIGINT, p_quota_user BIGINT, p_time BIGINT, p_audit_user TEXT,"
-  " p_method TEXT, p_audit_serial TEXT, p_challenge TEXT, p_request_id TEXT)"
-  " RETURNS TEXT LANGUAGE plpgsql AS $$"
+/* The grants of a group commit in one statement, one round trip, set-based: the same
+ * decisions, in the same order, as grant_cb() in cardpin-store.c makes statement by
+ * statement, grant after grant (the device token's user, if any; the card, its user,
+ * active; the card's quota, then the user's), but each table is read or written once
+ * for the whole batch:
+ * - the device tokens and the cards are read once;
+ * - each counter the batch may count on is locked (SELECT … FOR UPDATE; created at 0
+ *   when it is the day's first), one after the other sorted by kind and key, so that two
+ *   instances lock them in one order and never deadlock; each stays locked to the end of
+ *   the transaction: no other transaction or instance counts past a quota;
+ * - the grants are decided one after the other on those counts in memory, each seeing
+ *   the ones before it; the counters that moved are written back once;
+ * - the audit records are inserted in one statement, in the batch's order.
+ * Arguments: the UTC day and the time (seconds, for the tokens' expiry), then one array
+ * per field, an element per grant (p_token: the SHA-256 of the device token, else NULL;
+ * p_user: the authenticated user, NULL with a token). One row per grant, in order: its
+ * outcome, its user (a token's, NULL when the token is unknown, expired or revoked) and
+ * the hash of the token row it matched. */
+static const char * const pg_grant_function[] = {
+  "DROP FUNCTION IF EXISTS cardpin_grant(TEXT, TEXT, BIGINT, BIGINT, BIGINT, BIGINT, TEXT,"
+  " TEXT, TEXT, TEXT, TEXT)",
+  "CREATE OR REPLACE FUNCTION cardpin_grants(p_day BIGINT, p_now BIGINT,"
+  "  p_token TEXT[], p_serial TEXT[], p_user TEXT[], p_quota_card BIGINT[], p_quota_user BIGINT[],"
+  "  p_time BIGINT[], p_audit_user TEXT[], p_method TEXT[], p_audit_serial TEXT[],"
+  "  p_challenge TEXT[], p_request_id TEXT[])"
+  "  RETURNS TABLE (outcome TEXT, username TEXT, hash TEXT) LANGUAGE plpgsql AS $$"
   " DECLARE"
-  "  v_user TEXT; v_active INTEGER; v_outcome TEXT; v_count INTEGER;"
+  "  outcomes TEXT[]; users TEXT[]; hashes TEXT[];"
+  "  n INTEGER := cardinality(p_serial);"
+  "  audit_users TEXT[] := p_audit_user;"
+  "  t_hash TEXT[]; t_user TEXT[];"
+  "  c_serial TEXT[]; c_user TEXT[]; c_active INTEGER[];"
+  "  k_id TEXT[] := '{}'; k_count INTEGER[] := '{}'; k_old INTEGER[];"
+  "  v_kind TEXT; v_key TEXT; v_count INTEGER;"
+  "  j INTEGER; kc INTEGER; ku INTEGER;"
   " BEGIN"
-  "  SELECT username, active INTO v_user, v_active FROM cards WHERE serial = p_serial;"
-  "  IF NOT FOUND THEN v_outcome := 'unknown-card';"
-  "  ELSIF v_user IS DISTINCT FROM p_user THEN v_outcome := 'not-yours';"
-  "  ELSIF v_active = 0 THEN v_outcome := 'disabled';"
-  "  ELSE"
-  "   v_outcome := 'quota-card';"
-  "   IF p_quota_card > 0 THEN"
-  "    INSERT INTO grant_counts AS g (kind, key, day, count) VALUES ('card', p_serial, p_day, 1)"
-  "     ON CONFLICT (kind, key, day) DO UPDATE SET count = g.count + 1"
-  "     WHERE g.count < p_quota_card RETURNING g.count INTO v_count;"
-  "    IF FOUND THEN"
-  "     v_outcome := 'quota-user';"
-  "     IF p_quota_user > 0 THEN"
-  "      INSERT INTO grant_counts AS g (kind, key, day, count) VALUES ('user', p_user, p_day, 1)"
-  "       ON CONFLICT (kind, key, day) DO UPDATE SET count = g.count + 1"
-  "       WHERE g.count < p_quota_user RETURNING g.count INTO v_count;"
-  "      IF FOUND THEN v_outcome := 'granted'; END IF;"
-  "     END IF;"
-  "     IF v_outcome <> 'granted' THEN"
-  "      UPDATE grant_counts SET count = count - 1"
-  "       WHERE kind = 'card' AND key = p_serial AND day = p_day;"
-  "     END IF;"
+  "  outcomes := array_fill(NULL::TEXT, ARRAY[n]);"
+  "  users := p_user;"
+  "  hashes := array_fill(NULL::TEXT, ARRAY[n]);"
+  "  IF cardinality(array_remove(p_token, NULL)) > 0 THEN"
+  "   SELECT array_agg(t.hash), array_agg(t.username) INTO t_hash, t_user FROM device_tokens t"
+  "    WHERE t.hash = ANY (p_token) AND t.expires > p_now AND t.revoked = 0;"
+  "  END IF;"
+  "  SELECT array_agg(c.serial), array_agg(c.username), array_agg(c.active)"
+  "   INTO c_serial, c_user, c_active FROM cards c WHERE c.serial = ANY (p_serial);"
+  "  FOR i IN 1..n LOOP"
+  "   IF p_token[i] IS NOT NULL THEN"
+  "    j := array_position(t_hash, p_token[i]);"
+  "    users[i] := t_user[j]; hashes[i] := t_hash[j]; audit_users[i] := t_user[j];"
+  "    IF j IS NULL THEN outcomes[i] := 'bad-token'; CONTINUE; END IF;"
+  "   END IF;"
+  "   j := array_position(c_serial, p_serial[i]);"
+  "   IF j IS NULL THEN outcomes[i] := 'unknown-card';"
+  "   ELSIF c_user[j] IS DISTINCT FROM users[i] THEN outcomes[i] := 'not-yours';"
+  "   ELSIF c_active[j] = 0 THEN outcomes[i] := 'disabled';"
+  "   ELSIF p_quota_card[i] <= 0 THEN outcomes[i] := 'quota-card';"
+  "   ELSE"
+  "    IF array_position(k_id, 'card:' || p_serial[i]) IS NULL THEN"
+  "     k_id := k_id || ('card:' || p_serial[i]);"
+  "    END IF;"
+  "    IF p_quota_user[i] > 0 AND array_position(k_id, 'user:' || users[i]) IS NULL THEN"
+  "     k_id := k_id || ('user:' || users[i]);"
   "    END IF;"
   "   END IF;"
+  "  END LOOP;"
+  "  IF cardinality(k_id) > 0 THEN"
+  "   SELECT array_agg(x ORDER BY x) INTO k_id FROM unnest(k_id) x;"
+  "   FOR k IN 1..cardinality(k_id) LOOP"
+  "    v_kind := split_part(k_id[k], ':', 1); v_key := substr(k_id[k], length(v_kind) + 2);"
+  "    SELECT g.count INTO v_count FROM grant_counts g"
+  "     WHERE g.kind = v_kind AND g.key = v_key AND g.day = p_day FOR UPDATE;"
+  "    IF NOT FOUND THEN"
+  "     INSERT INTO grant_counts AS g (kind, key, day, count) VALUES (v_kind, v_key, p_day, 0)"
+  "      ON CONFLICT (kind, key, day) DO UPDATE SET count = g.count RETURNING g.count INTO v_count;"
+  "    END IF;"
+  "    k_count[k] := v_count;"
+  "   END LOOP;"
+  "   k_old := k_count;"
+  "   FOR i IN 1..n LOOP"
+  "    CONTINUE WHEN outcomes[i] IS NOT NULL;"
+  "    kc := array_position(k_id, 'card:' || p_serial[i]);"
+  "    IF k_count[kc] >= p_quota_card[i] THEN outcomes[i] := 'quota-card';"
+  "    ELSIF p_quota_user[i] <= 0 THEN outcomes[i] := 'quota-user';"
+  "    ELSE"
+  "     ku := array_position(k_id, 'user:' || users[i]);"
+  "     IF k_count[ku] >= p_quota_user[i] THEN outcomes[i] := 'quota-user';"
+  "     ELSE"
+  "      k_count[kc] := k_count[kc] + 1; k_count[ku] := k_count[ku] + 1;"
+  "      outcomes[i] := 'granted';"
+  "     END IF;"
+  "    END IF;"
+  "   END LOOP;"
+  "   FOR k IN 1..cardinality(k_id) LOOP"
+  "    CONTINUE WHEN k_count[k] = k_old[k];"
+  "    v_kind := split_part(k_id[k], ':', 1); v_key := substr(k_id[k], length(v_kind) + 2);"
+  "    UPDATE grant_counts g SET count = k_count[k]"
+  "     WHERE g.kind = v_kind AND g.key = v_key AND g.day = p_day;"
+  "   END LOOP;"
   "  END IF;"
   "  INSERT INTO audit (time, username, method, serial, challenge_sha256, outcome, request_id)"
-  "   VALUES (p_time, p_audit_user, p_method, p_audit_serial, p_challenge, v_outcome,"
-  "           p_request_id);"
-  "  RETURN v_outcome;"
-  " END $$";
+  "   SELECT * FROM unnest(p_time, audit_users, p_method, p_audit_serial, p_challenge,"
+  "                        outcomes, p_request_id);"
+  "  RETURN QUERY SELECT * FROM unnest(outcomes, users, hashes);"
+  " END $$",
+  NULL
+};
 
 static const CardpinStoreBackend pg_backend = {
   .name = "postgresql",

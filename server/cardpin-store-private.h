@@ -27,11 +27,11 @@ struct _CardpinStoreBackend
   const char *serial_primary_key;
   /* statements of schema version 1 that only this backend needs */
   const char * const *append_only_sql;
-  /* schema version 2: the statement that creates the function cardpin_grant(), which
-   * makes a whole grant one round trip to a database server (see grant_cb() in
-   * cardpin-store.c for its arguments and result), or %NULL: the store then runs a grant
-   * statement by statement */
-  const char *grant_function_sql;
+  /* schema version 3: the statements (NULL-terminated) that create the function
+   * cardpin_grants(), which makes the grants of a group commit one statement, one round
+   * trip to a database server (see grants_by_function() in cardpin-store.c for its
+   * arguments and result), or %NULL: the store then runs a grant statement by statement */
+  const char * const *grant_function_sql;
 
   /* a transaction; @write: one that writes (SQLite: BEGIN IMMEDIATE, so that it holds
    * the write lock from its first read) */

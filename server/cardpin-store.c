@@ -120,14 +120,21 @@ static const char * const schema_v1[] = {
   NULL
 };
 
-/* Version 2 adds only the backend's grant function (grant_function_sql), if any */
+/* Version 2 added a backend's function that made one grant one statement; version 3
+ * replaces it by the backend's function that makes a whole group commit's grants one
+ * statement (grant_function_sql), if any */
 static const char * const schema_v2[] = {
+  NULL
+};
+
+static const char * const schema_v3[] = {
   NULL
 };
 
 static const char * const * const migrations[] = {
   schema_v1,
   schema_v2,
+  schema_v3,
 };
 
 #define SCHEMA_VERSION ((int) G_N_ELEMENTS (migrations))
@@ -210,7 +217,6 @@ static gboolean grants_by_function (Conn       *conn,
 static gboolean resolve_tokens     (Conn       *conn,
                                     GPtrArray  *batch,
                                     GError    **error);
-static gboolean grant_bad_token    (Write      *write);
 
 /* The commit thread: runs @batch (of Write) in one transaction on the writer connection, again
  * from the start when the database asks for it (busy, deadlock, serialization failure)
@@ -237,25 +243,10 @@ commit_batch (CardpinStore *store,
       gboolean committed = FALSE;
       gboolean ok = store->backend->begin (conn->db, TRUE, &local_error);
 
-      if (ok)
-        ok = resolve_tokens (conn, batch, &local_error);
+      /* the backend's function looks the device tokens up itself */
       if (ok && one_statement)
-        {
-          g_autoptr(GPtrArray) granting = g_ptr_array_new ();
-
-          for (guint i = 0; ok && i < batch->len; i++)
-            {
-              Write *write = g_ptr_array_index (batch, i);
-
-              if (grant_bad_token (write))
-                ok = write->func (conn, write->data, &local_error);   /* its audit */
-              else
-                g_ptr_array_add (granting, write);
-            }
-          if (ok && granting->len > 0)
-            ok = grants_by_function (conn, granting, &committed, &local_error);
-        }
-      else
+        ok = grants_by_function (conn, batch, &committed, &local_error);
+      else if (ok && resolve_tokens (conn, batch, &local_error))
         for (guint i = 0; ok && i < batch->len; i++)
           {
             Write *write = g_ptr_array_index (batch, i);
@@ -266,6 +257,8 @@ commit_batch (CardpinStore *store,
                 ok = FALSE;
               }
           }
+      else
+        ok = FALSE;
       if (ok && (committed || store->backend->commit (conn->db, &local_error)))
         {
           for (guint i = 0; i < batch->len; i++)
@@ -738,10 +731,11 @@ migrate_cb (Conn          *conn,
         for (guint i = 0; conn->store->backend->append_only_sql[i] != NULL; i++)
           if (!query (conn, conn->store->backend->append_only_sql[i], NULL, NULL, NULL, NULL, error))
             return FALSE;
-      if (next == 2 && conn->store->backend->grant_function_sql != NULL &&
-          !query (conn, conn->store->backend->grant_function_sql, NULL, NULL, NULL, NULL,
-                  error))
-        return FALSE;
+      if (next == 3 && conn->store->backend->grant_function_sql != NULL)
+        for (guint i = 0; conn->store->backend->grant_function_sql[i] != NULL; i++)
+          if (!query (conn, conn->store->backend->grant_function_sql[i], NULL, NULL, NULL,
+                      NULL, error))
+            return FALSE;
     }
 
   if (version != SCHEMA_VERSION)
@@ -1061,7 +1055,8 @@ static gboolean token_valid (Conn        *conn,
                              guint        row,
                              const char  *hash);
 
-/* The users of the device tokens that @batch's grants came with, for all in ONE
+/* Without the backend's grant function (SQLite; a batch run again one grant at a time):
+ * the users of the device tokens that @batch's grants came with, for all in ONE
  * statement (one round trip to a server), in the grant's transaction: a token revoked
  * by another instance a moment before is refused. A grant whose token is unknown,
  * expired or revoked is decided here (CARDPIN_GRANT_BAD_TOKEN): the grant itself skips
@@ -1115,15 +1110,6 @@ resolve_tokens (Conn       *conn,
   return TRUE;
 }
 
-/* A grant of @batch whose token resolve_tokens() refused */
-static gboolean
-grant_bad_token (Write *write)
-{
-  GrantData *grant = write->data;
-
-  return write->func == grant_cb && grant->by_token && grant->token_user == NULL;
-}
-
 /* Counts one grant on the counter of @kind/@key for @day if it is below @quota (creating
  * it at 1): ONE statement, atomic by itself and, on PostgreSQL, holding the row's lock to
  * the end of the transaction, so that no other transaction or instance counts past the
@@ -1166,54 +1152,104 @@ check_grant (const char                *serial,
          check_audit (audit, FALSE, error);
 }
 
-/* cardpin_grant()'s arguments for @grant, as text (@strings keeps the ones made here) */
-#define GRANT_ARGS       11
-#define GRANT_ARG_TYPES  "ssiiiisssss"
-
+/* @value as the next element of the PostgreSQL array literal @literal ("{" so far, or
+ * more): quoted, with '"' and '\' escaped; %NULL as NULL */
 static void
-grant_function_args (Conn        *conn,
-                     GrantData   *grant,
-                     const char  *day,
-                     const char **args,
-                     GPtrArray   *strings)
+append_array_element (GString    *literal,
+                      const char *value)
 {
-  const CardpinAuditRecord *record = grant->audit;
-  char *quota_card = g_strdup_printf ("%u", grant->quota_card);
-  char *quota_user = g_strdup_printf ("%u", grant->quota_user);
-  char *time = g_strdup_printf ("%" G_GINT64_FORMAT, now_microseconds (conn->store));
-  char *user = sanitize (record->user, CARDPIN_STORE_MAX_FIELD);
-  char *serial = sanitize (record->serial, CARDPIN_STORE_MAX_FIELD);
-  char *request_id = sanitize (record->request_id, CARDPIN_STORE_MAX_FIELD);
-  const char *all[GRANT_ARGS] = {
-    grant->serial, grant->user, day, quota_card, quota_user,
-    time, user, record->method, serial, record->challenge_sha256, request_id,
-  };
-
-  G_STATIC_ASSERT (sizeof GRANT_ARG_TYPES - 1 == GRANT_ARGS);
-  memcpy (args, all, sizeof all);
-  g_ptr_array_add (strings, quota_card);
-  g_ptr_array_add (strings, quota_user);
-  g_ptr_array_add (strings, time);
-  g_ptr_array_add (strings, user);
-  g_ptr_array_add (strings, serial);
-  g_ptr_array_add (strings, request_id);
+  if (literal->len > 1)
+    g_string_append_c (literal, ',');
+  if (value == NULL)
+    {
+      g_string_append (literal, "NULL");
+      return;
+    }
+  g_string_append_c (literal, '"');
+  for (const char *p = value; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_c (literal, '\\');
+      g_string_append_c (literal, *p);
+    }
+  g_string_append_c (literal, '"');
 }
 
-/* @grant's outcome from what cardpin_grant() answered */
+/* The backend function's array arguments, in its order (see cardpin-store-pg.c) */
+enum {
+  GRANT_TOKEN, GRANT_SERIAL, GRANT_USER, GRANT_QUOTA_CARD, GRANT_QUOTA_USER, GRANT_TIME,
+  GRANT_AUDIT_USER, GRANT_METHOD, GRANT_AUDIT_SERIAL, GRANT_CHALLENGE, GRANT_REQUEST_ID,
+  GRANT_ARRAYS
+};
+
+/* @grant's fields appended to the array literals @arrays */
+static void
+grant_function_args (Conn       *conn,
+                     GrantData  *grant,
+                     GString   **arrays)
+{
+  const CardpinAuditRecord *record = grant->audit;
+  char quota_card[16], quota_user[16], time[32];
+  g_autofree char *user = sanitize (record->user, CARDPIN_STORE_MAX_FIELD);
+  g_autofree char *serial = sanitize (record->serial, CARDPIN_STORE_MAX_FIELD);
+  g_autofree char *request_id = sanitize (record->request_id, CARDPIN_STORE_MAX_FIELD);
+  const char *all[GRANT_ARRAYS] = {
+    [GRANT_TOKEN] = grant->by_token ? grant->token_hash : NULL,
+    [GRANT_SERIAL] = grant->serial,
+    [GRANT_USER] = grant->by_token ? NULL : grant->user,
+    [GRANT_QUOTA_CARD] = quota_card,
+    [GRANT_QUOTA_USER] = quota_user,
+    [GRANT_TIME] = time,
+    [GRANT_AUDIT_USER] = grant->by_token ? NULL : user,
+    [GRANT_METHOD] = record->method,
+    [GRANT_AUDIT_SERIAL] = serial,
+    [GRANT_CHALLENGE] = record->challenge_sha256,
+    [GRANT_REQUEST_ID] = request_id,
+  };
+
+  g_snprintf (quota_card, sizeof quota_card, "%u", grant->quota_card);
+  g_snprintf (quota_user, sizeof quota_user, "%u", grant->quota_user);
+  g_snprintf (time, sizeof time, "%" G_GINT64_FORMAT, now_microseconds (conn->store));
+  for (guint i = 0; i < GRANT_ARRAYS; i++)
+    append_array_element (arrays[i], all[i]);
+}
+
+/* @grant's outcome (and, with a device token, its user) from the row the backend's
+ * function answered: outcome, user, the hash of the token row it matched */
 static gboolean
 grant_function_outcome (GrantData   *grant,
-                        const char  *outcome,
+                        GPtrArray   *row,
                         gint64       now,
                         GError     **error)
 {
-  for (CardpinGrant g = CARDPIN_GRANT_GRANTED; g <= CARDPIN_GRANT_QUOTA_USER; g++)
-    if (g_strcmp0 (outcome, cardpin_grant_to_string (g)) == 0)
-      {
-        grant->outcome = g;
-        if (g == CARDPIN_GRANT_QUOTA_CARD || g == CARDPIN_GRANT_QUOTA_USER)
-          grant->retry_after = (now / SECONDS_PER_DAY + 1) * SECONDS_PER_DAY - now;
-        return TRUE;
-      }
+  const char *outcome = row->len == 3 ? g_ptr_array_index (row, 0) : NULL;
+  const char *user = row->len == 3 ? g_ptr_array_index (row, 1) : NULL;
+  const char *hash = row->len == 3 ? g_ptr_array_index (row, 2) : NULL;
+
+  for (CardpinGrant g = CARDPIN_GRANT_GRANTED; g <= CARDPIN_GRANT_BAD_TOKEN; g++)
+    {
+      if (g_strcmp0 (outcome, cardpin_grant_to_string (g)) != 0)
+        continue;
+      if (grant->by_token)
+        {
+          /* the token's user, from the row whose hash equals the token's (compared here
+           * in constant time too); none: unknown, expired or revoked */
+          gboolean found = g != CARDPIN_GRANT_BAD_TOKEN;
+
+          if (found != (user != NULL && hash != NULL && strlen (hash) == 64 &&
+                        CRYPTO_memcmp (hash, grant->token_hash, 64) == 0))
+            break;
+          g_clear_pointer (&grant->token_user, g_free);
+          grant->token_user = g_strdup (user);
+          grant->user = grant->token_user;
+        }
+      else if (g == CARDPIN_GRANT_BAD_TOKEN)
+        break;
+      grant->outcome = g;
+      if (g == CARDPIN_GRANT_QUOTA_CARD || g == CARDPIN_GRANT_QUOTA_USER)
+        grant->retry_after = (now / SECONDS_PER_DAY + 1) * SECONDS_PER_DAY - now;
+      return TRUE;
+    }
   g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
                _("The database's grant function answered “%s”: the database's schema does not "
                  "match this cardpin. Run the same cardpin version on every instance."),
@@ -1221,10 +1257,11 @@ grant_function_outcome (GrantData   *grant,
   return FALSE;
 }
 
-/* The grants of @batch (of Write, each a grant_cb()), audit records included, as ONE
- * statement of the backend's function, one round trip to the server:
- * SELECT cardpin_grant(…), cardpin_grant(…), … — the calls run one after the other in
- * the transaction, each seeing the counts of the ones before it. With @committed, and a
+/* The grants of @batch (of Write, each a grant_cb()), their device tokens looked up and
+ * their audit records included, as ONE statement of the backend's function, one round
+ * trip to the server: SELECT * FROM cardpin_grants(day, now, tokens[], serials[], …),
+ * each array an element per grant. The grants are decided one after the other in the
+ * transaction, each seeing the counts of the ones before it. With @committed, and a
  * backend that can (query_commit), the transaction is committed in the same round trip:
  * *@committed says whether it was. */
 static gboolean
@@ -1234,42 +1271,56 @@ grants_by_function (Conn       *conn,
                     GError    **error)
 {
   gint64 now = now_seconds (conn->store);
-  g_autofree char *day = g_strdup_printf ("%" G_GINT64_FORMAT, now / SECONDS_PER_DAY);
-  g_autoptr(GPtrArray) strings = g_ptr_array_new_with_free_func (g_free);
-  g_autofree const char **args = g_new0 (const char *, batch->len * GRANT_ARGS);
-  g_autoptr(GString) sql = g_string_new ("SELECT ");
-  g_autoptr(GString) types = g_string_new (NULL);
+  char day[32], now_text[32];
+  GString *arrays[GRANT_ARRAYS];
+  const char *params[2 + GRANT_ARRAYS] = { day, now_text };
   g_autoptr(GPtrArray) rows = NULL;
+  gboolean ok;
 
+  g_snprintf (day, sizeof day, "%" G_GINT64_FORMAT, now / SECONDS_PER_DAY);
+  g_snprintf (now_text, sizeof now_text, "%" G_GINT64_FORMAT, now);
+  for (guint i = 0; i < GRANT_ARRAYS; i++)
+    arrays[i] = g_string_new ("{");
   for (guint i = 0; i < batch->len; i++)
     {
       GrantData *grant = ((Write *) g_ptr_array_index (batch, i))->data;
 
       grant->retry_after = 0;
-      grant_function_args (conn, grant, day, args + i * GRANT_ARGS, strings);
-      g_string_append (sql, i > 0 ? ", cardpin_grant(" : "cardpin_grant(");
-      for (guint j = 1; j <= GRANT_ARGS; j++)
-        g_string_append_printf (sql, j > 1 ? ", $%u" : "$%u", i * GRANT_ARGS + j);
-      g_string_append_c (sql, ')');
-      g_string_append (types, GRANT_ARG_TYPES);
+      grant_function_args (conn, grant, arrays);
     }
+  for (guint i = 0; i < GRANT_ARRAYS; i++)
+    params[2 + i] = g_string_append_c (arrays[i], '}')->str;
+
+#define GRANTS_SQL "SELECT * FROM cardpin_grants($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11," \
+                   " $12, $13)"
   if (committed != NULL && conn->store->backend->query_commit != NULL)
     {
-      if (!conn->store->backend->query_commit (conn->db, sql->str, types->str, args, &rows,
-                                               error))
-        return FALSE;
-      *committed = TRUE;
+      ok = conn->store->backend->query_commit (conn->db, GRANTS_SQL, "iisssssssssss", params,
+                                               &rows, error);
+      *committed = ok;
     }
-  else if (!query (conn, sql->str, types->str, args, &rows, NULL, error))
+  else
+    ok = query (conn, GRANTS_SQL, "iisssssssssss", params, &rows, NULL, error);
+#undef GRANTS_SQL
+  for (guint i = 0; i < GRANT_ARRAYS; i++)
+    g_string_free (arrays[i], TRUE);
+  if (!ok)
     return FALSE;
+
   for (guint i = 0; i < batch->len; i++)
     {
       GrantData *grant = ((Write *) g_ptr_array_index (batch, i))->data;
-      const char *outcome = rows->len == 1 &&
-                            ((GPtrArray *) g_ptr_array_index (rows, 0))->len == batch->len
-                            ? cell (rows, 0, i) : NULL;
+      GPtrArray *row = rows->len == batch->len ? g_ptr_array_index (rows, i) : NULL;
 
-      if (!grant_function_outcome (grant, outcome, now, error))
+      if (row == NULL)
+        {
+          g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+                       _("The database's grant function answered %u rows for %u grants: the "
+                         "database's schema does not match this cardpin. Run the same cardpin "
+                         "version on every instance."), rows->len, batch->len);
+          return FALSE;
+        }
+      if (!grant_function_outcome (grant, row, now, error))
         return FALSE;
     }
   return TRUE;

@@ -267,20 +267,20 @@ test_schema (Fixture       *fixture,
   card = cardpin_store_card_lookup (fixture->store, "0011", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (card->user, ==, "alice");
-  g_assert_true (raw_exec (fixture, "SELECT 1 FROM schema_version WHERE version = 2"));
+  g_assert_true (raw_exec (fixture, "SELECT 1 FROM schema_version WHERE version = 3"));
 
   /* a database from a newer cardpin is refused, not touched */
   g_assert_true (raw_exec (fixture, "UPDATE schema_version SET version = 999"));
   newer = cardpin_store_open (fixture->database, &error);
   g_assert_null (newer);
   g_assert_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_SCHEMA);
-  g_assert_true (raw_exec (fixture, "UPDATE schema_version SET version = 2"));
+  g_assert_true (raw_exec (fixture, "UPDATE schema_version SET version = 3"));
 
   /* a database of version 1 is migrated to 2 (PostgreSQL: its grant function), and
    * grants on it */
   g_assert_true (raw_exec (fixture, "UPDATE schema_version SET version = 1"));
   reopen (fixture);
-  g_assert_true (raw_exec (fixture, "SELECT 1 FROM schema_version WHERE version = 2"));
+  g_assert_true (raw_exec (fixture, "SELECT 1 FROM schema_version WHERE version = 3"));
   g_assert_cmpint (grant (fixture->store, "0011", "alice", 1, 1, NULL), ==,
                    CARDPIN_GRANT_GRANTED);
   g_assert_cmpint (grant (fixture->store, "0011", "alice", 1, 1, NULL), ==,
@@ -771,8 +771,8 @@ typedef struct {
   GMutex mutex;
   GCond cond;
   guint told;
-  CardpinGrant outcome[8];
-  char *user[8];
+  CardpinGrant outcome[16];
+  char *user[16];
 } TokenTally;
 
 typedef struct {
@@ -791,6 +791,8 @@ token_grant_cb (const GError *error,
   TokenTally *tally = call->tally;
 
   g_assert_no_error ((GError *) error);
+  g_assert_cmpuint (retry_after > 0, ==, outcome == CARDPIN_GRANT_QUOTA_CARD ||
+                                          outcome == CARDPIN_GRANT_QUOTA_USER);
   g_mutex_lock (&tally->mutex);
   tally->outcome[call->index] = outcome;
   tally->user[call->index] = g_strdup (user);
@@ -919,8 +921,174 @@ test_grant_token (Fixture       *fixture,
   g_assert_cmpuint (bad, ==, 4);
   g_assert_cmpuint (granted, ==, 3);
 
+
   for (guint i = 0; i < G_N_ELEMENTS (tally.user); i++)
     g_free (tally.user[i]);
+  g_mutex_clear (&tally.mutex);
+  g_cond_clear (&tally.cond);
+}
+
+/* The first column of the first row @sql answers on the fixture's database, as a number;
+ * -1 when it answers no row */
+static gint64
+raw_int (Fixture    *fixture,
+         const char *sql)
+{
+  gint64 value = -1;
+
+  if (fixture->sqlite_path != NULL)
+    {
+      sqlite3 *db = NULL;
+      sqlite3_stmt *statement = NULL;
+
+      g_assert_cmpint (sqlite3_open (fixture->sqlite_path, &db), ==, SQLITE_OK);
+      g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &statement, NULL), ==, SQLITE_OK);
+      if (sqlite3_step (statement) == SQLITE_ROW)
+        value = sqlite3_column_int64 (statement, 0);
+      sqlite3_finalize (statement);
+      sqlite3_close (db);
+    }
+  else
+    {
+      PGconn *conn = pg_connect (fixture->database);
+      PGresult *result = PQexec (conn, sql);
+
+      g_assert_cmpint (PQresultStatus (result), ==, PGRES_TUPLES_OK);
+      if (PQntuples (result) > 0)
+        value = g_ascii_strtoll (PQgetvalue (result, 0, 0), NULL, 10);
+      PQclear (result);
+      PQfinish (conn);
+    }
+  return value;
+}
+
+/* A group commit of grants of every kind, decided one after the other as if alone: each
+ * sees the counts of the ones before it; a grant refused for the user's quota takes
+ * nothing from the card's; user names with the characters that need quoting reach the
+ * database and the audit unchanged. On PostgreSQL all but the first wait behind a row
+ * lock held outside the store, so that they are committed together, as one batch. */
+#define BATCH 12
+
+static void
+test_grant_batch (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const char *odd = "q\"u\\o,te {x} NULL";
+  g_autoptr(CardpinSecret) carol = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  const struct {
+    const char *serial;
+    const char *user;      /* or NULL: carol's device token */
+    const char *token;     /* instead of carol's, when not NULL */
+    CardpinGrant outcome;
+    const char *granted_user;
+  } grants[BATCH] = {
+    { "BLOCK", "erin", NULL, CARDPIN_GRANT_GRANTED, "erin" },
+    { "X", "carol", NULL, CARDPIN_GRANT_GRANTED, "carol" },
+    { "X", "carol", NULL, CARDPIN_GRANT_GRANTED, "carol" },
+    { "X", "carol", NULL, CARDPIN_GRANT_QUOTA_CARD, "carol" },
+    { "Y", "carol", NULL, CARDPIN_GRANT_QUOTA_USER, "carol" },
+    { "Y", NULL, NULL, CARDPIN_GRANT_QUOTA_USER, "carol" },
+    { "D", "dave", NULL, CARDPIN_GRANT_GRANTED, "dave" },
+    { "OFF", "dave", NULL, CARDPIN_GRANT_DISABLED, "dave" },
+    { "D", "carol", NULL, CARDPIN_GRANT_NOT_YOURS, "carol" },
+    { "Q", odd, NULL, CARDPIN_GRANT_GRANTED, odd },
+    { "NONE", "dave", NULL, CARDPIN_GRANT_UNKNOWN_CARD, "dave" },
+    { "X", NULL, "0123", CARDPIN_GRANT_BAD_TOKEN, NULL },
+  };
+  CardpinAuditRecord audits[BATCH];
+  TokenCall calls[BATCH];
+  TokenTally tally = { 0 };
+  PGconn *hold = NULL;
+
+  g_mutex_init (&tally.mutex);
+  g_cond_init (&tally.cond);
+  add_card (fixture->store, "BLOCK", "erin");
+  add_card (fixture->store, "X", "carol");
+  add_card (fixture->store, "Y", "carol");
+  add_card (fixture->store, "D", "dave");
+  add_card (fixture->store, "OFF", "dave");
+  add_card (fixture->store, "Q", odd);
+  g_assert_true (cardpin_store_card_disable (fixture->store, "OFF", &error));
+  carol = cardpin_store_token_issue (fixture->store, "carol", 3600, NULL, &error);
+  g_assert_no_error (error);
+  /* erin's counters exist: the first grant of the batch waits for their lock */
+  g_assert_cmpint (grant (fixture->store, "BLOCK", "erin", 100, 100, NULL), ==,
+                   CARDPIN_GRANT_GRANTED);
+  if (fixture->sqlite_path == NULL)
+    {
+      PGresult *result;
+
+      hold = pg_connect (fixture->database);
+      result = PQexec (hold, "BEGIN; SELECT count FROM grant_counts"
+                             " WHERE kind = 'card' AND key = 'BLOCK' FOR UPDATE");
+      g_assert_cmpint (PQresultStatus (result), ==, PGRES_TUPLES_OK);
+      PQclear (result);
+    }
+
+  for (guint i = 0; i < BATCH; i++)
+    {
+      guint quota_card = i == 0 ? 100 : 2;
+
+      audits[i] = request (grants[i].user != NULL ? grants[i].user : "not-audited",
+                           grants[i].serial, "batch");
+      calls[i] = (TokenCall) { &tally, i };
+      if (grants[i].user != NULL)
+        cardpin_store_grant_async (fixture->store, grants[i].serial, grants[i].user,
+                                   quota_card, 2, &audits[i], token_grant_cb, &calls[i]);
+      else
+        cardpin_store_grant_token_async (fixture->store, grants[i].serial,
+                                         grants[i].token != NULL
+                                         ? grants[i].token : cardpin_secret_as_string (carol),
+                                         quota_card, 2, &audits[i], token_grant_cb,
+                                         &calls[i]);
+    }
+  if (hold != NULL)
+    {
+      /* the commit waits for the lock: nothing is decided yet */
+      g_usleep (200 * G_TIME_SPAN_MILLISECOND);
+      g_mutex_lock (&tally.mutex);
+      g_assert_cmpuint (tally.told, ==, 0);
+      g_mutex_unlock (&tally.mutex);
+      PQclear (PQexec (hold, "COMMIT"));
+      PQfinish (hold);
+    }
+  g_mutex_lock (&tally.mutex);
+  while (tally.told < BATCH)
+    g_cond_wait (&tally.cond, &tally.mutex);
+  g_mutex_unlock (&tally.mutex);
+
+  records = cardpin_store_audit_list (fixture->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, 1 + BATCH);
+  for (guint i = 0; i < BATCH; i++)
+    {
+      CardpinAuditRecord *record = g_ptr_array_index (records, 1 + i);
+
+      g_test_message ("grant %u: %s", i, cardpin_grant_to_string (tally.outcome[i]));
+      g_assert_cmpint (tally.outcome[i], ==, grants[i].outcome);
+      g_assert_cmpstr (tally.user[i], ==, grants[i].granted_user);
+      g_assert_cmpstr (record->outcome, ==, cardpin_grant_to_string (grants[i].outcome));
+      g_assert_cmpstr (record->user, ==, grants[i].granted_user);
+      g_assert_cmpstr (record->serial, ==, grants[i].serial);
+      g_clear_pointer (&tally.user[i], g_free);
+    }
+
+  /* the counts: X's two; none taken from Y by the user's quota; carol's two */
+  g_assert_cmpint (raw_int (fixture, "SELECT count FROM grant_counts WHERE kind = 'card'"
+                                     " AND key = 'X'"), ==, 2);
+  g_assert_cmpint (MAX (raw_int (fixture, "SELECT count FROM grant_counts WHERE"
+                                          " kind = 'card' AND key = 'Y'"), 0), ==, 0);
+  g_assert_cmpint (raw_int (fixture, "SELECT count FROM grant_counts WHERE kind = 'user'"
+                                     " AND key = 'carol'"), ==, 2);
+  g_assert_cmpint (raw_int (fixture, "SELECT count FROM grant_counts WHERE kind = 'user'"
+                                     " AND key = 'dave'"), ==, 1);
+  g_assert_cmpint (raw_int (fixture, "SELECT count FROM grant_counts WHERE kind = 'card'"
+                                     " AND key = 'BLOCK'"), ==, 2);
+  g_assert_cmpint (raw_int (fixture, "SELECT count FROM grant_counts WHERE kind = 'user'"
+                                     " AND key = 'q\"u\\o,te {x} NULL'"), ==, 1);
+
   g_mutex_clear (&tally.mutex);
   g_cond_clear (&tally.cond);
 }
@@ -1175,6 +1343,7 @@ add_cases (const Backend *backend)
     { "quota", test_quota },
     { "race", test_race },
     { "grant-async", test_grant_async },
+    { "grant-batch", test_grant_batch },
     { "race-processes", test_race_processes },
     { "tokens", test_tokens },
     { "grant-token", test_grant_token },
