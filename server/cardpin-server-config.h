@@ -33,6 +33,7 @@ CardpinServerConfig *cardpin_server_config_load   (const char           *path,
                                                    gboolean              service,
                                                    GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 void                 cardpin_server_config_free   (CardpinServerConfig  *config);
+guint                cardpin_server_default_threads (guint               token_threads);
 gboolean             cardpin_server_parse_listen  (const char           *value,
                                                    char                **host,
                                                    guint16              *port,
