@@ -380,8 +380,8 @@ static const char * const pg_append_only[] = {
  * outcome, its user (a token's, NULL when the token is unknown, expired or revoked) and
  * the hash of the token row it matched. */
 static const char * const pg_grant_function[] = {
-  "DROP FUNCTION IF EXISTS cardpin_grant(TEXT, TEXT, BIGINT, BIGINT, BIGINT, BIGINT, TEXT,"
-  " TEXT, TEXT, TEXT, TEXT)",
+  /* version 2's cardpin_grant() stays: instances of the version before, still running
+   * during a rolling upgrade, keep granting through it */
   "CREATE OR REPLACE FUNCTION cardpin_grants(p_day BIGINT, p_now BIGINT,"
   "  p_token TEXT[], p_serial TEXT[], p_user TEXT[], p_quota_card BIGINT[], p_quota_user BIGINT[],"
   "  p_time BIGINT[], p_audit_user TEXT[], p_method TEXT[], p_audit_serial TEXT[],"

@@ -120,9 +120,9 @@ static const char * const schema_v1[] = {
   NULL
 };
 
-/* Version 2 added a backend's function that made one grant one statement; version 3
- * replaces it by the backend's function that makes a whole group commit's grants one
- * statement (grant_function_sql), if any */
+/* Version 2 added a backend's function that made one grant one statement (no longer
+ * created); version 3 adds the backend's function that makes a whole group commit's
+ * grants one statement (grant_function_sql), if any */
 static const char * const schema_v2[] = {
   NULL
 };
