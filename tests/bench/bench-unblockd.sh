@@ -2,7 +2,7 @@
 # Benchmark (not a test): cardpin-unblockd's responses per second and p50/p99 latency at
 # 1, 8 and 32 concurrent TLS keep-alive clients (wrk on loopback, POST
 # /v1/unblock/response), next to the raw rate of derive + encrypt in SoftHSM2 measured in
-# the same run just before and just after, on SQLite and on a private PostgreSQL server
+# the same run just before and just after each row, on SQLite and on a private PostgreSQL server
 # that is durable (fsync on, synchronous commits) like a production one.
 #
 # Clients authenticate as deployed clients mostly do: with a device token (Bearer; the
@@ -11,13 +11,14 @@
 # pam_wrapper + pam_matrix on every request). Every granted response is a durable commit
 # of its quota count and audit record before the answer (group commit).
 #
-# Columns: "% raw" = responses/s over the raw SoftHSM2 rate: the better of 1 and 8
-# threads, measured just before that backend's rows ("before") and again just after
-# ("after"), the mean of the two. The speed of a shared or virtual machine drifts within
-# a minute (seen: by a third); measuring on both sides cancels a steady drift, where one
-# raw rate measured before made the ratio swing with it. The service's rows are printed
-# once the second is known. "cpu us" = the service's CPU time (user +
-# system) per response, next to the raw rate's CPU per derive + encrypt (load-independent).
+# Columns: "% raw" = responses/s over the raw SoftHSM2 rate (the better of 1 and 8
+# threads) measured just before and just after that row, the mean of the two. The speed
+# of a shared or virtual machine drifts within a minute (seen: by a third); a raw rate
+# measured once per backend, a minute from some of its rows, made their ratios swing
+# with it. Each "softhsm2 raw" row is one such measurement (its "clients" column: the
+# threads of the better rate), printed between the rows it was measured between, once
+# the last is known. "cpu us" = the service's CPU time (user + system) per response, next
+# to the raw rate's CPU per derive + encrypt (load-independent).
 # The machine's load (uptime) is printed with each table: absolute figures on a shared
 # machine are inflated by it; the ratios are what counts.
 #
@@ -131,19 +132,21 @@ stop_service () {
   service_pid=
 }
 
-# The raw rate of derive + encrypt in the token, 1 and 8 threads, two rows (auth column:
-# $1, "before" or "after"): adds the better to raws
+# The raw rate of derive + encrypt in the token, 1 and 8 threads, for half the rows'
+# seconds each: one row with the better, added to raws
 measure_raw () {
-  local one eight best auth_name=$1
-  one=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master "$seconds" 1)
-  eight=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master "$seconds" 8)
-  row softhsm2 1 "$(field "$one" 2)" - - 0 - "$(field "$one" 8)"
-  row softhsm2 8 "$(field "$eight" 2)" - - 0 - "$(field "$eight" 8)"
+  local one eight best threads=1 cpu raw_seconds=$(( seconds > 7 ? seconds / 2 : 3 ))
+  one=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master "$raw_seconds" 1)
+  eight=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master "$raw_seconds" 8)
   best=$(field "$one" 2)
+  cpu=$(field "$one" 8)
   if [ "$(field "$eight" 2)" -gt "$best" ]; then
     best=$(field "$eight" 2)
+    cpu=$(field "$eight" 8)
+    threads=8
   fi
   raws+=("$best")
+  raw_rows+=("$threads|$best|$cpu")
 }
 field () { awk -v n="$2" '{print $n}' <<<"$1"; }
 format='%-11s %-6s %7s %12s %8s %8s %7s %6s %7s %6s %5s\n'
@@ -197,16 +200,25 @@ run_wrk () {
          awk -v c=$((cs1 - cs0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? c / n : 0 }')")
 }
 
-# The rows run_wrk() kept, with "% raw" over the mean of the raw rates before and after
+# The rows run_wrk() kept, each with "% raw" over the mean of the raw rates measured just
+# before and just after it (raws[i] and raws[i + 1])
+print_raw_row () {
+  local threads rate cpu auth_name=raw
+  IFS='|' read -r threads rate cpu <<<"${raw_rows[$1]}"
+  row softhsm2 "$threads" "$rate" - - 0 - "$cpu"
+}
 print_rows () {
-  local raw line auth_name clients rate p50 p99 errors cpu db cs
-  raw=$(printf '%s\n' "${raws[@]}" | awk '{ n += $1 } END { print n / NR }')
+  local i=0 raw line auth_name clients rate p50 p99 errors cpu db cs
   for line in "${rows[@]}"; do
     IFS='|' read -r auth_name clients rate p50 p99 errors cpu db cs <<<"$line"
+    raw=$(( (raws[i] + raws[i + 1]) / 2 ))
+    print_raw_row "$i"
     row "$backend" "$clients" "$rate" "$p50" "$p99" "$errors" \
       "$(awk -v r="$rate" -v raw="$raw" 'BEGIN { printf "%.0f%%", 100 * r / raw }')" \
       "$cpu" "$db" "$cs"
+    i=$((i + 1))
   done
+  print_raw_row "$i"
 }
 
 run_backend () {
@@ -217,8 +229,8 @@ run_backend () {
   printf "$format" backend auth clients "responses/s" "p50 ms" "p99 ms" errors "% raw" \
     "cpu us" "db us" cs
   raws=()
+  raw_rows=()
   rows=()
-  measure_raw before
   start_service "$backend"
   # a device token, issued once with the password
   token=$(curl -sf --cacert ca.pem -H "Authorization: $(cat basic)" -X POST \
@@ -226,14 +238,16 @@ run_backend () {
             "https://127.0.0.1:$port/v1/devices" |
           python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
   printf 'Bearer %s\n' "$token" > bearer
-  auth_name=token
   for clients in 1 8 32; do
+    measure_raw
+    auth_name=token
     run_wrk bearer "$clients"
   done
+  measure_raw
   auth_name=basic
   run_wrk basic 32
+  measure_raw
   stop_service
-  measure_raw after
   print_rows
 }
 
