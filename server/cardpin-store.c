@@ -1050,6 +1050,16 @@ typedef struct {
 
 static gboolean token_hash  (const char  *token,
                              char         hash[65]);
+
+/* Whether the hash @stored in the database (or %NULL) is @hash, compared in constant
+ * time */
+static gboolean
+same_token_hash (const char *stored,
+                 const char *hash)
+{
+  return stored != NULL && strlen (stored) == 64 && CRYPTO_memcmp (stored, hash, 64) == 0;
+}
+
 static gboolean token_valid (Conn        *conn,
                              GPtrArray   *rows,
                              guint        row,
@@ -1236,8 +1246,7 @@ grant_function_outcome (GrantData   *grant,
            * in constant time too); none: unknown, expired or revoked */
           gboolean found = g != CARDPIN_GRANT_BAD_TOKEN;
 
-          if (found != (user != NULL && hash != NULL && strlen (hash) == 64 &&
-                        CRYPTO_memcmp (hash, grant->token_hash, 64) == 0))
+          if (found != (user != NULL && same_token_hash (hash, grant->token_hash)))
             break;
           g_clear_pointer (&grant->token_user, g_free);
           grant->token_user = g_strdup (user);
@@ -1293,34 +1302,36 @@ grants_by_function (Conn       *conn,
 
 #define GRANTS_SQL "SELECT * FROM cardpin_grants($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11," \
                    " $12, $13)"
+#define GRANTS_TYPES "iisssssssssss"
+  G_STATIC_ASSERT (sizeof GRANTS_TYPES - 1 == G_N_ELEMENTS (params));
   if (committed != NULL && conn->store->backend->query_commit != NULL)
     {
-      ok = conn->store->backend->query_commit (conn->db, GRANTS_SQL, "iisssssssssss", params,
+      ok = conn->store->backend->query_commit (conn->db, GRANTS_SQL, GRANTS_TYPES, params,
                                                &rows, error);
       *committed = ok;
     }
   else
-    ok = query (conn, GRANTS_SQL, "iisssssssssss", params, &rows, NULL, error);
+    ok = query (conn, GRANTS_SQL, GRANTS_TYPES, params, &rows, NULL, error);
+#undef GRANTS_TYPES
 #undef GRANTS_SQL
   for (guint i = 0; i < GRANT_ARRAYS; i++)
     g_string_free (arrays[i], TRUE);
   if (!ok)
     return FALSE;
 
+  if (rows->len != batch->len)
+    {
+      g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
+                   _("The database's grant function answered %u rows for %u grants: the "
+                     "database's schema does not match this cardpin. Run the same cardpin "
+                     "version on every instance."), rows->len, batch->len);
+      return FALSE;
+    }
   for (guint i = 0; i < batch->len; i++)
     {
       GrantData *grant = ((Write *) g_ptr_array_index (batch, i))->data;
-      GPtrArray *row = rows->len == batch->len ? g_ptr_array_index (rows, i) : NULL;
 
-      if (row == NULL)
-        {
-          g_set_error (error, CARDPIN_STORE_ERROR, CARDPIN_STORE_ERROR_FAILED,
-                       _("The database's grant function answered %u rows for %u grants: the "
-                         "database's schema does not match this cardpin. Run the same cardpin "
-                         "version on every instance."), rows->len, batch->len);
-          return FALSE;
-        }
-      if (!grant_function_outcome (grant, row, now, error))
+      if (!grant_function_outcome (grant, g_ptr_array_index (rows, i), now, error))
         return FALSE;
     }
   return TRUE;
@@ -1699,8 +1710,7 @@ token_valid (Conn        *conn,
              guint        row,
              const char  *hash)
 {
-  return strlen (cell (rows, row, 0)) == 64 &&
-         CRYPTO_memcmp (cell (rows, row, 0), hash, 64) == 0 &&
+  return same_token_hash (cell (rows, row, 0), hash) &&
          cell_int (rows, row, 2) > now_seconds (conn->store) &&
          cell_int (rows, row, 3) == 0;
 }
