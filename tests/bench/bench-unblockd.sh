@@ -133,7 +133,7 @@ stop_service () {
 }
 
 # The raw rate of derive + encrypt in the token, 1 and 8 threads, for half the rows'
-# seconds each: one row with the better, added to raws
+# seconds each: the better, its threads and its CPU per response, added to raw_rows
 measure_raw () {
   local one eight best threads=1 cpu raw_seconds=$(( seconds > 7 ? seconds / 2 : 3 ))
   one=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master "$raw_seconds" 1)
@@ -145,7 +145,6 @@ measure_raw () {
     cpu=$(field "$eight" 8)
     threads=8
   fi
-  raws+=("$best")
   raw_rows+=("$threads|$best|$cpu")
 }
 field () { awk -v n="$2" '{print $n}' <<<"$1"; }
@@ -200,18 +199,24 @@ run_wrk () {
          awk -v c=$((cs1 - cs0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? c / n : 0 }')")
 }
 
-# The rows run_wrk() kept, each with "% raw" over the mean of the raw rates measured just
-# before and just after it (raws[i] and raws[i + 1])
+# The raw rate measured $1-th (raw_rows)
+raw_rate () {
+  local threads rate cpu
+  IFS='|' read -r threads rate cpu <<<"${raw_rows[$1]}"
+  echo "$rate"
+}
 print_raw_row () {
   local threads rate cpu auth_name=raw
   IFS='|' read -r threads rate cpu <<<"${raw_rows[$1]}"
   row softhsm2 "$threads" "$rate" - - 0 - "$cpu"
 }
+# The rows run_wrk() kept, each with "% raw" over the mean of the raw rates measured just
+# before and just after it (raw_rows i and i + 1), between them
 print_rows () {
   local i=0 raw line auth_name clients rate p50 p99 errors cpu db cs
   for line in "${rows[@]}"; do
     IFS='|' read -r auth_name clients rate p50 p99 errors cpu db cs <<<"$line"
-    raw=$(( (raws[i] + raws[i + 1]) / 2 ))
+    raw=$(( ($(raw_rate "$i") + $(raw_rate $((i + 1)))) / 2 ))
     print_raw_row "$i"
     row "$backend" "$clients" "$rate" "$p50" "$p99" "$errors" \
       "$(awk -v r="$rate" -v raw="$raw" 'BEGIN { printf "%.0f%%", 100 * r / raw }')" \
@@ -228,7 +233,6 @@ run_backend () {
   # shellcheck disable=SC2059
   printf "$format" backend auth clients "responses/s" "p50 ms" "p99 ms" errors "% raw" \
     "cpu us" "db us" cs
-  raws=()
   raw_rows=()
   rows=()
   start_service "$backend"
