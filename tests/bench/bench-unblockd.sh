@@ -26,6 +26,10 @@
 # machine with the service and wrk).
 # "cs" = the service's context switches (voluntary + involuntary, all its threads) per
 # response: each is a wakeup of a thread, the main cost besides TLS on a small machine.
+# "wrk us" = the CPU time of the load generator (wrk, on the same machine) per response.
+# "idle" = the share of the machine's processors left idle (or waiting for the disk)
+# during the row: where it is well above 0, the row is bound by the latency of a step
+# (a commit's fsync) rather than by processing; more clients would raise the rate.
 #
 # Re-run:  meson test -C _build --benchmark --verbose bench-unblockd
 #     or:  CARDPIN_UNBLOCKD=_build/server/cardpin-unblockd \
@@ -148,10 +152,11 @@ measure_raw () {
   raw_rows+=("$threads|$best|$cpu")
 }
 field () { awk -v n="$2" '{print $n}' <<<"$1"; }
-format='%-11s %-6s %7s %12s %8s %8s %7s %6s %7s %6s %5s\n'
+format='%-11s %-6s %7s %12s %8s %8s %7s %6s %7s %6s %5s %6s %5s\n'
 row () {
   # shellcheck disable=SC2059
-  printf "$format" "$1" "$auth_name" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:--}" "${10:--}"
+  printf "$format" "$1" "$auth_name" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:--}" "${10:--}" \
+    "${11:--}" "${12:--}"
 }
 
 # CPU ticks of the private PostgreSQL server's processes so far (0 without one)
@@ -167,6 +172,11 @@ db_ticks () {
   done | awk '{ n += $1 } END { print n + 0 }'
 }
 
+# the machine's CPU ticks so far: "idle+iowait total"
+cpu_ticks () {
+  awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat
+}
+
 # context switches of all the service's threads so far
 switches () {
   { cat "/proc/$service_pid"/task/*/status 2>/dev/null || true; } |
@@ -176,17 +186,22 @@ switches () {
 # wrk with the Authorization header of the file $1 at $2 clients; one row
 run_wrk () {
   local clients=$2 threads cpu0 cpu1 cs0 cs1 db0 db1 db line n rate p50 p99 errors
+  local idle0 total0 idle1 total1 wrk_user wrk_sys TIMEFORMAT='%3U %3S'
   threads=$(( clients < 4 ? clients : 4 ))
   cp "$1" auth
   cs0=$(switches)
   db0=$(db_ticks)
+  read -r idle0 total0 < <(cpu_ticks)
   cpu0=$(awk '{print $14 + $15}' "/proc/$service_pid/stat")
-  line=$(wrk -t "$threads" -c "$clients" -d "${seconds}s" --timeout 10s \
-           -s "$here/bench-unblockd.lua" "https://127.0.0.1:$port/v1/unblock/response" \
-         | grep '^RESULT')
+  { time wrk -t "$threads" -c "$clients" -d "${seconds}s" --timeout 10s \
+      -s "$here/bench-unblockd.lua" "https://127.0.0.1:$port/v1/unblock/response" \
+      > wrk.out ; } 2> wrk.time
   cpu1=$(awk '{print $14 + $15}' "/proc/$service_pid/stat")
+  read -r idle1 total1 < <(cpu_ticks)
   cs1=$(switches)
   db1=$(db_ticks)
+  line=$(grep '^RESULT' wrk.out)
+  read -r wrk_user wrk_sys < wrk.time
   read -r _ n rate p50 p99 errors <<<"$line"
   db=-
   if [ "$backend" = postgresql ]; then
@@ -196,7 +211,11 @@ run_wrk () {
   # printed by print_rows(), once the raw rate after is known
   rows+=("$auth_name|$clients|$rate|$p50|$p99|$errors|$(awk -v c=$((cpu1 - cpu0)) -v n="$n" \
            -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')|$db|$(
-         awk -v c=$((cs1 - cs0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? c / n : 0 }')")
+         awk -v c=$((cs1 - cs0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? c / n : 0 }')|$(
+         awk -v u="$wrk_user" -v s="$wrk_sys" -v n="$n" \
+           'BEGIN { printf "%.0f", (n > 0) ? (u + s) * 1e6 / n : 0 }')|$(
+         awk -v i=$((idle1 - idle0)) -v t=$((total1 - total0)) \
+           'BEGIN { printf "%.0f%%", (t > 0) ? 100 * i / t : 0 }')")
 }
 
 # The raw rate measured $1-th (raw_rows)
@@ -213,14 +232,14 @@ print_raw_row () {
 # The rows run_wrk() kept, each with "% raw" over the mean of the raw rates measured just
 # before and just after it (raw_rows i and i + 1), between them
 print_rows () {
-  local i=0 raw line auth_name clients rate p50 p99 errors cpu db cs
+  local i=0 raw line auth_name clients rate p50 p99 errors cpu db cs wrk_cpu idle
   for line in "${rows[@]}"; do
-    IFS='|' read -r auth_name clients rate p50 p99 errors cpu db cs <<<"$line"
+    IFS='|' read -r auth_name clients rate p50 p99 errors cpu db cs wrk_cpu idle <<<"$line"
     raw=$(( ($(raw_rate "$i") + $(raw_rate $((i + 1)))) / 2 ))
     print_raw_row "$i"
     row "$backend" "$clients" "$rate" "$p50" "$p99" "$errors" \
       "$(awk -v r="$rate" -v raw="$raw" 'BEGIN { printf "%.0f%%", 100 * r / raw }')" \
-      "$cpu" "$db" "$cs"
+      "$cpu" "$db" "$cs" "$wrk_cpu" "$idle"
     i=$((i + 1))
   done
   print_raw_row "$i"
@@ -232,7 +251,7 @@ run_backend () {
   echo "$backend; load: $(uptime | sed 's/.*load average/load average/')"
   # shellcheck disable=SC2059
   printf "$format" backend auth clients "responses/s" "p50 ms" "p99 ms" errors "% raw" \
-    "cpu us" "db us" cs
+    "cpu us" "db us" cs "wrk us" idle
   raw_rows=()
   rows=()
   start_service "$backend"
