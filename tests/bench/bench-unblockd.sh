@@ -201,7 +201,8 @@ run_wrk () {
   cs1=$(switches)
   db1=$(db_ticks)
   line=$(grep '^RESULT' wrk.out)
-  read -r wrk_user wrk_sys < wrk.time
+  # bash prints the times with the locale's decimal separator
+  read -r wrk_user wrk_sys < <(tr , . < wrk.time)
   read -r _ n rate p50 p99 errors <<<"$line"
   db=-
   if [ "$backend" = postgresql ]; then
