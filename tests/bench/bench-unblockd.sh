@@ -159,6 +159,17 @@ row () {
     "${11:--}" "${12:--}"
 }
 
+# $1 over $2 (0 when $2 is 0), printed with the format $3
+per_response () {
+  awk -v v="$1" -v n="$2" -v f="$3" 'BEGIN { printf f, (n > 0) ? v / n : 0 }'
+}
+
+# $1 CPU ticks in microseconds
+ticks_us () {
+  echo $(( $1 * 1000000 / hz ))
+}
+hz=$(getconf CLK_TCK)
+
 # CPU ticks of the private PostgreSQL server's processes so far (0 without one)
 db_ticks () {
   local postmaster
@@ -206,17 +217,15 @@ run_wrk () {
   read -r _ n rate p50 p99 errors <<<"$line"
   db=-
   if [ "$backend" = postgresql ]; then
-    db=$(awk -v c=$((db1 - db0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
-           'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')
+    db=$(per_response "$(ticks_us $((db1 - db0)))" "$n" '%.0f')
   fi
   # printed by print_rows(), once the raw rate after is known
-  rows+=("$auth_name|$clients|$rate|$p50|$p99|$errors|$(awk -v c=$((cpu1 - cpu0)) -v n="$n" \
-           -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (n > 0) ? c * 1e6 / hz / n : 0 }')|$db|$(
-         awk -v c=$((cs1 - cs0)) -v n="$n" 'BEGIN { printf "%.1f", (n > 0) ? c / n : 0 }')|$(
-         awk -v u="$wrk_user" -v s="$wrk_sys" -v n="$n" \
-           'BEGIN { printf "%.0f", (n > 0) ? (u + s) * 1e6 / n : 0 }')|$(
-         awk -v i=$((idle1 - idle0)) -v t=$((total1 - total0)) \
-           'BEGIN { printf "%.0f%%", (t > 0) ? 100 * i / t : 0 }')")
+  rows+=("$auth_name|$clients|$rate|$p50|$p99|$errors|$(
+         per_response "$(ticks_us $((cpu1 - cpu0)))" "$n" '%.0f')|$db|$(
+         per_response $((cs1 - cs0)) "$n" '%.1f')|$(
+         per_response "$(awk -v u="$wrk_user" -v s="$wrk_sys" \
+                           'BEGIN { printf "%.0f", (u + s) * 1e6 }')" "$n" '%.0f')|$(
+         per_response $((100 * (idle1 - idle0))) $((total1 - total0)) '%.0f%%')")
 }
 
 # The raw rate measured $1-th (raw_rows)
