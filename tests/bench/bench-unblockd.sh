@@ -299,3 +299,19 @@ if [[ " $backends " == *" postgresql "* ]]; then
   "$helpdesk" --config unblockd.conf card add "$serial" alice >/dev/null
   run_backend postgresql
 fi
+
+# The CPU of a call of the token made after its thread slept: one thread of the raw
+# benchmark, pausing before each response. The service's token thread sleeps whenever its
+# queue is empty, so some of its calls pay this; the raw rate, a tight loop, never does.
+# On a machine where this grows much with the pause (a virtual one whose processors lose
+# their caches while idle), "% raw" at few clients is low for that reason.
+echo
+echo "softhsm2 raw, 1 thread, a pause before each response"
+pause_format='%-11s %12s %7s\n'
+# shellcheck disable=SC2059
+printf "$pause_format" "pause us" "responses/s" "cpu us"
+for pause in 0 200 1000; do
+  line=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master 2 1 "$pause")
+  # shellcheck disable=SC2059
+  printf "$pause_format" "$pause" "$(field "$line" 2)" "$(field "$line" 8)"
+done
