@@ -136,12 +136,17 @@ stop_service () {
   service_pid=
 }
 
+# bench-master-key on the benchmark's token: SECONDS THREADS [PAUSE-US]; its one line
+raw_bench () {
+  "$rawbench" "$module" cardpin-bench token-pin cardpin-master "$@"
+}
+
 # The raw rate of derive + encrypt in the token, 1 and 8 threads, for half the rows'
 # seconds each: the better, its threads and its CPU per response, added to raw_rows
 measure_raw () {
   local one eight best threads=1 cpu raw_seconds=$(( seconds > 7 ? seconds / 2 : 3 ))
-  one=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master "$raw_seconds" 1)
-  eight=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master "$raw_seconds" 8)
+  one=$(raw_bench "$raw_seconds" 1)
+  eight=$(raw_bench "$raw_seconds" 8)
   best=$(field "$one" 2)
   cpu=$(field "$one" 8)
   if [ "$(field "$eight" 2)" -gt "$best" ]; then
@@ -311,7 +316,7 @@ pause_format='%-11s %12s %7s\n'
 # shellcheck disable=SC2059
 printf "$pause_format" "pause us" "responses/s" "cpu us"
 for pause in 0 200 1000; do
-  line=$("$rawbench" "$module" cardpin-bench token-pin cardpin-master 2 1 "$pause")
+  line=$(raw_bench 2 1 "$pause")
   # shellcheck disable=SC2059
   printf "$pause_format" "$pause" "$(field "$line" 2)" "$(field "$line" 8)"
 done
